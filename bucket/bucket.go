@@ -1,0 +1,66 @@
+package bucket
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+)
+
+// Bucket is where the lake's bytes live. Keys are slash-separated, relative to
+// the bucket's root (the location's prefix), never start with "/", and never
+// contain "." or ".." segments.
+//
+// Implementations only talk to their store; Open wraps them with validation and
+// retries so callers see one behaviour.
+type Bucket interface {
+	// NewWriter starts an atomic write of key. Nothing is visible under key
+	// until Commit returns nil; Abort (or a failed Commit) leaves nothing behind.
+	NewWriter(ctx context.Context, key string) (Writer, error)
+	// Open returns a ranged reader of key. ErrNotFound when it does not exist.
+	Open(ctx context.Context, key string) (Object, error)
+	// Stat describes key. ErrNotFound when it does not exist.
+	Stat(ctx context.Context, key string) (Attrs, error)
+	// List calls fn for every object whose key starts with prefix, in
+	// lexical key order. A non-nil error from fn stops the listing and is returned.
+	List(ctx context.Context, prefix string, fn func(Attrs) error) error
+	// Delete removes key. Deleting a key that does not exist is not an error.
+	Delete(ctx context.Context, key string) error
+	// String is the location, safe to print: it never holds a secret.
+	String() string
+	Close() error
+}
+
+// Writer is an atomic object write in progress.
+type Writer interface {
+	io.Writer
+	// Commit makes the object visible, whole. After Commit the writer is done.
+	Commit() error
+	// Abort discards everything written. Safe to call after Commit (no-op).
+	Abort() error
+}
+
+// Object is an open object that can be read at any offset, for example a
+// Parquet footer on S3 through ranged GETs.
+type Object interface {
+	io.ReaderAt
+	io.Closer
+	Size() int64
+}
+
+// Attrs describes a stored object.
+type Attrs struct {
+	Key     string
+	Size    int64
+	ModTime time.Time
+}
+
+// Error kinds. Callers test with errors.Is, never by message.
+var (
+	ErrNotFound       = errors.New("not found")
+	ErrPermission     = errors.New("permission denied")
+	ErrNoBucket       = errors.New("bucket does not exist")
+	ErrBadCredentials = errors.New("credentials rejected")
+	ErrInvalidKey     = errors.New("invalid key")
+	ErrBadLocation    = errors.New("invalid location")
+)
