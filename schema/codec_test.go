@@ -1,0 +1,134 @@
+package schema
+
+import (
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+type allTypes struct {
+	ID      string             `lake:"id" doc:"id"`
+	Name    *string            `lake:"name"`
+	Body    *string            `lake:"body,json"`
+	Raw     string             `lake:"raw,json"`
+	OK      bool               `lake:"ok"`
+	MaybeOK *bool              `lake:"maybe_ok"`
+	N       int64              `lake:"n"`
+	MaybeN  *int64             `lake:"maybe_n"`
+	F       float64            `lake:"f"`
+	MaybeF  *float64           `lake:"maybe_f"`
+	At      time.Time          `lake:"at"`
+	MaybeAt *time.Time         `lake:"maybe_at"`
+	Tags    []string           `lake:"tags"`
+	Usage   map[string]int64   `lake:"usage"`
+	Cost    map[string]float64 `lake:"cost"`
+	Attrs   map[string]string  `lake:"attrs"`
+	Skipped string
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestCodecRoundTrip(t *testing.T) {
+	tbl, err := newTable(reflect.TypeFor[allTypes](), Spec{Name: "all", TimeColumn: "at", Key: []string{"id"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+
+	at := time.Date(2026, 3, 1, 23, 59, 59, 123456000, time.UTC)
+	rows := []allTypes{
+		{ID: "a", Name: ptr("名前 🎉"), Body: ptr(`{"k":[1,2,{"x":null}]}`), Raw: `"s"`, OK: true, MaybeOK: ptr(false),
+			N: -5, MaybeN: ptr(int64(0)), F: 1.5, MaybeF: ptr(0.0), At: at, MaybeAt: ptr(at.Add(time.Hour)),
+			Tags: []string{"x", ""}, Usage: map[string]int64{"input": 3, "output": 4}, Cost: map[string]float64{"total": 0.25},
+			Attrs: map[string]string{"a": "b"}},
+		{ID: "b", Name: ptr(""), Body: ptr(""), At: at, Tags: []string{}, Usage: map[string]int64{}},
+		{ID: "c", At: at},
+	}
+	b := NewBuilder(mem, tbl)
+	defer b.Release()
+	for i := range rows {
+		if err := b.Append(&rows[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if b.Len() != 3 || b.Bytes() == 0 {
+		t.Fatalf("Len=%d Bytes=%d", b.Len(), b.Bytes())
+	}
+	rec := b.NewRecordBatch()
+	defer rec.Release()
+	d, err := NewDecoder(tbl, rec.Schema())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range rows {
+		var got allTypes
+		if err := d.Decode(rec, i, &got); err != nil {
+			t.Fatal(err)
+		}
+		want.Skipped = ""
+		if want.Tags == nil {
+			want.Tags = []string{} // lists are never null
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("row %d:\n got %+v\nwant %+v", i, got, want)
+		}
+	}
+	if ts, ok, err := tbl.RowTime(rows[0]); err != nil || !ok || !ts.Equal(at) {
+		t.Errorf("RowTime = %v %v %v", ts, ok, err)
+	}
+	if k, _ := tbl.RowKey(&rows[1]); k != "b" {
+		t.Errorf("RowKey = %q", k)
+	}
+}
+
+func TestNewTableRejects(t *testing.T) {
+	type noKey struct {
+		A string `lake:"a"`
+	}
+	type partCol struct {
+		P string `lake:"project_id"`
+	}
+	type badType struct {
+		A int `lake:"a"`
+	}
+	type badJSON struct {
+		A int64 `lake:"a,json"`
+	}
+	cases := map[string]struct {
+		rt   reflect.Type
+		spec Spec
+	}{
+		"no key":         {reflect.TypeFor[noKey](), Spec{Name: "x"}},
+		"partition col":  {reflect.TypeFor[partCol](), Spec{Name: "x", Key: []string{"project_id"}}},
+		"bad type":       {reflect.TypeFor[badType](), Spec{Name: "x", Key: []string{"a"}}},
+		"json on int":    {reflect.TypeFor[badJSON](), Spec{Name: "x", Key: []string{"a"}}},
+		"missing time":   {reflect.TypeFor[noKey](), Spec{Name: "x", Key: []string{"a"}, TimeColumn: "t"}},
+		"time not time":  {reflect.TypeFor[noKey](), Spec{Name: "x", Key: []string{"a"}, TimeColumn: "a"}},
+		"key not column": {reflect.TypeFor[noKey](), Spec{Name: "x", Key: []string{"b"}}},
+	}
+	for name, c := range cases {
+		if _, err := newTable(c.rt, c.spec); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}
+
+func BenchmarkBuilderAppend(b *testing.B) {
+	tbl, err := newTable(reflect.TypeFor[allTypes](), Spec{Name: "all", Key: []string{"id"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	row := allTypes{ID: "a", Name: ptr("n"), Body: ptr(`{"k":1}`), At: time.Now(), Tags: []string{"a"}, Usage: map[string]int64{"input": 1}}
+	bl := NewBuilder(memory.NewGoAllocator(), tbl)
+	defer bl.Release()
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		_ = bl.Append(&row)
+		if bl.Len() == 4096 {
+			bl.NewRecordBatch().Release()
+		}
+	}
+}
