@@ -1,0 +1,533 @@
+package hive
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"log/slog"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"github.com/lakefuse/lakefuse/bucket"
+	"github.com/lakefuse/lakefuse/schema"
+)
+
+// Defaults of the rolling writer. Row groups are cut by compressed size so
+// that readers (DuckDB parallelises by row group) get a few tens of MiB each;
+// files roll over well before object stores or readers mind their size.
+const (
+	DefaultTargetFileBytes     = 256 << 20
+	DefaultTargetRowGroupBytes = 32 << 20
+	DefaultBatchRows           = 4096
+	DefaultBatchBytes          = 8 << 20
+	DefaultMaxOpenFiles        = 8
+)
+
+// RunOptions configures a writing run.
+type RunOptions struct {
+	// RunID names the run; NewRunID when empty.
+	RunID  string
+	Kind   string
+	Tool   Tool
+	Source Source
+	Window Window
+
+	Mem                 memory.Allocator
+	TargetFileBytes     int64
+	TargetRowGroupBytes int64
+	BatchRows           int
+	BatchBytes          int64
+	// MaxOpenFiles bounds the partition files open at once across all
+	// tables; the least recently used one is finished when a new one is
+	// needed. It bounds the run's memory.
+	MaxOpenFiles int
+	Logger       *slog.Logger
+	Now          func() time.Time
+}
+
+func (o *RunOptions) defaults() {
+	if o.Mem == nil {
+		o.Mem = memory.DefaultAllocator
+	}
+	if o.TargetFileBytes <= 0 {
+		o.TargetFileBytes = DefaultTargetFileBytes
+	}
+	if o.TargetRowGroupBytes <= 0 {
+		o.TargetRowGroupBytes = DefaultTargetRowGroupBytes
+	}
+	if o.BatchRows <= 0 {
+		o.BatchRows = DefaultBatchRows
+	}
+	if o.BatchBytes <= 0 {
+		o.BatchBytes = DefaultBatchBytes
+	}
+	if o.MaxOpenFiles <= 0 {
+		o.MaxOpenFiles = DefaultMaxOpenFiles
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Tool.Name == "" {
+		o.Tool.Name = "lakefuse"
+	}
+}
+
+// Run writes one run's data files and, on Commit, its manifest. A Run is
+// safe for concurrent use.
+type Run struct {
+	b       bucket.Bucket
+	opts    RunOptions
+	started time.Time
+
+	mu      sync.Mutex
+	seq     int
+	tick    uint64
+	open    map[openKey]*partFile
+	files   []FileEntry
+	removed []string
+	media   []MediaEntry
+	tables  map[string]bool
+	notes   map[string]string
+	done    bool
+}
+
+type openKey struct {
+	table string
+	part  Partition
+}
+
+// RunState is what a checkpoint must keep to resume a run.
+type RunState struct {
+	RunID     string       `json:"run_id"`
+	StartedAt time.Time    `json:"started_at"`
+	NextSeq   int          `json:"next_seq"`
+	Files     []FileEntry  `json:"files"`
+	Removed   []string     `json:"removed,omitempty"`
+	Media     []MediaEntry `json:"media,omitempty"`
+	Tables    []string     `json:"tables,omitempty"`
+}
+
+// NewRun starts a run writing into b.
+func NewRun(ctx context.Context, b bucket.Bucket, opts RunOptions) (*Run, error) {
+	opts.defaults()
+	if opts.RunID == "" {
+		opts.RunID = NewRunID(opts.Now())
+	}
+	if !ValidRunID(opts.RunID) {
+		return nil, fmt.Errorf("run id %q is malformed", opts.RunID)
+	}
+	if _, err := b.Stat(ctx, ManifestKey(opts.RunID)); err == nil {
+		return nil, fmt.Errorf("run %s is already committed in %s", opts.RunID, b)
+	} else if !errors.Is(err, bucket.ErrNotFound) {
+		return nil, fmt.Errorf("check %s: %w", b, err)
+	}
+	return &Run{
+		b: b, opts: opts, started: opts.Now().UTC(),
+		open: map[openKey]*partFile{}, tables: map[string]bool{}, notes: map[string]string{},
+	}, nil
+}
+
+// ResumeRun continues a run from a checkpointed state: files it had finished
+// stay part of it and new files continue its numbering.
+func ResumeRun(ctx context.Context, b bucket.Bucket, st RunState, opts RunOptions) (*Run, error) {
+	opts.RunID = st.RunID
+	r, err := NewRun(ctx, b, opts)
+	if err != nil {
+		return nil, err
+	}
+	r.started = st.StartedAt
+	r.seq = st.NextSeq
+	r.files = append(r.files, st.Files...)
+	r.removed = append(r.removed, st.Removed...)
+	r.media = append(r.media, st.Media...)
+	for _, t := range st.Tables {
+		r.tables[t] = true
+	}
+	return r, nil
+}
+
+// ID is the run id.
+func (r *Run) ID() string { return r.opts.RunID }
+
+// Append adds one row of table t for project projectID. The row's partition
+// is the UTC date of its time column (snapshot tables: the project only).
+func (r *Run) Append(ctx context.Context, t *schema.Table, projectID string, row any) error {
+	part := Partition{ProjectID: projectID}
+	var ts time.Time
+	if t.Partitioned() {
+		var ok bool
+		var err error
+		ts, ok, err = t.RowTime(row)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("table %s: row without %s cannot be partitioned", t.Name, t.TimeColumn)
+		}
+		part.Date = DateOf(ts)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.done {
+		return fmt.Errorf("run %s is already committed or aborted", r.opts.RunID)
+	}
+	r.tables[t.Name] = true
+	pf, err := r.fileFor(ctx, t, part)
+	if err != nil {
+		return err
+	}
+	r.tick++
+	pf.lastUse = r.tick
+	if err := pf.append(row, ts); err != nil {
+		return r.failFile(pf, err)
+	}
+	if pf.full {
+		return r.finish(pf)
+	}
+	return nil
+}
+
+// Touch records that table was exported by this run even if it has no rows,
+// so the manifest shows it with 0 rows.
+func (r *Run) Touch(table string) {
+	r.mu.Lock()
+	r.tables[table] = true
+	r.mu.Unlock()
+}
+
+// Remove marks files of earlier runs as superseded by this run. They leave
+// the lake when this run commits and are deleted after that.
+func (r *Run) Remove(paths ...string) {
+	r.mu.Lock()
+	r.removed = append(r.removed, paths...)
+	r.mu.Unlock()
+}
+
+// AddMedia records a media object written under _media/.
+func (r *Run) AddMedia(e MediaEntry) {
+	r.mu.Lock()
+	r.media = append(r.media, e)
+	r.mu.Unlock()
+}
+
+// SetNote records a source-specific fact in the manifest.
+func (r *Run) SetNote(key, value string) {
+	r.mu.Lock()
+	r.notes[key] = value
+	r.mu.Unlock()
+}
+
+// Sync finishes every open file, so that everything appended so far is
+// stored and listed in State.
+func (r *Run) Sync(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.finishAll()
+}
+
+// State returns the run's state for a checkpoint. Call Sync first: open
+// files are not part of it.
+func (r *Run) State() RunState {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st := RunState{
+		RunID: r.opts.RunID, StartedAt: r.started, NextSeq: r.seq,
+		Files:   append([]FileEntry(nil), r.files...),
+		Removed: append([]string(nil), r.removed...),
+		Media:   append([]MediaEntry(nil), r.media...),
+	}
+	for t := range r.tables {
+		st.Tables = append(st.Tables, t)
+	}
+	sort.Strings(st.Tables)
+	return st
+}
+
+// Commit finishes every file, writes the manifest (the commit point) and
+// then deletes the files this run superseded.
+func (r *Run) Commit(ctx context.Context) (*Manifest, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.done {
+		return nil, fmt.Errorf("run %s is already committed or aborted", r.opts.RunID)
+	}
+	if err := r.finishAll(); err != nil {
+		return nil, err
+	}
+	m := &Manifest{
+		Format: ManifestFormat, ManifestVersion: ManifestVersion, SchemaVersion: schema.Version,
+		RunID: r.opts.RunID, Kind: r.opts.Kind, Tool: r.opts.Tool, Source: r.opts.Source, Window: r.opts.Window,
+		StartedAt: r.started, CommittedAt: r.opts.Now().UTC(),
+		Tables:  map[string]TableSummary{},
+		Files:   append([]FileEntry(nil), r.files...),
+		Removed: append([]string(nil), r.removed...),
+		Media:   append([]MediaEntry(nil), r.media...),
+	}
+	if len(r.notes) > 0 {
+		m.Notes = r.notes
+	}
+	for t := range r.tables {
+		m.Tables[t] = TableSummary{}
+	}
+	SortFiles(m.Files)
+	sort.Strings(m.Removed)
+	m.Summarise()
+	if err := WriteManifest(ctx, r.b, m); err != nil {
+		return nil, fmt.Errorf("commit run %s: %w", r.opts.RunID, err)
+	}
+	r.done = true
+	for _, p := range m.Removed {
+		if err := r.b.Delete(ctx, p); err != nil {
+			// The manifest already excludes the file; the next Clean removes it.
+			r.opts.Logger.Warn("could not delete superseded file", "file", p, "err", err)
+		}
+	}
+	return m, nil
+}
+
+// Abort discards the run: open files are aborted and finished ones deleted.
+// Nothing committed earlier is touched.
+func (r *Run) Abort(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.done {
+		return nil
+	}
+	r.done = true
+	var errs []error
+	for k, pf := range r.open {
+		pf.abort()
+		delete(r.open, k)
+	}
+	for _, f := range r.files {
+		if err := r.b.Delete(ctx, f.Path); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (r *Run) fileFor(ctx context.Context, t *schema.Table, part Partition) (*partFile, error) {
+	k := openKey{t.Name, part}
+	if pf := r.open[k]; pf != nil {
+		return pf, nil
+	}
+	for len(r.open) >= r.opts.MaxOpenFiles {
+		var lru *partFile
+		for _, pf := range r.open {
+			if lru == nil || pf.lastUse < lru.lastUse {
+				lru = pf
+			}
+		}
+		if err := r.finish(lru); err != nil {
+			return nil, err
+		}
+	}
+	key := part.Dir(t.Name) + "/part-" + r.opts.RunID + "-" + fmt.Sprintf("%05d", r.seq) + ".parquet"
+	r.seq++
+	pf, err := newPartFile(ctx, r.b, key, t, part, &r.opts)
+	if err != nil {
+		return nil, err
+	}
+	r.open[k] = pf
+	return pf, nil
+}
+
+// finish closes pf and records it.
+func (r *Run) finish(pf *partFile) error {
+	delete(r.open, openKey{pf.table.Name, pf.part})
+	fe, err := pf.close()
+	if err != nil {
+		return fmt.Errorf("write %s/%s: %w", r.b, pf.key, err)
+	}
+	r.files = append(r.files, fe)
+	r.opts.Logger.Debug("file written", "file", fe.Path, "rows", fe.Rows, "bytes", fe.Size)
+	return nil
+}
+
+func (r *Run) finishAll() error {
+	keys := make([]openKey, 0, len(r.open))
+	for k := range r.open {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return r.open[keys[i]].key < r.open[keys[j]].key })
+	for _, k := range keys {
+		if err := r.finish(r.open[k]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *Run) failFile(pf *partFile, err error) error {
+	delete(r.open, openKey{pf.table.Name, pf.part})
+	pf.abort()
+	return fmt.Errorf("write %s/%s: %w", r.b, pf.key, err)
+}
+
+// partFile is one Parquet file being written.
+type partFile struct {
+	key     string
+	table   *schema.Table
+	part    Partition
+	opts    *RunOptions
+	w       bucket.Writer
+	sink    *hashingWriter
+	fw      *pqarrow.FileWriter
+	bld     *schema.Builder
+	rows    int64
+	minT    time.Time
+	maxT    time.Time
+	lastUse uint64
+	full    bool
+}
+
+// hashingWriter counts and hashes what goes to the bucket.
+type hashingWriter struct {
+	w bucket.Writer
+	h hash.Hash
+	n int64
+}
+
+func (h *hashingWriter) Write(p []byte) (int, error) {
+	n, err := h.w.Write(p)
+	h.h.Write(p[:n])
+	h.n += int64(n)
+	return n, err
+}
+
+// Close is a no-op: the Parquet writer closes its sink, but only Commit may
+// publish the object.
+func (h *hashingWriter) Close() error { return nil }
+
+// WriterProperties are the Parquet properties of every lake file.
+func WriterProperties(t *schema.Table, mem memory.Allocator) *parquet.WriterProperties {
+	props := []parquet.WriterProperty{
+		parquet.WithCompression(compress.Codecs.Zstd),
+		parquet.WithCreatedBy("lakefuse"),
+		parquet.WithAllocator(mem),
+		parquet.WithMaxRowGroupLength(1 << 20),
+		parquet.WithDictionaryDefault(true),
+		parquet.WithStats(true),
+	}
+	for _, c := range t.Columns {
+		if c.JSON {
+			// Payloads are nearly unique: a dictionary costs time and memory and
+			// falls back to plain anyway. No statistics either: min/max of a
+			// 100 KB JSON document helps no reader.
+			props = append(props, parquet.WithDictionaryFor(c.Name, false), parquet.WithStatsFor(c.Name, false))
+		}
+	}
+	return parquet.NewWriterProperties(props...)
+}
+
+func newPartFile(ctx context.Context, b bucket.Bucket, key string, t *schema.Table, part Partition, opts *RunOptions) (*partFile, error) {
+	w, err := b.NewWriter(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("write %s/%s: %w", b, key, err)
+	}
+	sink := &hashingWriter{w: w, h: sha256.New()}
+	fw, err := pqarrow.NewFileWriter(t.Arrow(), sink, WriterProperties(t, opts.Mem),
+		pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema(), pqarrow.WithAllocator(opts.Mem)))
+	if err != nil {
+		_ = w.Abort()
+		return nil, fmt.Errorf("write %s/%s: %w", b, key, err)
+	}
+	return &partFile{key: key, table: t, part: part, opts: opts, w: w, sink: sink, fw: fw, bld: schema.NewBuilder(opts.Mem, t)}, nil
+}
+
+func (pf *partFile) append(row any, ts time.Time) error {
+	if err := pf.bld.Append(row); err != nil {
+		return err
+	}
+	pf.rows++
+	if pf.table.Partitioned() {
+		if pf.minT.IsZero() || ts.Before(pf.minT) {
+			pf.minT = ts
+		}
+		if ts.After(pf.maxT) {
+			pf.maxT = ts
+		}
+	}
+	if pf.bld.Len() >= pf.opts.BatchRows || pf.bld.Bytes() >= pf.opts.BatchBytes {
+		return pf.flush()
+	}
+	return nil
+}
+
+func (pf *partFile) flush() error {
+	if pf.bld.Len() == 0 {
+		return nil
+	}
+	rec := pf.bld.NewRecordBatch()
+	defer rec.Release()
+	if err := pf.fw.WriteBuffered(rec); err != nil {
+		return err
+	}
+	if pf.fw.RowGroupTotalCompressedBytes() >= pf.opts.TargetRowGroupBytes {
+		if err := pf.fw.NewBufferedRowGroupChecked(); err != nil {
+			return err
+		}
+	}
+	if pf.fw.TotalCompressedBytes() >= pf.opts.TargetFileBytes {
+		pf.full = true
+	}
+	return nil
+}
+
+func (pf *partFile) close() (FileEntry, error) {
+	defer pf.bld.Release()
+	if err := pf.flush(); err != nil {
+		pf.abort()
+		return FileEntry{}, err
+	}
+	if err := pf.fw.Close(); err != nil {
+		_ = pf.w.Abort()
+		return FileEntry{}, err
+	}
+	if err := pf.w.Commit(); err != nil {
+		return FileEntry{}, err
+	}
+	fe := FileEntry{
+		Path: pf.key, Table: pf.table.Name, ProjectID: pf.part.ProjectID, Date: pf.part.Date,
+		Rows: pf.rows, Size: pf.sink.n, SHA256: hex.EncodeToString(pf.sink.h.Sum(nil)),
+	}
+	if !pf.minT.IsZero() {
+		minT, maxT := pf.minT, pf.maxT
+		fe.MinTime, fe.MaxTime = &minT, &maxT
+	}
+	return fe, nil
+}
+
+func (pf *partFile) abort() {
+	_ = pf.fw.Close() // frees buffers; the bytes go nowhere
+	_ = pf.w.Abort()
+	pf.bld.Release()
+}
+
+// sizeString formats bytes for humans.
+func sizeString(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return strconv.FormatInt(n, 10) + " B"
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
