@@ -1,0 +1,311 @@
+package bucket
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+)
+
+// NewLocal returns a bucket whose objects are files below dir. The directory
+// need not exist yet: it is created on the first write.
+func NewLocal(dir string) (Bucket, error) {
+	b, err := newLocal(dir)
+	if err != nil {
+		return nil, err
+	}
+	return portable(b, Options{}), nil
+}
+
+type localBucket struct {
+	root string // absolute, cleaned
+}
+
+var _ Bucket = (*localBucket)(nil)
+
+func newLocal(dir string) (*localBucket, error) {
+	if dir == "" {
+		return nil, fmt.Errorf("%w: empty directory", ErrBadLocation)
+	}
+	root, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("%w %q: %w", ErrBadLocation, dir, err)
+	}
+	fi, err := os.Stat(root)
+	switch {
+	case err == nil && !fi.IsDir():
+		return nil, fmt.Errorf("%w %q: it is a file, not a directory", ErrBadLocation, root)
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("lake directory %s: %w", root, mapOSError(err))
+	}
+	return &localBucket{root: root}, nil
+}
+
+func (b *localBucket) String() string { return b.root }
+func (b *localBucket) Close() error   { return nil }
+
+func (b *localBucket) path(key string) string {
+	return filepath.Join(b.root, filepath.FromSlash(key))
+}
+
+// mapOSError gives an os error the kind callers branch on, keeping the
+// path it names.
+func mapOSError(err error) error {
+	var kind error
+	var what string
+	switch {
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ENOTDIR):
+		kind, what = ErrNotFound, "not found"
+	case errors.Is(err, fs.ErrPermission):
+		kind, what = ErrPermission, "permission denied"
+	default:
+		return err
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return &kindError{kind: kind, err: err, msg: pe.Path + ": " + what}
+	}
+	return &kindError{kind: kind, err: err, msg: err.Error()}
+}
+
+func (b *localBucket) NewWriter(ctx context.Context, key string) (Writer, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	dst := b.path(key)
+	dir := filepath.Dir(dst)
+	var rnd [8]byte
+	_, _ = rand.Read(rnd[:])
+	tmp := filepath.Join(dir, tmpPrefix+hex.EncodeToString(rnd[:]))
+	// A concurrent Delete may remove the directory between MkdirAll and
+	// OpenFile while it prunes empty directories: try again then.
+	var f *os.File
+	var err error
+	for range 5 {
+		if err = os.MkdirAll(dir, 0o755); err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			break
+		}
+		f, err = os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
+		if !errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+	}
+	if err != nil {
+		if errors.Is(err, syscall.ENOTDIR) || errors.Is(err, fs.ErrExist) {
+			return nil, fmt.Errorf("write %s: a file is in the way of directory %s: %w", dst, dir, err)
+		}
+		return nil, fmt.Errorf("write %s: %w", dst, mapOSError(err))
+	}
+	return &localWriter{b: b, ctx: ctx, f: f, dst: dst}, nil
+}
+
+type localWriter struct {
+	b    *localBucket
+	ctx  context.Context
+	f    *os.File
+	dst  string
+	done bool
+}
+
+func (w *localWriter) Write(p []byte) (int, error) {
+	if w.done {
+		return 0, errWriterDone
+	}
+	return w.f.Write(p)
+}
+
+func (w *localWriter) Commit() error {
+	if w.done {
+		return errWriterDone
+	}
+	w.done = true
+	tmp := w.f.Name()
+	err := w.ctx.Err()
+	if err == nil {
+		err = w.f.Sync()
+	}
+	if cerr := w.f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, w.dst)
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+		w.b.prune(filepath.Dir(tmp))
+		return fmt.Errorf("write %s: %w", w.dst, mapOSError(err))
+	}
+	// The rename is the commit point: make it durable too. Not every file
+	// system can sync a directory, and the data itself is already synced.
+	if d, err := os.Open(filepath.Dir(w.dst)); err == nil {
+		_ = d.Sync()
+		_ = d.Close()
+	}
+	return nil
+}
+
+func (w *localWriter) Abort() error {
+	if w.done {
+		return nil
+	}
+	w.done = true
+	_ = w.f.Close()
+	err := os.Remove(w.f.Name())
+	w.b.prune(filepath.Dir(w.f.Name()))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("abort write %s: %w", w.dst, err)
+	}
+	return nil
+}
+
+func (b *localBucket) Open(ctx context.Context, key string) (Object, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	f, err := os.Open(b.path(key))
+	if err != nil {
+		return nil, mapOSError(err)
+	}
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = &fs.PathError{Op: "open", Path: f.Name(), Err: fs.ErrNotExist}
+	}
+	if err != nil {
+		_ = f.Close()
+		return nil, mapOSError(err)
+	}
+	return &localObject{File: f, size: fi.Size()}, nil
+}
+
+type localObject struct {
+	*os.File
+	size int64
+}
+
+func (o *localObject) Size() int64 { return o.size }
+
+func (b *localBucket) Stat(ctx context.Context, key string) (Attrs, error) {
+	if err := ctx.Err(); err != nil {
+		return Attrs{}, err
+	}
+	fi, err := os.Stat(b.path(key))
+	if err == nil && !fi.Mode().IsRegular() {
+		err = &fs.PathError{Op: "stat", Path: b.path(key), Err: fs.ErrNotExist}
+	}
+	if err != nil {
+		return Attrs{}, mapOSError(err)
+	}
+	return Attrs{Key: key, Size: fi.Size(), ModTime: fi.ModTime()}, nil
+}
+
+func (b *localBucket) List(ctx context.Context, prefix string, fn func(Attrs) error) error {
+	dirKey, namePrefix := "", prefix
+	if i := strings.LastIndex(prefix, "/"); i >= 0 {
+		dirKey, namePrefix = prefix[:i+1], prefix[i+1:]
+	}
+	return b.walk(ctx, dirKey, namePrefix, fn)
+}
+
+// walk lists the directory of dirKey ("" or ending in "/") in key order:
+// a directory sorts as its name plus "/", so "a-b" comes before "a/x" as it
+// does in an S3 listing.
+func (b *localBucket) walk(ctx context.Context, dirKey, namePrefix string, fn func(Attrs) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	entries, err := os.ReadDir(b.path(dirKey))
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("list %s: %w", b.path(dirKey), mapOSError(err))
+	}
+	type entry struct {
+		sortKey string
+		name    string
+		isDir   bool
+	}
+	var list []entry
+	for _, e := range entries {
+		name := e.Name()
+		if !strings.HasPrefix(name, namePrefix) || strings.HasPrefix(name, tmpPrefix) {
+			continue
+		}
+		isDir := e.IsDir()
+		if e.Type()&fs.ModeSymlink != 0 {
+			// Follow links to files only: a linked directory could loop.
+			fi, err := os.Stat(filepath.Join(b.path(dirKey), name))
+			if err != nil || !fi.Mode().IsRegular() {
+				continue
+			}
+		} else if !isDir && !e.Type().IsRegular() {
+			continue
+		}
+		sk := name
+		if isDir {
+			sk += "/"
+		}
+		list = append(list, entry{sk, name, isDir})
+	}
+	slices.SortFunc(list, func(a, b entry) int { return strings.Compare(a.sortKey, b.sortKey) })
+	for _, e := range list {
+		key := dirKey + e.name
+		if e.isDir {
+			if err := b.walk(ctx, key+"/", "", fn); err != nil {
+				return err
+			}
+			continue
+		}
+		fi, err := os.Stat(b.path(key))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // deleted while listing
+		}
+		if err != nil {
+			return fmt.Errorf("list %s: %w", b.path(key), mapOSError(err))
+		}
+		if err := fn(Attrs{Key: key, Size: fi.Size(), ModTime: fi.ModTime()}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (b *localBucket) Delete(ctx context.Context, key string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	p := b.path(key)
+	fi, err := os.Lstat(p)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) || err == nil && fi.IsDir() {
+		return nil
+	}
+	if err == nil {
+		err = os.Remove(p)
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("delete %s: %w", p, mapOSError(err))
+	}
+	b.prune(filepath.Dir(p))
+	return nil
+}
+
+// prune removes dir and its parents up to the root while they are empty, so
+// deleting a lake's files leaves no empty partition directories behind.
+func (b *localBucket) prune(dir string) {
+	for dir != b.root && strings.HasPrefix(dir, b.root+string(filepath.Separator)) {
+		if os.Remove(dir) != nil {
+			return
+		}
+		dir = filepath.Dir(dir)
+	}
+}

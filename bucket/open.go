@@ -1,0 +1,62 @@
+package bucket
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+)
+
+// Options tune Open. The zero value suits AWS and local directories.
+type Options struct {
+	// S3Endpoint replaces the S3 endpoint, for example http://127.0.0.1:9000
+	// for MinIO. For gs:// locations it replaces https://storage.googleapis.com.
+	// Without it the SDK's own settings apply (AWS_ENDPOINT_URL_S3, profile).
+	S3Endpoint string
+	// S3PathStyle addresses buckets as endpoint/bucket instead of
+	// bucket.endpoint, as most S3-compatible stores need. Always on for gs://.
+	S3PathStyle bool
+	// Region overrides the region from the environment or profile. Default:
+	// that region, else us-east-1 (s3://) or "auto" (gs://).
+	Region string
+	// Logger receives retries and skipped objects. Nil discards them.
+	Logger *slog.Logger
+	// HTTPClient replaces the S3 SDK's client.
+	HTTPClient *http.Client
+	// Retry tunes retrying of transient errors; the zero value is the default.
+	Retry RetryPolicy
+}
+
+// Open returns the bucket at location: a directory path, file:///abs/path,
+// s3://bucket/prefix, gs://bucket/prefix or mem://name (see the package
+// documentation). For s3:// and gs:// it checks at once that the bucket exists
+// and the credentials are accepted.
+func Open(ctx context.Context, location string, opts Options) (Bucket, error) {
+	l, err := parseLocation(location)
+	if err != nil {
+		return nil, err
+	}
+	switch l.scheme {
+	case "mem":
+		return portable(newMemory(l.String()), opts), nil
+	case "s3", "gs":
+		d, err := newS3(ctx, l, opts)
+		if err != nil {
+			return nil, err
+		}
+		b := portable(d, opts)
+		// A few tries only: a wrong endpoint should fail in seconds, not
+		// after the patience that a long export deserves.
+		check := *b.b
+		check.p.MaxAttempts = min(check.p.attempts(), 3)
+		if err := check.do(ctx, "check", "", func() error { return d.check(ctx) }); err != nil {
+			return nil, err
+		}
+		return b, nil
+	default:
+		d, err := newLocal(l.path)
+		if err != nil {
+			return nil, err
+		}
+		return portable(d, opts), nil
+	}
+}
