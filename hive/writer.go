@@ -9,7 +9,6 @@ import (
 	"hash"
 	"log/slog"
 	"sort"
-	"strconv"
 	"sync"
 	"time"
 
@@ -518,16 +517,3 @@ func (pf *partFile) abort() {
 	pf.bld.Release()
 }
 
-// sizeString formats bytes for humans.
-func sizeString(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return strconv.FormatInt(n, 10) + " B"
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}

@@ -1,0 +1,161 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+
+	"github.com/alecthomas/kong"
+
+	"github.com/lakefuse/lakefuse/bucket"
+)
+
+// version is set at build time with -ldflags "-X main.version=…"; otherwise
+// the module version that `go install` recorded is used.
+var version = ""
+
+func toolVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+// CLI is the command line. Each command is a struct with a Run method; the
+// shared values are bound as *Globals.
+type CLI struct {
+	LogLevel  string `help:"Log level: debug, info, warn, error." enum:"debug,info,warn,error" default:"info" env:"LAKEFUSE_LOG_LEVEL"`
+	LogFormat string `help:"Log format: text or json." enum:"text,json" default:"text" env:"LAKEFUSE_LOG_FORMAT"`
+
+	Version VersionCmd `cmd:"" help:"Print the version."`
+	Schema  SchemaCmd  `cmd:"" help:"Show the lake's tables and columns."`
+	Ls      LsCmd      `cmd:"" help:"Summarise a lake: tables, partitions, files, rows, bytes and runs."`
+	Export  ExportCmd  `cmd:"" help:"Export a Langfuse project into a lake."`
+	Import  ImportCmd  `cmd:"" help:"Import a lake into a Langfuse project."`
+	Migrate MigrateCmd `cmd:"" help:"Export from one Langfuse project and import into another."`
+	Convert ConvertCmd `cmd:"" help:"Convert other tools' exports into a lake."`
+	Verify  VerifyCmd  `cmd:"" help:"Check a lake against its manifests, or against a live project."`
+	Demo    DemoCmd    `cmd:"" help:"Run the whole job offline against a built-in Langfuse-compatible server."`
+}
+
+// Globals are handed to every command's Run.
+type Globals struct {
+	Ctx    context.Context
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	Log    *slog.Logger
+	// Interactive is true when stdout is a terminal (progress, confirmations).
+	Interactive bool
+}
+
+// BucketFlags are the flags of every command that takes a LOCATION.
+type BucketFlags struct {
+	S3Endpoint  string `name:"s3-endpoint" help:"S3 endpoint URL (MinIO and other S3-compatible stores); also for gs://." env:"LAKEFUSE_S3_ENDPOINT"`
+	S3PathStyle bool   `name:"s3-path-style" help:"Address S3 buckets path-style (endpoint/bucket), as MinIO needs." env:"LAKEFUSE_S3_PATH_STYLE"`
+	S3Region    string `name:"s3-region" help:"S3 region (default: from the AWS environment, else us-east-1)."`
+}
+
+// Open opens location with these flags.
+func (f BucketFlags) Open(g *Globals, location string) (bucket.Bucket, error) {
+	return bucket.Open(g.Ctx, location, bucket.Options{
+		S3Endpoint: f.S3Endpoint, S3PathStyle: f.S3PathStyle, Region: f.S3Region, Logger: g.Log,
+	})
+}
+
+// exitError carries a specific exit code.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// Do runs the command line args and returns the exit code: 0 success, 1 a
+// failure (something was not done), 2 a usage error.
+func Do(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
+	var cli CLI
+	exited := false
+	parser, err := kong.New(&cli,
+		kong.Name("lakefuse"),
+		kong.Description("Move LLM-observability data between Langfuse, LangSmith exports and a Parquet lake."),
+		kong.UsageOnError(),
+		kong.Writers(stdout, stderr),
+		kong.Exit(func(c int) { exited = true; code = c; panic(exitSentinel{}) }),
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+		kong.Vars{"version": toolVersion()},
+	)
+	if err != nil {
+		fmt.Fprintln(stderr, "lakefuse:", err)
+		return 2
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			if _, ok := r.(exitSentinel); ok && exited {
+				return
+			}
+			panic(r)
+		}
+	}()
+	kctx, err := parser.Parse(args)
+	if err != nil {
+		fmt.Fprintln(stderr, "lakefuse: error:", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	g := &Globals{
+		Ctx: ctx, Stdin: stdin, Stdout: stdout, Stderr: stderr,
+		Log:         newLogger(stderr, cli.LogLevel, cli.LogFormat),
+		Interactive: isTerminal(stdout),
+	}
+	if err := kctx.Run(g); err != nil {
+		fmt.Fprintln(stderr, "lakefuse: error:", err)
+		var ee *exitError
+		if errors.As(err, &ee) {
+			return ee.code
+		}
+		return 1
+	}
+	return 0
+}
+
+type exitSentinel struct{}
+
+func newLogger(w io.Writer, level, format string) *slog.Logger {
+	var lv slog.Level
+	_ = lv.UnmarshalText([]byte(level))
+	opts := &slog.HandlerOptions{Level: lv}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// VersionCmd prints the version.
+type VersionCmd struct{}
+
+// Run prints the version.
+func (VersionCmd) Run(g *Globals) error {
+	_, err := fmt.Fprintf(g.Stdout, "lakefuse %s (lake schema version %d)\n", toolVersion(), schemaVersion())
+	return err
+}

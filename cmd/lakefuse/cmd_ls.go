@@ -1,0 +1,215 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/lakefuse/lakefuse/bucket"
+	"github.com/lakefuse/lakefuse/hive"
+)
+
+// LsCmd summarises a lake from its manifests.
+type LsCmd struct {
+	Location string `arg:"" help:"The lake: a path, file://, s3://bucket/prefix or gs://bucket/prefix."`
+	JSON     bool   `help:"Print JSON."`
+	Long     bool   `short:"l" help:"List every partition and file."`
+	BucketFlags
+}
+
+type lsTable struct {
+	Name       string           `json:"name"`
+	Partitions int              `json:"partitions"`
+	Files      int              `json:"files"`
+	Rows       int64            `json:"rows"`
+	Bytes      int64            `json:"bytes"`
+	MinDate    string           `json:"min_dt,omitempty"`
+	MaxDate    string           `json:"max_dt,omitempty"`
+	Detail     []hive.FileEntry `json:"file_list,omitempty"`
+}
+
+type lsRun struct {
+	RunID       string      `json:"run_id"`
+	Kind        string      `json:"kind"`
+	Source      hive.Source `json:"source"`
+	Window      hive.Window `json:"window"`
+	Tool        hive.Tool   `json:"tool"`
+	StartedAt   time.Time   `json:"started_at"`
+	CommittedAt time.Time   `json:"committed_at"`
+	Files       int         `json:"files"`
+	Rows        int64       `json:"rows"`
+	Removed     int         `json:"removed,omitempty"`
+}
+
+type lsStray struct {
+	Key    string `json:"key"`
+	Reason string `json:"reason"`
+}
+
+type lsOutput struct {
+	Location      string    `json:"location"`
+	SchemaVersion int       `json:"schema_version"`
+	Tables        []lsTable `json:"tables"`
+	Runs          []lsRun   `json:"runs"`
+	Media         int       `json:"media_objects"`
+	Strays        []lsStray `json:"not_in_lake,omitempty"`
+}
+
+// Run prints the summary.
+func (c *LsCmd) Run(g *Globals) error {
+	b, err := c.Open(g, c.Location)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	out, err := summarise(g.Ctx, b, c.Long)
+	if err != nil {
+		return err
+	}
+	if c.JSON {
+		enc := json.NewEncoder(g.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	return printSummary(g.Stdout, out, c.Long)
+}
+
+func summarise(ctx context.Context, b bucket.Bucket, long bool) (*lsOutput, error) {
+	l, err := hive.Open(ctx, b)
+	if err != nil {
+		return nil, err
+	}
+	out := &lsOutput{Location: b.String(), SchemaVersion: schemaVersion()}
+	for _, name := range l.Tables() {
+		t := lsTable{Name: name, Partitions: len(l.Partitions(name))}
+		for _, f := range l.Files(name) {
+			t.Files++
+			t.Rows += f.Rows
+			t.Bytes += f.Size
+			if f.Date != "" && (t.MinDate == "" || f.Date < t.MinDate) {
+				t.MinDate = f.Date
+			}
+			if f.Date > t.MaxDate {
+				t.MaxDate = f.Date
+			}
+			if long {
+				t.Detail = append(t.Detail, f)
+			}
+		}
+		out.Tables = append(out.Tables, t)
+	}
+	media := map[string]bool{}
+	for _, m := range l.Manifests {
+		r := lsRun{RunID: m.RunID, Kind: m.Kind, Source: m.Source, Window: m.Window, Tool: m.Tool,
+			StartedAt: m.StartedAt, CommittedAt: m.CommittedAt, Files: len(m.Files), Removed: len(m.Removed)}
+		for _, f := range m.Files {
+			r.Rows += f.Rows
+		}
+		for _, me := range m.Media {
+			media[me.Path] = true
+		}
+		out.Runs = append(out.Runs, r)
+	}
+	out.Media = len(media)
+	strays, err := l.Strays(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range strays {
+		out.Strays = append(out.Strays, lsStray{Key: s.Key, Reason: s.Reason})
+	}
+	return out, nil
+}
+
+func printSummary(w io.Writer, out *lsOutput, long bool) error {
+	fmt.Fprintf(w, "lake %s (schema version %d)\n\n", out.Location, out.SchemaVersion)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "TABLE\tPARTITIONS\tFILES\tROWS\tBYTES\tDATES\t")
+	var rows, bytes int64
+	var files int
+	for _, t := range out.Tables {
+		dates := ""
+		if t.MinDate != "" {
+			dates = t.MinDate + ".." + t.MaxDate
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t%s\t\n", t.Name, t.Partitions, t.Files, t.Rows, humanBytes(t.Bytes), dates)
+		rows += t.Rows
+		bytes += t.Bytes
+		files += t.Files
+	}
+	fmt.Fprintf(tw, "total\t\t%d\t%d\t%s\t\t\n", files, rows, humanBytes(bytes))
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if out.Media > 0 {
+		fmt.Fprintf(w, "\nmedia objects: %d (under _media/)\n", out.Media)
+	}
+	fmt.Fprintf(w, "\nruns (%d committed):\n", len(out.Runs))
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  RUN\tKIND\tSOURCE\tWINDOW\tCOMMITTED\tFILES\tROWS")
+	for _, r := range out.Runs {
+		src := r.Source.Kind
+		if r.Source.URL != "" {
+			src += " " + r.Source.URL
+		}
+		if r.Source.ProjectID != "" {
+			src += " project " + r.Source.ProjectID
+		}
+		if r.Source.ServerVersion != "" {
+			src += " (" + r.Source.ServerVersion + ")"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%d\t%d\n", r.RunID, r.Kind, src, windowString(r.Window),
+			r.CommittedAt.Format(time.RFC3339), r.Files, r.Rows)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if long {
+		for _, t := range out.Tables {
+			fmt.Fprintf(w, "\n%s:\n", t.Name)
+			for _, f := range t.Detail {
+				fmt.Fprintf(w, "  %s  %d rows  %s\n", f.Path, f.Rows, humanBytes(f.Size))
+			}
+		}
+	}
+	if len(out.Strays) > 0 {
+		fmt.Fprintf(w, "\n%d object(s) in table directories are not part of the lake:\n", len(out.Strays))
+		for i, s := range out.Strays {
+			if i == 10 && !long {
+				fmt.Fprintf(w, "  … and %d more (ls -l lists all)\n", len(out.Strays)-10)
+				break
+			}
+			fmt.Fprintf(w, "  %s (%s)\n", s.Key, s.Reason)
+		}
+	}
+	return nil
+}
+
+func windowString(w hive.Window) string {
+	f := func(t *time.Time) string {
+		if t == nil {
+			return "…"
+		}
+		return t.UTC().Format(time.RFC3339)
+	}
+	if w.From == nil && w.To == nil {
+		return "all"
+	}
+	return f(w.From) + " – " + f(w.To)
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
