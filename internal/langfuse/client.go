@@ -294,7 +294,7 @@ func (c *Client) newRequest(ctx context.Context, o *op) (*http.Request, error) {
 	if o.body != nil {
 		b, err := o.body()
 		if err != nil {
-			return nil, fmt.Errorf("%s %s: opening the request body: %w", o.method, o.display(), err)
+			return nil, fmt.Errorf("opening the request body: %w", err)
 		}
 		body = b
 	}
@@ -303,7 +303,7 @@ func (c *Client) newRequest(ctx context.Context, o *op) (*http.Request, error) {
 		if body != nil {
 			body.Close()
 		}
-		return nil, fmt.Errorf("%s %s: %s", o.method, o.display(), c.redact(err.Error()))
+		return nil, fmt.Errorf("building the request: %s", c.errDetail(err))
 	}
 	if o.body != nil {
 		req.ContentLength = o.size

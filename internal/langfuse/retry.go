@@ -110,18 +110,18 @@ func (c *Client) transportError(o *op, err error) error {
 	if errors.Is(err, context.DeadlineExceeded) {
 		detail = fmt.Sprintf("no complete answer within %v", c.timeoutFor(o))
 	}
-	where := "Langfuse at " + c.baseURL
+	what, host, check := "Langfuse", c.baseURL, "check the base URL and the network"
 	if o.external {
-		where = "media storage at " + o.host()
+		what, host, check = "media storage", o.host(), "check the network"
 	}
 	if unreachable(err) {
 		return &clientError{
-			msg:   fmt.Sprintf("cannot reach %s (%s %s): %s; check the base URL and the network", where, o.method, o.display(), detail),
+			msg:   fmt.Sprintf("cannot reach %s at %s (%s %s): %s; %s", what, host, o.method, o.display(), detail, check),
 			kinds: []error{ErrUnreachable, err},
 		}
 	}
 	return &clientError{
-		msg:   fmt.Sprintf("%s %s at %s: %s", o.method, o.display(), strings.TrimPrefix(where, "Langfuse at "), detail),
+		msg:   fmt.Sprintf("%s %s at %s: %s", o.method, o.display(), host, detail),
 		kinds: []error{err},
 	}
 }
