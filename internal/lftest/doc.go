@@ -1,0 +1,77 @@
+// Package lftest is a Langfuse-compatible HTTP server for tests and for
+// `lakefuse demo`, used like net/http/httptest: New (or NewServer), Start,
+// URL, Close, or Handler for in-process use. It follows the real Langfuse
+// server's documented behaviour (shared/reference/langfuse/openapi.yml and
+// NOTES.md), not any client's assumptions, and it must not import package
+// testing or lakefuse's Langfuse client. Test helpers live in lftesting.
+//
+// # Modes
+//
+// V4 imitates Langfuse v4 (Cloud, self-hosted events_only): GET
+// /api/public/v2/observations (cursor, limit <= 1000, field groups),
+// /api/public/v3/scores (cursor, limit <= 100), /experiments and
+// /experiment-items. The legacy tracing reads (traces, v1 observations,
+// sessions, v2 scores, dataset runs and run items) answer 404 with
+// {"message": "This endpoint is not available on deployments running in
+// Langfuse v4 events_only mode. ..."} before authentication, as
+// createAuthedProjectAPIRoute does for routes with rejectInEventsOnlyMode.
+//
+// V3 imitates self-hosted v3: the legacy reads work and
+// /api/public/v2/observations answers 404 {"message": "The observations v2
+// API is only available in a Langfuse v4 write mode. ...", "error":
+// "LangfuseNotFoundError"} after authentication. The experiments APIs answer
+// the same way (an assumption: they read the v4 events table). v3 scores
+// are served in both modes (self-hosted v3 has had them since v3.179).
+//
+// Prompts, score configs, models, datasets and items, comments, annotation
+// queues, media, projects and health are served in both modes.
+//
+// # Store
+//
+// A Project holds one project's data in memory. Tracing data follows the v4
+// events model: observations are the rows; the trace attributes v4
+// denormalises onto every row (name, user, session, tags, release, public,
+// environment) are kept once per trace id in a Trace and joined when a row is
+// served. v3 traces, sessions and the trace fields of v2 observations all
+// read those Trace records, so the two read APIs always agree. A write side
+// (OTLP, /ingestion, create endpoints) adds data through Project.UpsertTrace,
+// AddObservations (no deduplication, as in v4), AddScores (upsert by id) and
+// the other Add methods; reads see writes on the next request.
+//
+// A project made by Generate with Size.Lazy keeps only an index (a few bytes
+// per trace): traces, observations and payloads are regenerated from the
+// seed when served, so a million observations of ~2 KB cost tens of MB.
+//
+// # Behaviour details
+//
+//   - Auth: HTTP Basic public:secret key. Errors are 401 {"message": ...} with
+//     the real server's messages ("Invalid public key. Confirm that you've
+//     configured the correct host." ...). A Bearer public key is 403.
+//   - Page pagination: page >= 1, 1 <= limit <= 100 (prompts: default 10),
+//     meta {page, limit, totalItems, totalPages}; invalid values are 400
+//     {"message": "Invalid request data", "error": [zod issues]}.
+//   - v2 observations: order start_time DESC, xxHash32(trace_id) DESC, id
+//     DESC; the cursor is base64 JSON {lastStartTimeTo, lastTraceId, lastId};
+//     fromStartTime inclusive, toStartTime exclusive; unknown field groups are
+//     dropped; io values are the stored strings; metadata values are strings,
+//     cut to 200 characters unless io is requested or the key is in
+//     expandMetadata; modelId and prices (decimal strings) are null unless
+//     the model group is requested. `filter` replaces the other filters.
+//   - Metadata everywhere is ClickHouse-shaped: top-level keys with string
+//     values; the legacy APIs parse each value back when it is JSON.
+//   - Rate limits (Options.RateLimits, per bucket, fixed windows) answer 429
+//     with Retry-After, X-RateLimit-Limit/Remaining/Reset and {"message":
+//     "Rate limit exceeded", "code": "rate_limited", "details": {...}}.
+//   - Faults (Options.Faults, SetFaults): 429, 500, 502, 503, connection
+//     reset, slow and truncated responses, at seeded rates or scripted.
+//   - Stats counts requests per route pattern, faults and rate limiting.
+//   - Media: GET /api/public/media/{id} returns a signed URL on this server
+//     (/_media/...), which serves the bytes until it expires (one hour).
+//
+// # OpenAPI validation
+//
+// Validator checks every /api/public request and response against the spec
+// (kin-openapi). FindSpec looks for $LAKEFUSE_OPENAPI, then for
+// shared/reference/langfuse/openapi.yml in the working directory and its
+// parents. LoadSpec documents the small spec fixes kin-openapi needs.
+package lftest

@@ -1,0 +1,372 @@
+package lftest
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+)
+
+// ErrReadOnly is returned by the write methods of a lazily generated project,
+// whose tracing data is regenerated on demand and cannot change.
+var ErrReadOnly = errors.New("lftest: project is lazily generated and read-only")
+
+// Project is the in-memory store of one Langfuse project.
+//
+// Tracing data follows the Langfuse v4 events model: observations are the
+// rows, and the trace-level attributes that v4 denormalises onto every row
+// are kept once per trace id in a Trace and joined when a row is served. v3
+// traces and sessions are read from the same Trace records, so both read APIs
+// always agree. A write side adds data with UpsertTrace (merging attributes
+// as later spans do) and AddObservations (no deduplication, as in v4).
+//
+// All other entities are plain lists. A Project is safe for concurrent use;
+// values passed to the Add methods must not be modified afterwards.
+type Project struct {
+	ID            string
+	Name          string
+	Metadata      map[string]any
+	RetentionDays *int
+
+	mu           sync.RWMutex
+	mem          *memTracing
+	lazy         *lazyTracing
+	sessions     map[string]*Session
+	scores       []*Score
+	scoreIdx     map[string]int
+	sidx         *scoreIndex // derived; nil after a write
+	prompts      []*PromptVersion
+	scoreConfigs []*ScoreConfig
+	models       []*Model
+	datasets     []*Dataset
+	items        []*DatasetItem
+	runs         []*DatasetRun
+	runItems     []*DatasetRunItem
+	comments     []*Comment
+	queues       []*AnnotationQueue
+	queueItems   []*AnnotationQueueItem
+	media        map[string]*Media
+}
+
+// NewProject returns an empty, writable project.
+func NewProject(id, name string) *Project {
+	return &Project{ID: id, Name: name, Metadata: map[string]any{}, mem: newMemTracing(),
+		sessions: map[string]*Session{}, media: map[string]*Media{}, scoreIdx: map[string]int{}}
+}
+
+// tr returns the project's tracing data for one read.
+func (p *Project) tr() tracing {
+	if p.lazy != nil {
+		return p.lazy
+	}
+	return p.mem.snapshot()
+}
+
+// Lazy reports whether the project's tracing data is regenerated on demand.
+func (p *Project) Lazy() bool { return p.lazy != nil }
+
+// UpsertTrace stores trace attributes, merging them into an existing trace
+// with the same id. A trace with a session id creates the session.
+func (p *Project) UpsertTrace(t *Trace) error {
+	if p.lazy != nil {
+		return ErrReadOnly
+	}
+	if t.ID == "" {
+		return errors.New("lftest: upsert trace: empty id")
+	}
+	p.mem.upsertTrace(t)
+	if t.SessionID != nil && *t.SessionID != "" {
+		p.mu.Lock()
+		s, ok := p.sessions[*t.SessionID]
+		created := t.Timestamp
+		if created.IsZero() {
+			created = t.CreatedAt
+		}
+		if !ok {
+			p.sessions[*t.SessionID] = &Session{ID: *t.SessionID, CreatedAt: created, Environment: envOr(t.Environment)}
+		} else if created.Before(s.CreatedAt) {
+			cp := *s
+			cp.CreatedAt = created
+			p.sessions[s.ID] = &cp
+		}
+		p.mu.Unlock()
+	}
+	return nil
+}
+
+// AddObservations appends observations. Their traces should exist (UpsertTrace).
+func (p *Project) AddObservations(obs ...*Observation) error {
+	if p.lazy != nil {
+		return ErrReadOnly
+	}
+	for _, o := range obs {
+		if o.ID == "" || o.TraceID == "" {
+			return fmt.Errorf("lftest: add observation %q: id and trace id are required", o.ID)
+		}
+		o.StartTime = o.StartTime.UTC().Truncate(time.Millisecond)
+	}
+	p.mem.addObservations(obs...)
+	return nil
+}
+
+func envOr(e string) string {
+	if e == "" {
+		return "default"
+	}
+	return e
+}
+
+func add[T any](p *Project, list *[]*T, v ...*T) {
+	p.mu.Lock()
+	*list = append(*list, v...)
+	p.mu.Unlock()
+}
+
+// AddScores stores scores; a score with the id of a stored score replaces it,
+// as score ingestion upserts by id.
+func (p *Project) AddScores(scores ...*Score) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, s := range scores {
+		if i, ok := p.scoreIdx[s.ID]; ok {
+			p.scores[i] = s
+			continue
+		}
+		p.scoreIdx[s.ID] = len(p.scores)
+		p.scores = append(p.scores, s)
+	}
+	p.sidx = nil
+}
+
+// scoreIndex is the scores sorted as the list APIs return them (timestamp
+// DESC, id DESC) and grouped by trace.
+type scoreIndex struct {
+	sorted  []*Score
+	byTrace map[string][]*Score
+}
+
+func (p *Project) scoreIndex() *scoreIndex {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.sidx != nil {
+		return p.sidx
+	}
+	ix := &scoreIndex{sorted: slices.Clone(p.scores), byTrace: map[string][]*Score{}}
+	slices.SortFunc(ix.sorted, func(a, b *Score) int {
+		if c := b.Timestamp.Compare(a.Timestamp); c != 0 {
+			return c
+		}
+		return cmpStr(b.ID, a.ID)
+	})
+	for _, s := range ix.sorted {
+		if s.TraceID != nil {
+			ix.byTrace[*s.TraceID] = append(ix.byTrace[*s.TraceID], s)
+		}
+	}
+	p.sidx = ix
+	return ix
+}
+
+// AddSession stores a session explicitly (sessions normally come from traces).
+func (p *Project) AddSession(s *Session) {
+	p.mu.Lock()
+	p.sessions[s.ID] = s
+	p.mu.Unlock()
+}
+
+// AddPromptVersion stores a prompt version as given: the caller sets version,
+// labels and tags.
+func (p *Project) AddPromptVersion(v *PromptVersion) { add(p, &p.prompts, v) }
+
+// AddScoreConfig stores a score config.
+func (p *Project) AddScoreConfig(c *ScoreConfig) { add(p, &p.scoreConfigs, c) }
+
+// AddModel stores a model.
+func (p *Project) AddModel(m *Model) { add(p, &p.models, m) }
+
+// AddDataset stores a dataset.
+func (p *Project) AddDataset(d *Dataset) { add(p, &p.datasets, d) }
+
+// AddDatasetItems stores dataset items.
+func (p *Project) AddDatasetItems(items ...*DatasetItem) { add(p, &p.items, items...) }
+
+// AddDatasetRun stores a run and its items.
+func (p *Project) AddDatasetRun(r *DatasetRun, items ...*DatasetRunItem) {
+	add(p, &p.runs, r)
+	add(p, &p.runItems, items...)
+}
+
+// AddComments stores comments.
+func (p *Project) AddComments(c ...*Comment) { add(p, &p.comments, c...) }
+
+// AddAnnotationQueue stores a queue and its items.
+func (p *Project) AddAnnotationQueue(q *AnnotationQueue, items ...*AnnotationQueueItem) {
+	add(p, &p.queues, q)
+	add(p, &p.queueItems, items...)
+}
+
+// AddMedia stores bytes as a media object and returns it; its id is MediaID(b).
+func (p *Project) AddMedia(contentType string, b []byte, uploadedAt time.Time) *Media {
+	m := &Media{ID: MediaID(b), ContentType: contentType, Bytes: b, UploadedAt: uploadedAt.UTC()}
+	p.mu.Lock()
+	p.media[m.ID] = m
+	p.mu.Unlock()
+	return m
+}
+
+// MediaID is Langfuse's media id of b: the first 22 characters of the
+// URL-safe base64 SHA-256 of the bytes.
+func MediaID(b []byte) string {
+	sum := sha256.Sum256(b)
+	return base64.RawURLEncoding.EncodeToString(sum[:])[:22]
+}
+
+// MediaReference is the token Langfuse puts into input, output or metadata in
+// place of a media object.
+func MediaReference(m *Media, source string) string {
+	return "@@@langfuseMedia:type=" + m.ContentType + "|id=" + m.ID + "|source=" + source + "@@@"
+}
+
+// ExperimentID is Langfuse v4's stable experiment (dataset run) id:
+// sha256(JSON(["langfuse-experiment-v1", projectId, datasetId, runName])) in
+// hex, first 16 characters (createStableExperimentId).
+func ExperimentID(projectID, datasetID, runName string) string {
+	b, _ := marshalJSON([]string{"langfuse-experiment-v1", projectID, datasetID, runName})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])[:16]
+}
+
+// Counts is the number of rows of each entity.
+type Counts struct {
+	Traces, Observations, Scores, Sessions, PromptVersions, ScoreConfigs, Models int
+	Datasets, DatasetItems, DatasetRuns, DatasetRunItems, Comments               int
+	AnnotationQueues, AnnotationQueueItems, Media                                int
+}
+
+// Counts returns the number of rows of each entity.
+func (p *Project) Counts() Counts {
+	tr := p.tr()
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return Counts{Traces: tr.traceLen(), Observations: tr.obsLen(), Scores: len(p.scores), Sessions: len(p.sessions),
+		PromptVersions: len(p.prompts), ScoreConfigs: len(p.scoreConfigs), Models: len(p.models),
+		Datasets: len(p.datasets), DatasetItems: len(p.items), DatasetRuns: len(p.runs), DatasetRunItems: len(p.runItems),
+		Comments: len(p.comments), AnnotationQueues: len(p.queues), AnnotationQueueItems: len(p.queueItems), Media: len(p.media)}
+}
+
+// EachObservation calls fn for every observation, with its trace, in the
+// canonical v2 order until fn returns false.
+func (p *Project) EachObservation(fn func(*Observation, *Trace) bool) {
+	tr := p.tr()
+	for i, n := 0, tr.obsLen(); i < n; i++ {
+		o := tr.obsAt(i)
+		if !fn(o, tr.trace(o.TraceID)) {
+			return
+		}
+	}
+}
+
+// EachTrace calls fn for every trace, newest first, until fn returns false.
+func (p *Project) EachTrace(fn func(*Trace) bool) {
+	tr := p.tr()
+	for i, n := 0, tr.traceLen(); i < n; i++ {
+		if !fn(tr.traceAt(i)) {
+			return
+		}
+	}
+}
+
+// Trace returns the trace with the id, or nil.
+func (p *Project) Trace(id string) *Trace { return p.tr().trace(id) }
+
+// TraceObservations returns the observations of a trace in canonical order.
+func (p *Project) TraceObservations(id string) []*Observation { return p.tr().traceObservations(id) }
+
+func snapshot[T any](p *Project, list []*T) []*T {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return slices.Clone(list)
+}
+
+// Scores returns the stored scores.
+func (p *Project) Scores() []*Score { return snapshot(p, p.scores) }
+
+// Prompts returns every prompt version.
+func (p *Project) Prompts() []*PromptVersion { return snapshot(p, p.prompts) }
+
+// ScoreConfigs returns the score configs.
+func (p *Project) ScoreConfigs() []*ScoreConfig { return snapshot(p, p.scoreConfigs) }
+
+// Models returns custom and Langfuse-managed models.
+func (p *Project) Models() []*Model { return snapshot(p, p.models) }
+
+// Datasets returns the datasets.
+func (p *Project) Datasets() []*Dataset { return snapshot(p, p.datasets) }
+
+// DatasetItems returns the items of all datasets.
+func (p *Project) DatasetItems() []*DatasetItem { return snapshot(p, p.items) }
+
+// DatasetRuns returns the runs of all datasets.
+func (p *Project) DatasetRuns() []*DatasetRun { return snapshot(p, p.runs) }
+
+// DatasetRunItems returns the run items of all runs.
+func (p *Project) DatasetRunItems() []*DatasetRunItem { return snapshot(p, p.runItems) }
+
+// Comments returns the comments.
+func (p *Project) Comments() []*Comment { return snapshot(p, p.comments) }
+
+// AnnotationQueues returns the annotation queues.
+func (p *Project) AnnotationQueues() []*AnnotationQueue { return snapshot(p, p.queues) }
+
+// AnnotationQueueItems returns the items of all queues.
+func (p *Project) AnnotationQueueItems() []*AnnotationQueueItem { return snapshot(p, p.queueItems) }
+
+// Sessions returns the sessions, oldest first.
+func (p *Project) Sessions() []*Session {
+	p.mu.RLock()
+	out := make([]*Session, 0, len(p.sessions))
+	for _, s := range p.sessions {
+		out = append(out, s)
+	}
+	p.mu.RUnlock()
+	slices.SortFunc(out, func(a, b *Session) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return cmpStr(a.ID, b.ID)
+	})
+	return out
+}
+
+// Media returns the media object with the id, or nil.
+func (p *Project) Media(id string) *Media {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.media[id]
+}
+
+// MediaList returns every media object.
+func (p *Project) MediaList() []*Media {
+	p.mu.RLock()
+	out := make([]*Media, 0, len(p.media))
+	for _, m := range p.media {
+		out = append(out, m)
+	}
+	p.mu.RUnlock()
+	slices.SortFunc(out, func(a, b *Media) int { return cmpStr(a.ID, b.ID) })
+	return out
+}
+
+func cmpStr(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}

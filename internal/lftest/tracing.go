@@ -1,0 +1,318 @@
+package lftest
+
+import (
+	"encoding/binary"
+	"math/bits"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// tracing is where a project's traces and observations live. Two
+// implementations exist: memTracing (everything in memory, writable) and
+// lazyTracing (a generated project whose rows are regenerated on demand).
+//
+// Observations are addressed by their position in the canonical order of the
+// v2 observations API: start_time DESC, xxHash32(trace_id) DESC, id DESC.
+// Traces are addressed by their position in timestamp DESC, id DESC order.
+type tracing interface {
+	obsLen() int
+	obsAt(i int) *Observation
+	traceLen() int
+	traceAt(i int) *Trace
+	trace(id string) *Trace
+	traceObservations(id string) []*Observation // canonical order
+	observation(id string) *Observation
+}
+
+// obsKey is the canonical sort key of an observation.
+type obsKey struct {
+	startMs int64
+	hash    uint32
+	id      string
+}
+
+func keyOf(o *Observation) obsKey {
+	return obsKey{o.StartTime.UnixMilli(), o.traceHash, o.ID}
+}
+
+// before reports whether a sorts before b in canonical (descending) order.
+func (a obsKey) before(b obsKey) bool {
+	if a.startMs != b.startMs {
+		return a.startMs > b.startMs
+	}
+	if a.hash != b.hash {
+		return a.hash > b.hash
+	}
+	return a.id > b.id
+}
+
+// searchAfter returns the index of the first observation that sorts after k.
+func searchAfter(t tracing, k obsKey) int {
+	lo, hi := 0, t.obsLen()
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if k.before(keyOf(t.obsAt(m))) || k == keyOf(t.obsAt(m)) {
+			hi = m
+		} else {
+			lo = m + 1
+		}
+	}
+	// Skip rows equal to k (duplicates of the cursor row were on the page).
+	for lo < t.obsLen() && keyOf(t.obsAt(lo)) == k {
+		lo++
+	}
+	return lo
+}
+
+// searchStart returns the index of the first observation whose start time is
+// before t (exclusive bound), i.e. the start of rows with start < t.
+func searchStartBefore(tr tracing, t time.Time) int {
+	ms := t.UnixMilli()
+	if t.Sub(time.UnixMilli(ms)) > 0 {
+		ms++ // a sub-millisecond bound: rows at ms are still before it
+	}
+	lo, hi := 0, tr.obsLen()
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if tr.obsAt(m).StartTime.UnixMilli() >= ms {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo
+}
+
+// obsRange returns the index range [lo, hi) of observations with
+// from <= start_time < to (zero times are open bounds).
+func obsRange(tr tracing, from, to time.Time) (int, int) {
+	lo, hi := 0, tr.obsLen()
+	if !to.IsZero() {
+		lo = searchStartBefore(tr, to)
+	}
+	if !from.IsZero() {
+		hi = searchStartBefore(tr, from)
+	}
+	if hi < lo {
+		hi = lo
+	}
+	return lo, hi
+}
+
+func traceBefore(a, b *Trace) bool {
+	if !a.Timestamp.Equal(b.Timestamp) {
+		return a.Timestamp.After(b.Timestamp)
+	}
+	return a.ID > b.ID
+}
+
+// memTracing keeps traces and observations in memory. Writers change the
+// mutable maps and mark them dirty; readers work on an immutable snapshot that
+// is rebuilt (sorted) on the first read after a write. Rows are never mutated
+// in place once stored, so a snapshot stays valid while writes go on.
+type memTracing struct {
+	mu      sync.Mutex
+	traces  map[string]*Trace
+	byTrace map[string][]*Observation
+	obs     []*Observation
+	snap    *memSnap
+}
+
+type memSnap struct {
+	traces  map[string]*Trace
+	byTrace map[string][]*Observation
+	byID    map[string]*Observation
+	obs     []*Observation
+	order   []*Trace
+}
+
+func newMemTracing() *memTracing {
+	return &memTracing{traces: map[string]*Trace{}, byTrace: map[string][]*Observation{}}
+}
+
+// upsertTrace stores t, merging it into an existing trace with the same id:
+// fields t sets win, as later spans' trace attributes do on ingestion.
+func (m *memTracing) upsertTrace(t *Trace) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	cp := *t
+	if old, ok := m.traces[t.ID]; ok {
+		cp = *old
+		mergeTrace(&cp, t)
+	}
+	m.traces[t.ID] = &cp
+	m.snap = nil
+}
+
+func mergeTrace(dst, src *Trace) {
+	if !src.Timestamp.IsZero() {
+		dst.Timestamp = src.Timestamp
+	}
+	setStr := func(d **string, s *string) {
+		if s != nil {
+			*d = s
+		}
+	}
+	setStr(&dst.Name, src.Name)
+	setStr(&dst.UserID, src.UserID)
+	setStr(&dst.SessionID, src.SessionID)
+	setStr(&dst.Release, src.Release)
+	setStr(&dst.Version, src.Version)
+	if src.Environment != "" {
+		dst.Environment = src.Environment
+	}
+	if len(src.Tags) > 0 {
+		dst.Tags = src.Tags
+	}
+	dst.Public = dst.Public || src.Public
+	dst.Bookmarked = dst.Bookmarked || src.Bookmarked
+	for _, p := range []struct{ d, s *Payload }{{&dst.Input, &src.Input}, {&dst.Output, &src.Output}, {&dst.Metadata, &src.Metadata}} {
+		if !p.s.IsNull() {
+			*p.d = *p.s
+		}
+	}
+	if !src.UpdatedAt.IsZero() {
+		dst.UpdatedAt = src.UpdatedAt
+	}
+}
+
+// addObservations appends observations; like Langfuse v4 it does not
+// deduplicate by id.
+func (m *memTracing) addObservations(obs ...*Observation) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, o := range obs {
+		o.traceHash = xxh32String(o.TraceID)
+		m.obs = append(m.obs, o)
+		m.byTrace[o.TraceID] = append(m.byTrace[o.TraceID], o)
+	}
+	m.snap = nil
+}
+
+// snapshot returns the current immutable view, rebuilding it after writes.
+func (m *memTracing) snapshot() *memSnap {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.snap != nil {
+		return m.snap
+	}
+	s := &memSnap{
+		traces:  make(map[string]*Trace, len(m.traces)),
+		byTrace: make(map[string][]*Observation, len(m.byTrace)),
+		byID:    make(map[string]*Observation, len(m.obs)),
+		obs:     slices.Clone(m.obs),
+		order:   make([]*Trace, 0, len(m.traces)),
+	}
+	byKey := func(a, b *Observation) int { return cmpKey(keyOf(a), keyOf(b)) }
+	slices.SortStableFunc(s.obs, byKey)
+	for _, o := range s.obs {
+		if _, ok := s.byID[o.ID]; !ok {
+			s.byID[o.ID] = o
+		}
+	}
+	for id, list := range m.byTrace {
+		l := slices.Clone(list)
+		slices.SortStableFunc(l, byKey)
+		s.byTrace[id] = l
+	}
+	for id, t := range m.traces {
+		s.traces[id] = t
+		s.order = append(s.order, t)
+	}
+	slices.SortFunc(s.order, func(a, b *Trace) int {
+		if traceBefore(a, b) {
+			return -1
+		}
+		if traceBefore(b, a) {
+			return 1
+		}
+		return 0
+	})
+	m.snap = s
+	return s
+}
+
+func cmpKey(a, b obsKey) int {
+	switch {
+	case a.before(b):
+		return -1
+	case b.before(a):
+		return 1
+	}
+	return 0
+}
+
+func (s *memSnap) obsLen() int                                { return len(s.obs) }
+func (s *memSnap) obsAt(i int) *Observation                   { return s.obs[i] }
+func (s *memSnap) traceLen() int                              { return len(s.order) }
+func (s *memSnap) traceAt(i int) *Trace                       { return s.order[i] }
+func (s *memSnap) trace(id string) *Trace                     { return s.traces[id] }
+func (s *memSnap) traceObservations(id string) []*Observation { return s.byTrace[id] }
+func (s *memSnap) observation(id string) *Observation         { return s.byID[id] }
+
+// xxh32String is ClickHouse's xxHash32 of s with seed 0.
+func xxh32String(s string) uint32 { return xxh32([]byte(s), 0) }
+
+func xxh32(b []byte, seed uint32) uint32 {
+	const (
+		p1 uint32 = 2654435761
+		p2 uint32 = 2246822519
+		p3 uint32 = 3266489917
+		p4 uint32 = 668265263
+		p5 uint32 = 374761393
+	)
+	round := func(acc, in uint32) uint32 { return bits.RotateLeft32(acc+in*p2, 13) * p1 }
+	n := len(b)
+	var h uint32
+	i := 0
+	if n >= 16 {
+		v1, v2, v3, v4 := seed+p1+p2, seed+p2, seed, seed-p1
+		for ; i+16 <= n; i += 16 {
+			v1 = round(v1, binary.LittleEndian.Uint32(b[i:]))
+			v2 = round(v2, binary.LittleEndian.Uint32(b[i+4:]))
+			v3 = round(v3, binary.LittleEndian.Uint32(b[i+8:]))
+			v4 = round(v4, binary.LittleEndian.Uint32(b[i+12:]))
+		}
+		h = bits.RotateLeft32(v1, 1) + bits.RotateLeft32(v2, 7) + bits.RotateLeft32(v3, 12) + bits.RotateLeft32(v4, 18)
+	} else {
+		h = seed + p5
+	}
+	h += uint32(n)
+	for ; i+4 <= n; i += 4 {
+		h += binary.LittleEndian.Uint32(b[i:]) * p3
+		h = bits.RotateLeft32(h, 17) * p4
+	}
+	for ; i < n; i++ {
+		h += uint32(b[i]) * p5
+		h = bits.RotateLeft32(h, 11) * p1
+	}
+	h ^= h >> 15
+	h *= p2
+	h ^= h >> 13
+	h *= p3
+	h ^= h >> 16
+	return h
+}
+
+// hasAllTags reports whether tags contains every tag of want.
+func hasAllTags(tags, want []string) bool {
+	for _, w := range want {
+		if !slices.Contains(tags, w) {
+			return false
+		}
+	}
+	return true
+}
+
+func strOr(p *string, def string) string {
+	if p == nil {
+		return def
+	}
+	return *p
+}
+
+func containsFold(s, sub string) bool {
+	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
+}

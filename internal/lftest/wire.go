@@ -1,0 +1,554 @@
+package lftest
+
+import (
+	"bytes"
+	"encoding/json"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// iso formats like JavaScript's Date.toISOString: UTC, milliseconds, "Z".
+func iso(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
+// isoTime marshals as iso.
+type isoTime time.Time
+
+func (t isoTime) MarshalJSON() ([]byte, error) { return []byte(`"` + iso(time.Time(t)) + `"`), nil }
+
+func isoPtr(t *time.Time) *isoTime {
+	if t == nil {
+		return nil
+	}
+	v := isoTime(*t)
+	return &v
+}
+
+func orEmpty(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// metadataStrings is metadata as ClickHouse keeps it (Map(String, String)):
+// top-level keys with string values, non-string values as their JSON text.
+// Non-object metadata is kept under the key "metadata".
+func metadataStrings(p Payload) map[string]string {
+	out := map[string]string{}
+	s, ok := p.Text()
+	if !ok {
+		return out
+	}
+	var obj map[string]json.RawMessage
+	dec := json.NewDecoder(strings.NewReader(s))
+	if p.str || dec.Decode(&obj) != nil || obj == nil {
+		out["metadata"] = s
+		return out
+	}
+	for k, v := range obj {
+		var str string
+		if len(v) > 0 && v[0] == '"' && json.Unmarshal(v, &str) == nil {
+			out[k] = str
+			continue
+		}
+		var buf bytes.Buffer
+		if json.Compact(&buf, v) == nil {
+			out[k] = buf.String()
+		} else {
+			out[k] = string(v)
+		}
+	}
+	return out
+}
+
+// metadataParsed is metadata as the legacy APIs return it: each stored
+// string value parsed as JSON when it is JSON (parseMetadataCHRecordToDomain).
+func metadataParsed(p Payload) json.RawMessage {
+	m := metadataStrings(p)
+	out := make(map[string]json.RawMessage, len(m))
+	for k, v := range m {
+		if json.Valid([]byte(v)) {
+			out[k] = json.RawMessage(v)
+		} else {
+			b, _ := marshalJSON(v)
+			out[k] = b
+		}
+	}
+	b, _ := marshalJSON(out)
+	return b
+}
+
+// truncRunes cuts s to n characters.
+func truncRunes(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	i := 0
+	for j := range s {
+		if i == n {
+			return s[:j]
+		}
+		i++
+	}
+	return s
+}
+
+func floatPtr(v float64, ok bool) *float64 {
+	if !ok {
+		return nil
+	}
+	return &v
+}
+
+// decimalString formats a price as Prisma's Decimal.toString does for the
+// values used here.
+func decimalString(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+
+// usageTotals returns input, output and total usage as the legacy "usage"
+// object reports them.
+func usageTotals(u map[string]int64) (in, out, total int64) {
+	for k, v := range u {
+		switch {
+		case k == "total":
+			total = v
+		case strings.HasPrefix(k, "input"):
+			in += v
+		case strings.HasPrefix(k, "output"):
+			out += v
+		}
+	}
+	if _, ok := u["total"]; !ok {
+		total = in + out
+	}
+	return
+}
+
+func costTotal(c map[string]float64) (float64, bool) {
+	if len(c) == 0 {
+		return 0, false
+	}
+	if t, ok := c["total"]; ok {
+		return t, true
+	}
+	sum := 0.0
+	for _, v := range c {
+		sum += v
+	}
+	return sum, true
+}
+
+func usageOrEmpty(u map[string]int64) map[string]int64 {
+	if u == nil {
+		return map[string]int64{}
+	}
+	return u
+}
+
+func costOrEmpty(c map[string]float64) map[string]float64 {
+	if c == nil {
+		return map[string]float64{}
+	}
+	return c
+}
+
+func latencySeconds(o *Observation) *float64 {
+	if o.EndTime == nil {
+		return nil
+	}
+	v := float64(o.EndTime.Sub(o.StartTime).Milliseconds()) / 1000
+	return &v
+}
+
+func ttftSeconds(o *Observation) *float64 {
+	if o.CompletionStartTime == nil {
+		return nil
+	}
+	v := float64(o.CompletionStartTime.Sub(o.StartTime).Milliseconds()) / 1000
+	return &v
+}
+
+// modelPrices returns the matched model's default input, output and total
+// prices.
+func (c *call) modelPrices(o *Observation) (in, out, total *float64) {
+	if o.InternalModelID == nil {
+		return nil, nil, nil
+	}
+	m := c.model(*o.InternalModelID)
+	if m == nil {
+		return nil, nil, nil
+	}
+	pr := m.defaultPrices()
+	get := func(k string) *float64 {
+		v, ok := pr[k]
+		return floatPtr(v, ok)
+	}
+	return get("input"), get("output"), get("total")
+}
+
+// obsV1 is ObservationsView, the v1 observation (traces API, v1 observations).
+type obsV1 struct {
+	ID                   string             `json:"id"`
+	ProjectID            string             `json:"projectId"`
+	TraceID              *string            `json:"traceId"`
+	Type                 string             `json:"type"`
+	Name                 *string            `json:"name"`
+	StartTime            isoTime            `json:"startTime"`
+	EndTime              *isoTime           `json:"endTime"`
+	CompletionStartTime  *isoTime           `json:"completionStartTime"`
+	Model                *string            `json:"model"`
+	ModelParameters      json.RawMessage    `json:"modelParameters"`
+	Input                json.RawMessage    `json:"input"`
+	Version              *string            `json:"version"`
+	Metadata             json.RawMessage    `json:"metadata"`
+	Output               json.RawMessage    `json:"output"`
+	Usage                usageV1            `json:"usage"`
+	Level                string             `json:"level"`
+	StatusMessage        *string            `json:"statusMessage"`
+	ParentObservationID  *string            `json:"parentObservationId"`
+	PromptID             *string            `json:"promptId"`
+	PromptName           *string            `json:"promptName"`
+	PromptVersion        *int               `json:"promptVersion"`
+	UsageDetails         map[string]int64   `json:"usageDetails"`
+	CostDetails          map[string]float64 `json:"costDetails"`
+	Environment          string             `json:"environment"`
+	ModelID              *string            `json:"modelId"`
+	InputPrice           *float64           `json:"inputPrice"`
+	OutputPrice          *float64           `json:"outputPrice"`
+	TotalPrice           *float64           `json:"totalPrice"`
+	CalculatedInputCost  *float64           `json:"calculatedInputCost"`
+	CalculatedOutputCost *float64           `json:"calculatedOutputCost"`
+	CalculatedTotalCost  *float64           `json:"calculatedTotalCost"`
+	Latency              *float64           `json:"latency"`
+	TimeToFirstToken     *float64           `json:"timeToFirstToken"`
+	UsagePricingTierName *string            `json:"usagePricingTierName"`
+	Unit                 string             `json:"unit"`
+	PromptTokens         int64              `json:"promptTokens"`
+	CompletionTokens     int64              `json:"completionTokens"`
+	TotalTokens          int64              `json:"totalTokens"`
+	CreatedAt            isoTime            `json:"createdAt"`
+	UpdatedAt            isoTime            `json:"updatedAt"`
+}
+
+type usageV1 struct {
+	Input  int64   `json:"input"`
+	Output int64   `json:"output"`
+	Total  int64   `json:"total"`
+	Unit   *string `json:"unit"`
+}
+
+func (c *call) obsV1(o *Observation) obsV1 {
+	in, out, total := usageTotals(o.UsageDetails)
+	unit := "TOKENS"
+	v := obsV1{ID: o.ID, ProjectID: c.p.ID, TraceID: ptr(o.TraceID), Type: o.Type, Name: o.Name,
+		StartTime: isoTime(o.StartTime), EndTime: isoPtr(o.EndTime), CompletionStartTime: isoPtr(o.CompletionStartTime),
+		Model: o.Model, ModelParameters: o.ModelParameters.parsed(), Input: o.Input.parsed(), Output: o.Output.parsed(),
+		Version: o.Version, Metadata: metadataParsed(o.Metadata), Usage: usageV1{in, out, total, &unit},
+		Level: o.Level, StatusMessage: o.StatusMessage, PromptID: o.PromptID, PromptName: o.PromptName, PromptVersion: o.PromptVersion,
+		UsageDetails: usageOrEmpty(o.UsageDetails), CostDetails: costOrEmpty(o.CostDetails), Environment: envOr(o.Environment),
+		ModelID: o.InternalModelID, Latency: latencySeconds(o), TimeToFirstToken: ttftSeconds(o),
+		UsagePricingTierName: o.UsagePricingTierName, Unit: unit, PromptTokens: in, CompletionTokens: out, TotalTokens: total,
+		CreatedAt: isoTime(o.CreatedAt), UpdatedAt: isoTime(o.UpdatedAt)}
+	if o.ParentObservationID != "" {
+		v.ParentObservationID = ptr(o.ParentObservationID)
+	}
+	v.InputPrice, v.OutputPrice, v.TotalPrice = c.modelPrices(o)
+	if cIn, ok := o.CostDetails["input"]; ok {
+		v.CalculatedInputCost = &cIn
+	}
+	if cOut, ok := o.CostDetails["output"]; ok {
+		v.CalculatedOutputCost = &cOut
+	}
+	v.CalculatedTotalCost = floatPtr(costTotal(o.CostDetails))
+	return v
+}
+
+// obsV2 builds a v2 observation with the requested field groups: a map,
+// because absent groups are absent keys while requested fields are present
+// even when null.
+func (c *call) obsV2(o *Observation, t *Trace, g fieldGroups, expand metadataExpansion) map[string]any {
+	if t == nil {
+		t = &Trace{ID: o.TraceID}
+	}
+	m := map[string]any{
+		"id": o.ID, "traceId": o.TraceID, "startTime": isoTime(o.StartTime), "endTime": isoPtr(o.EndTime),
+		"projectId": c.p.ID, "parentObservationId": nil, "type": o.Type,
+		"modelId": nil, "inputPrice": nil, "outputPrice": nil, "totalPrice": nil,
+	}
+	if o.ParentObservationID != "" {
+		m["parentObservationId"] = o.ParentObservationID
+	}
+	if g["basic"] {
+		m["name"], m["level"], m["statusMessage"], m["version"] = o.Name, o.Level, o.StatusMessage, o.Version
+		m["environment"], m["bookmarked"], m["public"] = envOr(o.Environment), o.Bookmarked, t.Public
+		m["userId"], m["sessionId"], m["isRootObservation"] = t.UserID, t.SessionID, o.IsRoot()
+	}
+	if g["time"] {
+		m["completionStartTime"], m["createdAt"], m["updatedAt"] = isoPtr(o.CompletionStartTime), isoTime(o.CreatedAt), isoTime(o.UpdatedAt)
+	}
+	if g["io"] {
+		m["input"], m["output"] = o.Input.raw(), o.Output.raw()
+	}
+	if g["metadata"] {
+		md := metadataStrings(o.Metadata)
+		// Without io the metadata comes from the truncated events_core table,
+		// except for the keys asked for with expandMetadata.
+		if !g["io"] && !expand.all {
+			for k, v := range md {
+				if !expand.keys[k] {
+					md[k] = truncRunes(v, 200)
+				}
+			}
+		}
+		m["metadata"] = md
+	}
+	if g["model"] {
+		var params any
+		if !o.ModelParameters.IsNull() {
+			params = o.ModelParameters.parsed()
+		}
+		m["providedModelName"], m["internalModelId"], m["modelParameters"] = o.Model, o.InternalModelID, params
+		m["modelId"] = o.InternalModelID
+		in, out, total := c.modelPrices(o)
+		str := func(f *float64) any {
+			if f == nil {
+				return nil
+			}
+			return decimalString(*f)
+		}
+		m["inputPrice"], m["outputPrice"], m["totalPrice"] = str(in), str(out), str(total)
+	}
+	if g["usage"] {
+		m["usageDetails"], m["costDetails"] = usageOrEmpty(o.UsageDetails), costOrEmpty(o.CostDetails)
+		m["totalCost"] = floatPtr(costTotal(o.CostDetails))
+		m["usagePricingTierName"] = o.UsagePricingTierName
+	}
+	if g["prompt"] {
+		m["promptId"], m["promptName"], m["promptVersion"] = o.PromptID, o.PromptName, o.PromptVersion
+	}
+	if g["metrics"] {
+		m["latency"], m["timeToFirstToken"] = latencySeconds(o), ttftSeconds(o)
+	}
+	if g["trace_context"] {
+		m["tags"], m["release"], m["traceName"] = orEmpty(t.Tags), t.Release, t.Name
+	}
+	return m
+}
+
+type fieldGroups map[string]bool
+
+type metadataExpansion struct {
+	all  bool
+	keys map[string]bool
+}
+
+// traceJSON is Trace / TraceWithDetails / TraceWithFullDetails.
+type traceJSON struct {
+	ID           string          `json:"id"`
+	ProjectID    string          `json:"projectId"`
+	Timestamp    isoTime         `json:"timestamp"`
+	Name         *string         `json:"name"`
+	Input        json.RawMessage `json:"input,omitempty"`
+	Output       json.RawMessage `json:"output,omitempty"`
+	SessionID    *string         `json:"sessionId"`
+	Release      *string         `json:"release"`
+	Version      *string         `json:"version"`
+	UserID       *string         `json:"userId"`
+	Metadata     json.RawMessage `json:"metadata,omitempty"`
+	Tags         []string        `json:"tags"`
+	Public       bool            `json:"public"`
+	Environment  string          `json:"environment"`
+	CreatedAt    isoTime         `json:"createdAt"`
+	UpdatedAt    isoTime         `json:"updatedAt"`
+	HTMLPath     *string         `json:"htmlPath,omitempty"`
+	Latency      *float64        `json:"latency,omitempty"`
+	TotalCost    *float64        `json:"totalCost,omitempty"`
+	Observations any             `json:"observations,omitempty"`
+	Scores       any             `json:"scores,omitempty"`
+}
+
+func (c *call) traceBase(t *Trace, io bool) traceJSON {
+	v := traceJSON{ID: t.ID, ProjectID: c.p.ID, Timestamp: isoTime(t.Timestamp), Name: t.Name, SessionID: t.SessionID,
+		Release: t.Release, Version: t.Version, UserID: t.UserID, Tags: orEmpty(t.Tags), Public: t.Public,
+		Environment: envOr(t.Environment), CreatedAt: isoTime(t.CreatedAt), UpdatedAt: isoTime(t.UpdatedAt)}
+	if io {
+		v.Input, v.Output, v.Metadata = t.Input.parsed(), t.Output.parsed(), metadataParsed(t.Metadata)
+	}
+	return v
+}
+
+// traceMetrics returns latency in seconds (first start to last end) and the
+// summed cost of a trace's observations.
+func traceMetrics(obs []*Observation) (latency, cost float64) {
+	var first, last time.Time
+	for _, o := range obs {
+		if first.IsZero() || o.StartTime.Before(first) {
+			first = o.StartTime
+		}
+		end := o.StartTime
+		if o.EndTime != nil {
+			end = *o.EndTime
+		}
+		if end.After(last) {
+			last = end
+		}
+		if v, ok := costTotal(o.CostDetails); ok {
+			cost += v
+		}
+	}
+	if !first.IsZero() {
+		latency = float64(last.Sub(first).Milliseconds()) / 1000
+	}
+	return latency, cost
+}
+
+// scoreV2 converts a score to ScoreV1 (trace details: no session and run
+// ids) or Score / GetScoresResponseData (v2).
+func (c *call) scoreV2(s *Score, v1 bool) map[string]any {
+	m := map[string]any{"id": s.ID, "projectId": c.p.ID, "traceId": s.TraceID, "observationId": s.ObservationID, "name": s.Name,
+		"dataType": s.DataType, "source": s.Source, "timestamp": isoTime(s.Timestamp), "createdAt": isoTime(s.CreatedAt),
+		"updatedAt": isoTime(s.UpdatedAt), "authorUserId": s.AuthorUserID, "comment": s.Comment, "metadata": metadataParsed(s.Metadata),
+		"configId": s.ConfigID, "queueId": s.QueueID, "environment": envOr(s.Environment)}
+	if !v1 {
+		m["sessionId"], m["datasetRunId"] = s.SessionID, s.DatasetRunID
+	}
+	switch s.DataType {
+	case DataText:
+		m["stringValue"] = strOr(s.StringValue, "")
+	case DataNumeric:
+		m["value"] = s.Value
+	default:
+		m["value"], m["stringValue"] = s.Value, strOr(s.StringValue, "")
+	}
+	return m
+}
+
+func scoreTraceJSON(t *Trace) any {
+	if t == nil {
+		return nil
+	}
+	return map[string]any{"userId": t.UserID, "tags": orEmpty(t.Tags), "environment": ptr(envOr(t.Environment)), "sessionId": t.SessionID}
+}
+
+// scoreV3 builds a v3 score with the requested groups.
+func (c *call) scoreV3(s *Score, g fieldGroups) map[string]any {
+	m := map[string]any{"id": s.ID, "projectId": c.p.ID, "name": s.Name, "dataType": s.DataType, "source": s.Source,
+		"timestamp": isoTime(s.Timestamp), "environment": envOr(s.Environment), "createdAt": isoTime(s.CreatedAt),
+		"updatedAt": isoTime(s.UpdatedAt)}
+	switch s.DataType {
+	case DataNumeric:
+		m["value"] = s.Value
+	case DataBoolean:
+		m["value"] = s.Value == 1
+	default:
+		m["value"] = strOr(s.StringValue, "")
+	}
+	if g["details"] {
+		m["comment"], m["configId"], m["metadata"] = s.Comment, s.ConfigID, metadataStrings(s.Metadata)
+	}
+	if g["subject"] {
+		switch {
+		case s.DatasetRunID != nil:
+			m["subject"] = map[string]any{"kind": "experiment", "id": *s.DatasetRunID}
+		case s.ObservationID != nil:
+			sub := map[string]any{"kind": "observation", "id": *s.ObservationID}
+			if s.TraceID != nil {
+				sub["traceId"] = *s.TraceID
+			}
+			m["subject"] = sub
+		case s.SessionID != nil:
+			m["subject"] = map[string]any{"kind": "session", "id": *s.SessionID}
+		case s.TraceID != nil:
+			m["subject"] = map[string]any{"kind": "trace", "id": *s.TraceID}
+		default:
+			m["subject"] = nil
+		}
+	}
+	if g["annotation"] {
+		m["authorUserId"], m["queueId"] = s.AuthorUserID, s.QueueID
+	}
+	return m
+}
+
+func (c *call) sessionJSON(s *Session) map[string]any {
+	return map[string]any{"id": s.ID, "createdAt": isoTime(s.CreatedAt), "projectId": c.p.ID, "environment": envOr(s.Environment)}
+}
+
+func (c *call) scoreConfigJSON(s *ScoreConfig) map[string]any {
+	var cats any
+	if s.Categories != nil {
+		list := []map[string]any{}
+		for _, ct := range s.Categories {
+			list = append(list, map[string]any{"value": ct.Value, "label": ct.Label})
+		}
+		cats = list
+	}
+	return map[string]any{"id": s.ID, "name": s.Name, "createdAt": isoTime(s.CreatedAt), "updatedAt": isoTime(s.UpdatedAt),
+		"projectId": c.p.ID, "dataType": s.DataType, "isArchived": s.IsArchived, "minValue": s.MinValue, "maxValue": s.MaxValue,
+		"categories": cats, "description": s.Description}
+}
+
+func (c *call) modelJSON(m *Model) map[string]any {
+	pr := m.defaultPrices()
+	prices := map[string]any{}
+	for _, k := range slices.Sorted(maps.Keys(pr)) {
+		prices[k] = map[string]any{"price": pr[k]}
+	}
+	get := func(k string) *float64 { v, ok := pr[k]; return floatPtr(v, ok) }
+	tiers := []any{}
+	for _, t := range m.PricingTiers {
+		conds := []any{}
+		for _, cd := range t.Conditions {
+			if cd.Source != "" {
+				conds = append(conds, map[string]any{"source": cd.Source, "key": cd.Key, "operator": cd.Operator, "values": orEmpty(cd.Values)})
+			} else {
+				conds = append(conds, map[string]any{"usageDetailPattern": cd.UsageDetailPattern, "operator": cd.Operator,
+					"value": cd.Value, "caseSensitive": cd.CaseSensitive})
+			}
+		}
+		tiers = append(tiers, map[string]any{"id": t.ID, "name": t.Name, "isDefault": t.IsDefault, "priority": t.Priority,
+			"conditions": conds, "prices": t.Prices})
+	}
+	var projectID any = c.p.ID
+	if m.IsLangfuseManaged {
+		projectID = nil
+	}
+	return map[string]any{"id": m.ID, "projectId": projectID, "modelName": m.ModelName, "matchPattern": m.MatchPattern,
+		"startDate": isoPtr(m.StartDate), "unit": m.Unit, "inputPrice": get("input"), "outputPrice": get("output"),
+		"totalPrice": get("total"), "tokenizerId": m.TokenizerID, "tokenizerConfig": m.TokenizerConfig.value(),
+		"isLangfuseManaged": m.IsLangfuseManaged, "createdAt": isoTime(m.CreatedAt), "prices": prices, "pricingTiers": tiers}
+}
+
+func (c *call) commentJSON(cm *Comment) map[string]any {
+	return map[string]any{"id": cm.ID, "projectId": c.p.ID, "createdAt": isoTime(cm.CreatedAt), "updatedAt": isoTime(cm.UpdatedAt),
+		"objectType": cm.ObjectType, "objectId": cm.ObjectID, "content": cm.Content, "authorUserId": cm.AuthorUserID}
+}
+
+func queueJSON(q *AnnotationQueue) map[string]any {
+	return map[string]any{"id": q.ID, "name": q.Name, "description": q.Description, "scoreConfigIds": orEmpty(q.ScoreConfigIDs),
+		"createdAt": isoTime(q.CreatedAt), "updatedAt": isoTime(q.UpdatedAt)}
+}
+
+func queueItemJSON(it *AnnotationQueueItem) map[string]any {
+	return map[string]any{"id": it.ID, "queueId": it.QueueID, "objectId": it.ObjectID, "objectType": it.ObjectType,
+		"status": it.Status, "completedAt": isoPtr(it.CompletedAt), "createdAt": isoTime(it.CreatedAt), "updatedAt": isoTime(it.UpdatedAt)}
+}
+
+func (c *call) datasetJSON(d *Dataset) map[string]any {
+	return map[string]any{"id": d.ID, "name": d.Name, "description": d.Description, "metadata": d.Metadata.value(),
+		"inputSchema": d.InputSchema.value(), "expectedOutputSchema": d.ExpectedOutputSchema.value(), "projectId": c.p.ID,
+		"createdAt": isoTime(d.CreatedAt), "updatedAt": isoTime(d.UpdatedAt)}
+}
+
+func (c *call) runJSON(r *DatasetRun, datasetName string) map[string]any {
+	return map[string]any{"id": r.ID, "name": r.Name, "description": r.Description, "metadata": r.Metadata.value(),
+		"datasetId": r.DatasetID, "datasetName": datasetName, "createdAt": isoTime(r.CreatedAt), "updatedAt": isoTime(r.UpdatedAt)}
+}
+
+func runItemJSON(it *DatasetRunItem, runName string) map[string]any {
+	return map[string]any{"id": it.ID, "datasetRunId": it.RunID, "datasetRunName": runName, "datasetItemId": it.DatasetItemID,
+		"traceId": it.TraceID, "observationId": it.ObservationID, "createdAt": isoTime(it.CreatedAt), "updatedAt": isoTime(it.UpdatedAt)}
+}
