@@ -188,6 +188,11 @@ func (o *op) host() string {
 	return u.Scheme + "://" + u.Host
 }
 
+// decodable reports whether a 2xx body is to be decoded.
+func (o *op) decodable(body []byte) bool {
+	return !o.bodyOptional || bytes.HasPrefix(bytes.TrimSpace(body), []byte("{"))
+}
+
 func (c *Client) timeoutFor(o *op) time.Duration {
 	if o.timeout > 0 {
 		return o.timeout
@@ -203,8 +208,7 @@ func (c *Client) call(ctx context.Context, o *op, out any) error {
 	}
 	for attempt := 1; ; attempt++ {
 		r := c.do(ctx, o)
-		if r.err == nil && r.status >= 200 && r.status < 300 && out != nil &&
-			!(o.bodyOptional && !strings.HasPrefix(strings.TrimSpace(string(r.body)), "{")) {
+		if r.err == nil && r.status >= 200 && r.status < 300 && out != nil && o.decodable(r.body) {
 			if err := json.Unmarshal(r.body, out); err != nil {
 				r.err, r.cut = err, isTruncation(err, r.body)
 			}

@@ -75,6 +75,7 @@ func TestRetriesTransientFailures(t *testing.T) {
 		{"502", status(502)},
 		{"503", status(503)},
 		{"504", status(504)},
+		{"524 from Cloudflare", status(524)},
 		{"connection reset", hangUp},
 		{"body shorter than Content-Length", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Length", fmt.Sprint(len(full)))

@@ -18,8 +18,8 @@
 // caps the requests in flight (Config.Concurrency) and pauses every caller of the bucket when
 // the server says so: Retry-After on 429/5xx, or X-RateLimit-Remaining 0 until
 // X-RateLimit-Reset. Reads and idempotent writes are retried with exponential backoff and
-// jitter on 429, 500, 502, 503, 504, connection failures, timeouts and response bodies cut
-// short. Writes that are not idempotent are resent only when Langfuse cannot have processed
+// jitter on 429, 408, 500, 502, 503, 504, Cloudflare's 520–524, connection failures, timeouts
+// and response bodies cut short. Writes that are not idempotent are resent only when Langfuse cannot have processed
 // them; otherwise the error wraps ErrOutcomeUnknown and the caller checks the destination.
 //
 // # Escaping

@@ -1,6 +1,7 @@
 package langfuse
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -72,14 +73,26 @@ func (c *Client) shouldRetry(ctx context.Context, o *op, r *attemptResult) (retr
 	case http.StatusTooManyRequests:
 		// Rate limiting happens before the handler runs, so even writes are safe to resend.
 		return true, apiErr
-	case http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable,
-		http.StatusGatewayTimeout:
+	}
+	if transientStatus(r.status) {
 		if !o.idempotent {
 			return false, unknown(apiErr)
 		}
 		return true, apiErr
 	}
 	return false, apiErr
+}
+
+// transientStatus reports the statuses that may go away by themselves: server errors and
+// timeouts, including those of Cloudflare in front of Langfuse Cloud (520–524, e.g. 524 when a
+// query outlasts the proxy).
+func transientStatus(code int) bool {
+	switch code {
+	case http.StatusRequestTimeout, http.StatusInternalServerError, http.StatusBadGateway,
+		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return code >= 520 && code <= 524
 }
 
 func (c *Client) apiError(o *op, r *attemptResult) *APIError {
@@ -170,7 +183,7 @@ func retryableTransport(err error) bool {
 
 // isTruncation reports whether a decode error means the body ended early.
 func isTruncation(err error, body []byte) bool {
-	if len(strings.TrimSpace(string(body))) == 0 || errors.Is(err, io.ErrUnexpectedEOF) {
+	if len(bytes.TrimSpace(body)) == 0 || errors.Is(err, io.ErrUnexpectedEOF) {
 		return true
 	}
 	var syn *json.SyntaxError
@@ -264,9 +277,7 @@ func (c *Client) observeLimits(lim *limiter, r *attemptResult) {
 			until = reset
 		}
 	}
-	switch r.status {
-	case http.StatusTooManyRequests, http.StatusServiceUnavailable, http.StatusBadGateway,
-		http.StatusGatewayTimeout, http.StatusInternalServerError:
+	if r.status == http.StatusTooManyRequests || transientStatus(r.status) {
 		// Langfuse's docs: Retry-After is authoritative.
 		if ra, ok := parseRetryAfter(r.header.Get("Retry-After"), now); ok && ra > 0 {
 			until = now.Add(ra)
@@ -279,7 +290,7 @@ func (c *Client) observeLimits(lim *limiter, r *attemptResult) {
 		until = maxUntil
 	}
 	lim.pause(until)
-	if r.status == http.StatusTooManyRequests || r.status >= 500 {
+	if r.status == http.StatusTooManyRequests || transientStatus(r.status) {
 		r.retryAfter = until.Sub(now)
 	}
 }
