@@ -385,6 +385,14 @@ func TestPathEscaping(t *testing.T) {
 	}
 	for i, name := range names {
 		prompt, run := seen[2*i], seen[2*i+1]
+		// A proxy that normalises paths would collapse "." and ".." segments.
+		for _, p := range []string{prompt, run} {
+			for _, seg := range strings.Split(p, "/") {
+				if seg == "." || seg == ".." {
+					t.Errorf("%q: path %q has a dot segment", name, p)
+				}
+			}
+		}
 		seg, ok := strings.CutPrefix(prompt, "/api/public/v2/prompts/")
 		if !ok || strings.Contains(seg, "/") {
 			t.Errorf("%q: prompt path %q is not one segment below /api/public/v2/prompts", name, prompt)

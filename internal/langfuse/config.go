@@ -155,7 +155,7 @@ func (c Config) Validate() error {
 // String shows the configuration without the secret key.
 func (c Config) String() string {
 	return fmt.Sprintf("langfuse.Config{BaseURL: %q, PublicKey: %q, SecretKey: %s}",
-		c.BaseURL, c.PublicKey, redactedMark(c.SecretKey))
+		redactSecrets(c.BaseURL, c.SecretKey), c.PublicKey, redactedMark(c.SecretKey))
 }
 
 // GoString keeps %#v from printing the secret key.
@@ -164,7 +164,8 @@ func (c Config) GoString() string { return c.String() }
 // LogValue keeps slog from printing the secret key.
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
-		slog.String("base_url", c.BaseURL),
+		// An invalid base URL may carry the keys in its user info.
+		slog.String("base_url", redactSecrets(c.BaseURL, c.SecretKey)),
 		slog.String("public_key", c.PublicKey),
 		slog.String("secret_key", redactedMark(c.SecretKey)),
 	)

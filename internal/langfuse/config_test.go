@@ -68,9 +68,11 @@ func TestSecretNeverPrinted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	bad := cfg
+	bad.BaseURL = "https://" + testPublic + ":" + testSecret + "@cloud.langfuse.com"
 	var logs bytes.Buffer
 	log := slog.New(slog.NewJSONHandler(&logs, nil))
-	log.Info("config", "cfg", cfg, "client", c)
+	log.Info("config", "cfg", cfg, "client", c, "bad", bad)
 	log.Info("text", "cfg", fmt.Sprint(cfg))
 	js, err := json.Marshal(cfg)
 	if err != nil {
@@ -80,6 +82,7 @@ func TestSecretNeverPrinted(t *testing.T) {
 		fmt.Sprintf("%v %+v %#v %s", cfg, cfg, cfg, cfg),
 		fmt.Sprintf("%v %+v %#v %s", c, c, c, c),
 		fmt.Sprintf("%v %+v", &cfg, &cfg),
+		fmt.Sprintf("%v %+v %#v", bad, bad, bad),
 		logs.String(), string(js),
 	}, "\n")
 	assertNoSecret(t, "printed config and client", out)
