@@ -3,10 +3,12 @@ package bucket_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/lakefuse/lakefuse/bucket"
@@ -174,5 +176,43 @@ func TestLocalPermission(t *testing.T) {
 	t.Cleanup(func() { _ = os.Chmod(root, 0o700) })
 	if _, err := b.NewWriter(context.Background(), "k"); !errors.Is(err, bucket.ErrPermission) {
 		t.Errorf("NewWriter in a read-only directory = %v, want ErrPermission", err)
+	}
+}
+
+// TestLocalWriteWhileDeleting races writers against deletes that prune the
+// directories the writers need.
+func TestLocalWriteWhileDeleting(t *testing.T) {
+	b, err := bucket.NewLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 200 {
+				key := fmt.Sprintf("p=%d/dt=x/k%d", i%2, g)
+				w, err := b.NewWriter(ctx, key)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if _, err := w.Write([]byte("x")); err != nil {
+					t.Error(err)
+				}
+				if err := w.Commit(); err != nil {
+					t.Error(err)
+					return
+				}
+				if err := b.Delete(ctx, key); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if keys := buckettest.Keys(t, b, ""); len(keys) != 0 {
+		t.Errorf("left %q", keys)
 	}
 }

@@ -88,7 +88,7 @@ func (b *localBucket) NewWriter(ctx context.Context, key string) (Writer, error)
 	// OpenFile while it prunes empty directories: try again then.
 	var f *os.File
 	var err error
-	for range 5 {
+	for range 10 {
 		if err = os.MkdirAll(dir, 0o755); err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				continue

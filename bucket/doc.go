@@ -1,0 +1,101 @@
+// Package bucket is where the lake's bytes live: a local directory, S3 (AWS,
+// MinIO or any S3-compatible store), Google Cloud Storage, or memory for
+// tests. It offers atomic writes (an object appears only when complete),
+// ranged reads as an io.ReaderAt, listing by prefix in key order, stat and
+// delete.
+//
+// It knows bytes, not tables: partition layout, Parquet and manifests belong
+// to package hive. Drivers only talk to their store; the layer that Open,
+// NewLocal and NewMemory put around them validates keys and retries, once,
+// for every store.
+//
+// # URLs
+//
+// Open takes the LOCATION argument of the CLI:
+//
+//	lake, ./lake, /data/lake   a local directory (relative to the working directory)
+//	file:///data/lake          the same, as a URL (%-escapes are decoded)
+//	s3://bucket/prefix         S3 or an S3-compatible store
+//	gs://bucket/prefix         Google Cloud Storage
+//	mem://name                 a new, empty in-memory bucket (tests)
+//
+// A local directory need not exist: it is created, with its parents, on the
+// first write. If the path is a file, Open fails with ErrBadLocation.
+//
+// For s3:// the AWS SDK's standard chain supplies credentials and settings:
+// AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN),
+// AWS_PROFILE and the shared config files, AWS_REGION, AWS_ENDPOINT_URL_S3,
+// and instance or container roles. Options.S3Endpoint, Options.S3PathStyle and
+// Options.Region override them; for MinIO set the endpoint
+// (http://host:9000) and path-style addressing. The region defaults to the
+// configured one, else us-east-1.
+//
+// For gs:// the same driver talks to GCS's S3-compatible XML API at
+// https://storage.googleapis.com, path-style, region "auto", with an HMAC key
+// (Cloud console: Cloud Storage, Settings, Interoperability) taken from
+// GCS_HMAC_ACCESS_KEY_ID and GCS_HMAC_SECRET_ACCESS_KEY, or else from the AWS
+// chain above. Options.S3Endpoint replaces the GCS endpoint (the tests point
+// it at MinIO). Accept-Encoding is left out of request signatures because
+// Google's front end rewrites it.
+//
+// Bucket names follow the S3 rules (3 to 63 lowercase letters, digits, '.'
+// and '-'; GCS also allows '_'). The prefix, if any, is taken literally: in
+// s3:// and gs:// URLs "%" is not an escape but part of the key, as in Hive
+// partition values. Credentials, queries and ports do not belong in a
+// location: Open rejects them and, when it quotes a location in an error,
+// masks them. Open checks an s3:// or gs:// bucket at once (HeadBucket), so a
+// wrong name fails with ErrNoBucket and wrong keys with ErrBadCredentials
+// before any work is done.
+//
+// # Keys and escaping
+//
+// Keys are slash-separated paths relative to the location, such as
+// traces/project_id=a%2Fb/dt=2026-03-01/part-0001.parquet. They are stored
+// verbatim, never escaped or unescaped here: escaping partition values is the
+// caller's business (package hive). A key may hold any UTF-8 text, including
+// '=', '%', '+', spaces and non-ASCII letters, except:
+//
+//   - an empty key, a leading "/", or an empty segment ("a//b", "a/");
+//   - "." or ".." segments;
+//   - NUL, other ASCII control characters, backslashes and invalid UTF-8;
+//   - segments starting with ".lakefuse-tmp-", the local store's
+//     in-progress files;
+//   - more than 1024 bytes (S3's limit, applied everywhere so a lake can
+//     move between stores).
+//
+// Such keys fail with ErrInvalidKey on every store; ValidateKey checks one
+// in advance. Listings skip stored objects whose names are not valid keys
+// (for example S3 "folder" markers ending in "/"), so every listed key can be
+// opened. A List prefix need not end at a segment boundary:
+// "traces/project_id=p1" matches project_id=p1 and project_id=p10.
+//
+// One difference between stores remains: on a local disk a key cannot be
+// both an object and a directory ("a" and "a/b"); writing the second fails.
+// The lake's layout never needs both.
+//
+// # Writes and reads
+//
+// A Writer's object is invisible until Commit returns nil. Locally the bytes
+// go to a temporary file in the target directory, which Commit syncs and
+// renames into place; Delete and Abort remove directories they leave empty.
+// On S3 the bytes stream into a multipart upload of 8 MiB parts, two in
+// flight, so memory stays flat whatever the object's size; Abort, a failed
+// Commit or a cancelled context abort the upload so no parts are left
+// behind. An Object reads with one ranged GET per ReadAt, pinned to the
+// version it opened: if the object is replaced meanwhile, reads fail rather
+// than mix versions. An Object belongs to the context passed to Open.
+//
+// # Errors and retries
+//
+// Callers branch with errors.Is on ErrNotFound, ErrPermission, ErrNoBucket,
+// ErrBadCredentials, ErrInvalidKey and ErrBadLocation. Messages name the
+// location or object and say what to check; they never contain a secret key.
+//
+// Transient failures (HTTP 5xx, 429 and SlowDown, timeouts, refused or reset
+// connections, truncated bodies) are retried with exponential backoff and
+// jitter, see RetryPolicy: Stat, Open, each ReadAt, List (resuming after the
+// last key delivered) and Delete. A write is retried only where nothing has
+// been consumed yet (starting it) and, on S3, per part, since a part is still
+// in memory; a stream that went to the store cannot be replayed. The kinds
+// above are permanent and never retried.
+package bucket
