@@ -2,6 +2,7 @@ package lftest
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"regexp"
 	"slices"
@@ -550,10 +551,10 @@ func (pl *plan) matchModel(o *Observation, m genModel, usage map[string]int64) {
 	o.InternalModelID = m.modelID
 	o.UsagePricingTierName = ptr("Standard")
 	total := 0.0
-	for k, v := range usage {
+	for _, k := range slices.Sorted(maps.Keys(usage)) { // fixed order: float sums depend on it
 		if p, ok := m.prices[k]; ok && k != "total" {
-			o.CostDetails[k] = float64(v) * p
-			total += float64(v) * p
+			o.CostDetails[k] = float64(usage[k]) * p
+			total += float64(usage[k]) * p
 		}
 	}
 	o.CostDetails["total"] = total

@@ -182,7 +182,7 @@ func genMetadata(r *rand.Rand, trace bool, k, j int) string {
 	m := map[string]any{
 		"request_id": fmt.Sprintf("req-%08x", r.Uint32()),
 		"customer":   map[string]any{"tier": []string{"free", "gold", "エンタープライズ"}[r.IntN(3)], "region": "ap-northeast-1"},
-		"note_long":  filler(r, 220+r.IntN(200)),
+		"note_long":  filler(r, 700+r.IntN(300)), // over 200 characters even if all Japanese
 		"ja":         "日本語のメタデータ ✨",
 		"attempt":    1 + r.IntN(3),
 		"cached":     r.IntN(2) == 0,

@@ -135,8 +135,8 @@ func costTotal(c map[string]float64) (float64, bool) {
 		return t, true
 	}
 	sum := 0.0
-	for _, v := range c {
-		sum += v
+	for _, k := range slices.Sorted(maps.Keys(c)) {
+		sum += c[k]
 	}
 	return sum, true
 }
