@@ -1,6 +1,7 @@
 package bucket_test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -188,5 +189,25 @@ func TestGCSRequests(t *testing.T) {
 				t.Errorf("%s: not signed for region auto: %s", tc.loc, r.auth)
 			}
 		}
+	}
+}
+
+// TestS3WrongRegion: AWS answers a request for a bucket of another region
+// with 301 (or 400 to a HEAD) and the right region in a header.
+func TestS3WrongRegion(t *testing.T) {
+	for _, status := range []int{http.StatusMovedPermanently, http.StatusBadRequest} {
+		store := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("X-Amz-Bucket-Region", "eu-west-3")
+			w.WriteHeader(status)
+		}))
+		t.Setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
+		t.Setenv("AWS_SECRET_ACCESS_KEY", "aws-secret")
+		t.Setenv("AWS_CONFIG_FILE", t.TempDir()+"/none")
+		t.Setenv("AWS_SHARED_CREDENTIALS_FILE", t.TempDir()+"/none")
+		_, err := bucket.Open(context.Background(), "s3://my-bucket", bucket.Options{S3Endpoint: store.URL, S3PathStyle: true})
+		if err == nil || !strings.Contains(err.Error(), "AWS_REGION=eu-west-3") {
+			t.Errorf("status %d: Open = %v, want a hint to set AWS_REGION=eu-west-3", status, err)
+		}
+		store.Close()
 	}
 }

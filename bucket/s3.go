@@ -218,6 +218,16 @@ func statusOf(err error) int {
 	return 0
 }
 
+// regionOf is the bucket's region as S3 reports it when a request went to
+// the wrong one.
+func regionOf(err error) string {
+	var re *smithyhttp.ResponseError
+	if errors.As(err, &re) && re.Response != nil {
+		return re.Response.Header.Get("X-Amz-Bucket-Region")
+	}
+	return ""
+}
+
 func (b *s3Bucket) noBucket(err error) error {
 	return &kindError{kind: ErrNoBucket, err: err,
 		msg: fmt.Sprintf("%s bucket %q does not exist: create it or check the name", b.service, b.loc.bucket)}
@@ -249,13 +259,11 @@ func (b *s3Bucket) fail(op, key string, err error) error {
 			msg: fmt.Sprintf("%s %s: permission denied (%s): the credentials may not %s here", op, name, orStatus(code, status), op)}
 	case code == "NoSuchKey" || code == "NotFound" || status == http.StatusNotFound:
 		return &kindError{kind: ErrNotFound, err: err, msg: name + ": not found"}
-	case status == http.StatusMovedPermanently || code == "PermanentRedirect" || code == "AuthorizationHeaderMalformed":
-		hint := "set AWS_REGION to the bucket's region"
-		var re *smithyhttp.ResponseError
-		if errors.As(err, &re) {
-			if r := re.Response.Header.Get("X-Amz-Bucket-Region"); r != "" {
-				hint = "set AWS_REGION=" + r
-			}
+	case status == http.StatusMovedPermanently || code == "PermanentRedirect" || code == "AuthorizationHeaderMalformed" ||
+		status == http.StatusBadRequest && regionOf(err) != "":
+		hint := "set AWS_REGION or --region to the bucket's region"
+		if r := regionOf(err); r != "" {
+			hint = "set AWS_REGION=" + r + " or --region " + r
 		}
 		return fmt.Errorf("%s %s: the bucket is in another region: %s: %w", op, name, hint, err)
 	case status == http.StatusPreconditionFailed:

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -249,5 +250,55 @@ func TestS3ObjectReplacedWhileOpen(t *testing.T) {
 	p := make([]byte, 3)
 	if _, err := o.ReadAt(p, 8); err == nil || !strings.Contains(err.Error(), "changed") {
 		t.Errorf("ReadAt of a replaced object = %q, %v; want an error saying it changed", p, err)
+	}
+}
+
+// TestS3WriteMemoryFlat streams an object much larger than the part buffers
+// and checks that the heap stays near (concurrency+1) parts.
+func TestS3WriteMemoryFlat(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes 256 MiB")
+	}
+	srv := miniotest.Shared(t)
+	srv.Env(t)
+	b := open(t, "s3://"+srv.NewBucket(t, "memory"), bucket.Options{})
+	runtime.GC()
+	var peak atomic.Uint64
+	stop, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		var ms runtime.MemStats
+		for {
+			runtime.ReadMemStats(&ms)
+			peak.Store(max(peak.Load(), ms.HeapInuse))
+			select {
+			case <-stop:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}()
+	w, err := b.NewWriter(context.Background(), "big")
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk := make([]byte, 1<<20)
+	const size = 256 << 20
+	for range size / len(chunk) {
+		if _, err := w.Write(chunk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	close(stop)
+	<-stopped
+	t.Logf("peak heap in use while streaming %d MiB: %d MiB", size>>20, peak.Load()>>20)
+	if peak.Load() > 96<<20 {
+		t.Errorf("peak heap %d MiB: the writer does not stream", peak.Load()>>20)
+	}
+	if a, err := b.Stat(context.Background(), "big"); err != nil || a.Size != size {
+		t.Errorf("Stat = %+v, %v", a, err)
 	}
 }
