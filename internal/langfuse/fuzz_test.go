@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 var fuzzNow = time.Date(2026, 3, 3, 12, 0, 0, 0, time.UTC)
@@ -122,6 +123,7 @@ func FuzzDecodeObject(f *testing.F) {
 	f.Add(`{"id":"x","extra":1,"Id":"y"}`)
 	f.Add(`{"input":null,"zzz":[1,{"a":"b"}]}`)
 	f.Add(`null`)
+	f.Add("{\"\x80\":\"\"}") // invalid UTF-8 in a name: encoding/json makes it U+FFFD
 	f.Fuzz(func(t *testing.T, s string) {
 		var o ObservationV2
 		if err := json.Unmarshal([]byte(s), &o); err != nil {
@@ -177,6 +179,38 @@ func FuzzScoreValue(f *testing.F) {
 		}
 		if again2, _ := json.Marshal(again); string(again2) != string(out) {
 			t.Errorf("%q: %s then %s", s, out, again2)
+		}
+	})
+}
+
+// FuzzObjectMembers checks the member scanner against encoding/json on valid objects and
+// that it survives anything else.
+func FuzzObjectMembers(f *testing.F) {
+	for _, s := range []string{observationJSON, `{}`, `{"a\"b":1,"c":[{"d":"]}"}],"e":true}`, `{"a":`, `{"a":,}`, `[1]`, `{"\u00e9":null}`, `{"a":1,"a":2}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := map[string]string{}
+		objectMembers([]byte(s), func(name []byte, escaped bool, value []byte) {
+			key := string(name)
+			if escaped || !utf8.Valid(name) {
+				if err := json.Unmarshal([]byte(`"`+key+`"`), &key); err != nil {
+					return
+				}
+			}
+			got[key] = string(value)
+		})
+		var want map[string]json.RawMessage
+		if json.Unmarshal([]byte(s), &want) != nil || want == nil {
+			return
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%q: %d members, want %d", s, len(got), len(want))
+		}
+		for k, v := range want {
+			if got[k] != string(v) {
+				t.Errorf("%q: member %q = %q, want %q", s, k, got[k], v)
+			}
 		}
 	})
 }
