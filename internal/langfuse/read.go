@@ -295,14 +295,17 @@ func (c *Client) ListPrompts(ctx context.Context, q PromptsQuery, fn func(page [
 	return listPages(ctx, c, "prompts", o, q.PageOptions, maxLimit, fn)
 }
 
-// GetPrompt returns one version of a prompt, unresolved (resolve=false): dependency tags stay
-// as written.
+// GetPrompt returns one version of a prompt (version 0: the one labelled production),
+// unresolved (resolve=false): dependency tags stay as written.
 func (c *Client) GetPrompt(ctx context.Context, name string, version int) (*Prompt, error) {
 	if err := requireNames("get prompt", "prompt name", name); err != nil {
 		return nil, err
 	}
 	o := newOp(http.MethodGet, escapePath("/api/public/v2/prompts", name), BucketPrompts)
-	o.query = url.Values{"version": {strconv.Itoa(version)}, "resolve": {"false"}}
+	o.query = url.Values{"resolve": {"false"}}
+	if version > 0 {
+		o.query.Set("version", strconv.Itoa(version))
+	}
 	return getOne[Prompt](ctx, c, o, fmt.Sprintf("get prompt %q version %d", name, version))
 }
 

@@ -1038,14 +1038,23 @@ func (x *OTLPResponse) UnmarshalJSON(b []byte) error {
 
 // OTLPPartialSuccess reports spans the server rejected.
 type OTLPPartialSuccess struct {
-	RejectedSpans flexInt `json:"rejectedSpans"`
-	ErrorMessage  string  `json:"errorMessage"`
+	RejectedSpans int64  `json:"rejectedSpans"`
+	ErrorMessage  string `json:"errorMessage"`
 	Extra         `json:"-"`
 }
 
 func (x *OTLPPartialSuccess) UnmarshalJSON(b []byte) error {
-	type plain OTLPPartialSuccess
-	return decodeObject(b, (*plain)(x), &x.Extra)
+	// Protobuf JSON sends int64 as a string.
+	var p struct {
+		RejectedSpans flexInt `json:"rejectedSpans"`
+		ErrorMessage  string  `json:"errorMessage"`
+		Extra         `json:"-"`
+	}
+	if err := decodeObject(b, &p, &p.Extra); err != nil {
+		return err
+	}
+	*x = OTLPPartialSuccess{RejectedSpans: int64(p.RejectedSpans), ErrorMessage: p.ErrorMessage, Extra: p.Extra}
+	return nil
 }
 
 // flexInt reads an integer sent as a number or, as protobuf JSON does for int64, a string.

@@ -137,6 +137,8 @@ func TestExportOTLP(t *testing.T) {
 		case 2:
 			w.Header().Set("Content-Type", "application/x-protobuf")
 			_, _ = w.Write([]byte{0x0a, 0x00})
+		case 3:
+			writeJSON(w, 200, map[string]any{"partialSuccess": map[string]any{"rejectedSpans": "3", "errorMessage": "bad ids"}})
 		default:
 			status(503)(w, r)
 		}
@@ -146,8 +148,12 @@ func TestExportOTLP(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	_, err := env.c.ExportOTLP(context.Background(), payload)
-	if !errors.Is(err, ErrOutcomeUnknown) || n.Load() != 3 {
+	r, err := env.c.ExportOTLP(context.Background(), payload)
+	if err != nil || r.PartialSuccess == nil || r.PartialSuccess.RejectedSpans != 3 || r.PartialSuccess.ErrorMessage != "bad ids" {
+		t.Errorf("partial success: %+v, %v", r, err)
+	}
+	_, err = env.c.ExportOTLP(context.Background(), payload)
+	if !errors.Is(err, ErrOutcomeUnknown) || n.Load() != 4 {
 		t.Errorf("503: %v after %d requests (spans are never resent)", err, n.Load())
 	}
 }
