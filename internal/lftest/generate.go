@@ -525,7 +525,7 @@ func (pl *plan) genGeneration(o *Observation, r interface{ IntN(int) int }) {
 	m := pl.genModels[r.IntN(len(pl.genModels))]
 	o.Model = ptr(m.name)
 	if r.IntN(5) != 0 {
-		o.ModelParameters = ValuePayload(map[string]any{"temperature": 0.7, "max_tokens": 1024, "stream": false})
+		o.ModelParameters = JSONPayload(`{"temperature":0.7,"max_tokens":1024,"stream":false}`)
 	}
 	in, out := int64(50+r.IntN(4000)), int64(10+r.IntN(800))
 	usage := map[string]int64{"input": in, "output": out, "total": in + out}

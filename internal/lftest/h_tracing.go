@@ -257,7 +257,7 @@ func hObservationsV2(c *call) (any, error) {
 		return nil, err
 	}
 	rows, more := c.scanObs(oq, limit, after)
-	data := make([]map[string]any, 0, len(rows))
+	data := make([]obsV2JSON, 0, len(rows))
 	for _, o := range rows {
 		data = append(data, c.obsV2(o, c.tr().trace(o.TraceID), groups, expand))
 	}

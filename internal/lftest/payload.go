@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -18,14 +19,6 @@ func marshalJSON(v any) ([]byte, error) {
 		return nil, err
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
-}
-
-func mustJSON(v any) string {
-	b, err := marshalJSON(v)
-	if err != nil {
-		panic("lftest: " + err.Error())
-	}
-	return string(b)
 }
 
 // mix64 is splitmix64's finaliser: a cheap, well-distributed hash of x.
@@ -76,6 +69,15 @@ func filler(r *rand.Rand, n int) string {
 	return b.String()
 }
 
+// fillerRunes returns filler text of at least n characters.
+func fillerRunes(r *rand.Rand, n int) string {
+	s := filler(r, n)
+	for utf8.RuneCountInString(s) < n {
+		s += filler(r, n-utf8.RuneCountInString(s))
+	}
+	return s
+}
+
 // cutBytes returns the longest prefix of s of at most n bytes that ends on a
 // rune boundary.
 func cutBytes(s string, n int) string {
@@ -97,6 +99,88 @@ const (
 	fieldParams    = 5
 )
 
+// jraw is JSON text built by obj and arr.
+type jraw []byte
+
+// obj writes a JSON object from key, value pairs in order; values are
+// string, int, float64, bool, nil, []float64 or jraw. It avoids maps and
+// reflection because a large lazy project builds payloads for every row it
+// serves.
+func obj(kv ...any) jraw {
+	b := append(make([]byte, 0, 64), '{')
+	for i := 0; i+1 < len(kv); i += 2 {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, kv[i].(string))
+		b = append(b, ':')
+		b = appendJValue(b, kv[i+1])
+	}
+	return append(b, '}')
+}
+
+func arr(vs ...any) jraw {
+	b := append(make([]byte, 0, 32), '[')
+	for i, v := range vs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJValue(b, v)
+	}
+	return append(b, ']')
+}
+
+func appendJValue(b []byte, v any) []byte {
+	switch x := v.(type) {
+	case nil:
+		return append(b, "null"...)
+	case string:
+		return appendJSONString(b, x)
+	case int:
+		return strconv.AppendInt(b, int64(x), 10)
+	case float64:
+		return strconv.AppendFloat(b, x, 'f', -1, 64)
+	case bool:
+		return strconv.AppendBool(b, x)
+	case jraw:
+		return append(b, x...)
+	case []float64:
+		b = append(b, '[')
+		for i, f := range x {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = strconv.AppendFloat(b, f, 'f', -1, 64)
+		}
+		return append(b, ']')
+	}
+	panic(fmt.Sprintf("lftest: obj value of type %T", v))
+}
+
+// appendJSONString quotes s as JSON.stringify does (UTF-8 kept as is).
+func appendJSONString(b []byte, s string) []byte {
+	const hexd = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c == '\n':
+			b = append(b, '\\', 'n')
+		case c == '\r':
+			b = append(b, '\\', 'r')
+		case c == '\t':
+			b = append(b, '\\', 't')
+		case c < 0x20:
+			b = append(b, '\\', 'u', '0', '0', hexd[c>>4], hexd[c&0xf])
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
+}
+
 // genPayloadText builds the JSON text of one generated payload. media, when
 // set, is a media reference token embedded in the payload.
 func genPayloadText(seed uint64, k, j int, field int, typ string, size int, media string) string {
@@ -105,73 +189,70 @@ func genPayloadText(seed uint64, k, j int, field int, typ string, size int, medi
 	case fieldMetadata, fieldTraceMeta:
 		return genMetadata(r, field == fieldTraceMeta, k, j)
 	case fieldInput:
-		return mustJSON(genInput(r, typ, size, media))
+		return string(genInput(r, typ, size, media))
 	default:
-		return mustJSON(genOutput(r, typ, size))
+		return string(genOutput(r, typ, size))
 	}
 }
 
-func genInput(r *rand.Rand, typ string, size int, media string) any {
+func genInput(r *rand.Rand, typ string, size int, media string) jraw {
 	text := filler(r, max(16, size-120))
 	switch typ {
 	case TypeGeneration:
-		user := []any{map[string]any{"type": "text", "text": text}}
+		user := []any{obj("type", "text", "text", text)}
 		if media != "" {
-			user = append(user, map[string]any{"type": "image_url", "image_url": map[string]any{"url": media}})
+			user = append(user, obj("type", "image_url", "image_url", obj("url", media)))
 		}
-		return map[string]any{
-			"messages": []any{
-				map[string]any{"role": "system", "content": "You are a helpful support agent. 丁寧に答えてください。"},
-				map[string]any{"role": "user", "content": user},
-			},
-			"tools": []any{map[string]any{"type": "function", "function": map[string]any{
-				"name": "lookup_order", "parameters": map[string]any{"type": "object", "properties": map[string]any{"orderId": map[string]any{"type": "string"}}}}}},
-		}
+		return obj(
+			"messages", arr(
+				obj("role", "system", "content", "You are a helpful support agent. 丁寧に答えてください。"),
+				obj("role", "user", "content", arr(user...))),
+			"tools", arr(obj("type", "function", "function", obj("name", "lookup_order",
+				"parameters", obj("type", "object", "properties", obj("orderId", obj("type", "string")))))))
 	case TypeTool:
-		return map[string]any{"name": "lookup_order", "arguments": map[string]any{"orderId": fmt.Sprintf("ORD-%06d", r.IntN(1000000)), "note": text}}
+		return obj("name", "lookup_order", "arguments", obj("orderId", fmt.Sprintf("ORD-%06d", r.IntN(1000000)), "note", text))
 	case TypeRetriever:
-		return map[string]any{"query": text, "filters": map[string]any{"lang": "ja", "limit": 5, "nested": map[string]any{"a": map[string]any{"b": []any{1, 2, map[string]any{"c": nil}}}}}}
+		return obj("query", text, "filters", obj("lang", "ja", "limit", 5, "nested", obj("a", obj("b", arr(1, 2, obj("c", nil))))))
 	case TypeEmbedding:
-		return []any{text}
+		return arr(text)
 	default:
-		in := map[string]any{"step": r.IntN(10), "payload": text, "state": map[string]any{"nested": map[string]any{"deeper": map[string]any{"level": 4, "items": []any{"α", "β", "γ"}, "empty": "", "none": nil}}}}
+		state := obj("nested", obj("deeper", obj("level", 4, "items", arr("α", "β", "γ"), "empty", "", "none", nil)))
 		if media != "" {
-			in["attachment"] = media
+			return obj("step", r.IntN(10), "payload", text, "state", state, "attachment", media)
 		}
-		return in
+		return obj("step", r.IntN(10), "payload", text, "state", state)
 	}
 }
 
-func genOutput(r *rand.Rand, typ string, size int) any {
+func genOutput(r *rand.Rand, typ string, size int) jraw {
 	text := filler(r, max(16, size-100))
 	switch typ {
 	case TypeGeneration:
-		out := map[string]any{"role": "assistant", "content": text}
 		if r.IntN(3) == 0 {
-			out["tool_calls"] = []any{map[string]any{"id": fmt.Sprintf("call_%d", r.IntN(1e6)), "type": "function",
-				"function": map[string]any{"name": "lookup_order", "arguments": `{"orderId":"ORD-000042"}`}}}
+			return obj("role", "assistant", "content", text, "tool_calls", arr(obj("id", fmt.Sprintf("call_%d", r.IntN(1e6)), "type", "function",
+				"function", obj("name", "lookup_order", "arguments", `{"orderId":"ORD-000042"}`))))
 		}
-		return out
+		return obj("role", "assistant", "content", text)
 	case TypeRetriever:
-		docs := []any{}
+		docs := make([]any, 0, 3)
 		for i := 0; i < 3; i++ {
-			docs = append(docs, map[string]any{"id": fmt.Sprintf("doc-%d", r.IntN(1000)), "score": float64(r.IntN(1000)) / 1000,
-				"text": cutBytes(text, len(text)/3), "metadata": map[string]any{"source": "s3://kb/faq.md", "page": r.IntN(40)}})
+			docs = append(docs, obj("id", fmt.Sprintf("doc-%d", r.IntN(1000)), "score", float64(r.IntN(1000))/1000,
+				"text", cutBytes(text, len(text)/3), "metadata", obj("source", "s3://kb/faq.md", "page", r.IntN(40))))
 		}
-		return map[string]any{"documents": docs}
+		return obj("documents", arr(docs...))
 	case TypeEmbedding:
 		n := max(8, size/12)
 		vec := make([]float64, n)
 		for i := range vec {
 			vec[i] = float64(r.IntN(20000)-10000) / 10000
 		}
-		return map[string]any{"embedding": vec}
+		return obj("embedding", vec)
 	case TypeGuardrail:
-		return map[string]any{"passed": r.IntN(4) != 0, "reason": text}
+		return obj("passed", r.IntN(4) != 0, "reason", text)
 	case TypeEvaluator:
-		return map[string]any{"score": float64(r.IntN(100)) / 100, "reasoning": text}
+		return obj("score", float64(r.IntN(100))/100, "reasoning", text)
 	default:
-		return map[string]any{"result": text, "ok": true}
+		return obj("result", text, "ok", true)
 	}
 }
 
@@ -179,20 +260,14 @@ func genOutput(r *rand.Rand, typ string, size int) any {
 // characters that v2 observations truncate to, nested values, numbers,
 // booleans, null and non-ASCII text.
 func genMetadata(r *rand.Rand, trace bool, k, j int) string {
-	m := map[string]any{
-		"request_id": fmt.Sprintf("req-%08x", r.Uint32()),
-		"customer":   map[string]any{"tier": []string{"free", "gold", "エンタープライズ"}[r.IntN(3)], "region": "ap-northeast-1"},
-		"note_long":  filler(r, 700+r.IntN(300)), // over 200 characters even if all Japanese
-		"ja":         "日本語のメタデータ ✨",
-		"attempt":    1 + r.IntN(3),
-		"cached":     r.IntN(2) == 0,
-		"nothing":    nil,
-	}
+	reqID := fmt.Sprintf("req-%08x", r.Uint32())
+	customer := obj("tier", []string{"free", "gold", "エンタープライズ"}[r.IntN(3)], "region", "ap-northeast-1")
+	long := fillerRunes(r, 220+r.IntN(80)) // over the 200 characters v2 truncates to
+	attempt, cached := 1+r.IntN(3), r.IntN(2) == 0
 	if trace {
-		m["scope"] = "trace"
-		m["k"] = k
-	} else {
-		m["position"] = j
+		return string(obj("request_id", reqID, "customer", customer, "note_long", long, "ja", "日本語のメタデータ ✨",
+			"attempt", attempt, "cached", cached, "nothing", nil, "scope", "trace", "k", k))
 	}
-	return mustJSON(m)
+	return string(obj("request_id", reqID, "customer", customer, "note_long", long, "ja", "日本語のメタデータ ✨",
+		"attempt", attempt, "cached", cached, "nothing", nil, "position", j))
 }

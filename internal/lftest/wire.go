@@ -43,26 +43,142 @@ func metadataStrings(p Payload) map[string]string {
 	if !ok {
 		return out
 	}
-	var obj map[string]json.RawMessage
-	dec := json.NewDecoder(strings.NewReader(s))
-	if p.str || dec.Decode(&obj) != nil || obj == nil {
+	if p.str {
 		out["metadata"] = s
 		return out
 	}
-	for k, v := range obj {
-		var str string
-		if len(v) > 0 && v[0] == '"' && json.Unmarshal(v, &str) == nil {
-			out[k] = str
-			continue
-		}
-		var buf bytes.Buffer
-		if json.Compact(&buf, v) == nil {
-			out[k] = buf.String()
+	if scanObject(s, func(k, raw string) {
+		if raw[0] == '"' {
+			out[k] = unquoteJSON(raw)
 		} else {
-			out[k] = string(v)
+			out[k] = compactJSON(raw)
 		}
+	}) {
+		return out
 	}
+	clear(out)
+	out["metadata"] = s
 	return out
+}
+
+// scanObject calls fn with each top-level key and raw value of the JSON
+// object s and reports whether s is a JSON object. It is a fast path for the
+// metadata of every served row; values are checked with json.Valid.
+func scanObject(s string, fn func(key, raw string)) bool {
+	i := skipWS(s, 0)
+	if i >= len(s) || s[i] != '{' {
+		return false
+	}
+	i = skipWS(s, i+1)
+	if i < len(s) && s[i] == '}' {
+		return skipWS(s, i+1) == len(s)
+	}
+	for {
+		if i >= len(s) || s[i] != '"' {
+			return false
+		}
+		end := skipValue(s, i)
+		if end < 0 {
+			return false
+		}
+		key := unquoteJSON(s[i:end])
+		i = skipWS(s, end)
+		if i >= len(s) || s[i] != ':' {
+			return false
+		}
+		i = skipWS(s, i+1)
+		end = skipValue(s, i)
+		if end < 0 || !json.Valid([]byte(s[i:end])) {
+			return false
+		}
+		fn(key, s[i:end])
+		i = skipWS(s, end)
+		if i >= len(s) {
+			return false
+		}
+		if s[i] == '}' {
+			return skipWS(s, i+1) == len(s)
+		}
+		if s[i] != ',' {
+			return false
+		}
+		i = skipWS(s, i+1)
+	}
+}
+
+func skipWS(s string, i int) int {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\n' || s[i] == '\t' || s[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipValue returns the end of the JSON value starting at i, or -1.
+func skipValue(s string, i int) int {
+	if i >= len(s) {
+		return -1
+	}
+	switch s[i] {
+	case '"':
+		for j := i + 1; j < len(s); j++ {
+			switch s[j] {
+			case '\\':
+				j++
+			case '"':
+				return j + 1
+			}
+		}
+		return -1
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(s); j++ {
+			switch s[j] {
+			case '"':
+				e := skipValue(s, j)
+				if e < 0 {
+					return -1
+				}
+				j = e - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return -1
+	}
+	j := i
+	for j < len(s) && !strings.ContainsRune(",}] \n\t\r", rune(s[j])) {
+		j++
+	}
+	if j == i {
+		return -1
+	}
+	return j
+}
+
+func unquoteJSON(raw string) string {
+	if !strings.Contains(raw, "\\") {
+		return raw[1 : len(raw)-1]
+	}
+	var s string
+	if err := json.Unmarshal([]byte(raw), &s); err != nil {
+		return raw
+	}
+	return s
+}
+
+func compactJSON(raw string) string {
+	if !strings.ContainsAny(raw, " \n\t\r") {
+		return raw
+	}
+	var buf bytes.Buffer
+	if json.Compact(&buf, []byte(raw)) != nil {
+		return raw
+	}
+	return buf.String()
 }
 
 // metadataParsed is metadata as the legacy APIs return it: each stored
@@ -266,76 +382,151 @@ func (c *call) obsV1(o *Observation) obsV1 {
 	return v
 }
 
-// obsV2 builds a v2 observation with the requested field groups: a map,
-// because absent groups are absent keys while requested fields are present
-// even when null.
-func (c *call) obsV2(o *Observation, t *Trace, g fieldGroups, expand metadataExpansion) map[string]any {
+// obsV2JSON is a v2 observation. Each optional field group is an embedded
+// pointer: a group that was not requested is nil and its keys are absent,
+// while the fields of a requested group are present even when null.
+type obsV2JSON struct {
+	ID                  string   `json:"id"`
+	TraceID             string   `json:"traceId"`
+	StartTime           isoTime  `json:"startTime"`
+	EndTime             *isoTime `json:"endTime"`
+	ProjectID           string   `json:"projectId"`
+	ParentObservationID *string  `json:"parentObservationId"`
+	Type                string   `json:"type"`
+	ModelID             *string  `json:"modelId"`
+	InputPrice          *string  `json:"inputPrice"`
+	OutputPrice         *string  `json:"outputPrice"`
+	TotalPrice          *string  `json:"totalPrice"`
+	*v2Basic
+	*v2Time
+	*v2IO
+	*v2Metadata
+	*v2Model
+	*v2Usage
+	*v2Prompt
+	*v2Metrics
+	*v2TraceContext
+}
+
+type v2Basic struct {
+	Name              *string `json:"name"`
+	Level             string  `json:"level"`
+	StatusMessage     *string `json:"statusMessage"`
+	Version           *string `json:"version"`
+	Environment       string  `json:"environment"`
+	Bookmarked        bool    `json:"bookmarked"`
+	Public            bool    `json:"public"`
+	UserID            *string `json:"userId"`
+	SessionID         *string `json:"sessionId"`
+	IsRootObservation bool    `json:"isRootObservation"`
+}
+
+type v2Time struct {
+	CompletionStartTime *isoTime `json:"completionStartTime"`
+	CreatedAt           isoTime  `json:"createdAt"`
+	UpdatedAt           isoTime  `json:"updatedAt"`
+}
+
+type v2IO struct {
+	Input  *string `json:"input"`
+	Output *string `json:"output"`
+}
+
+type v2Metadata struct {
+	Metadata map[string]string `json:"metadata"`
+}
+
+type v2Model struct {
+	ProvidedModelName *string         `json:"providedModelName"`
+	InternalModelID   *string         `json:"internalModelId"`
+	ModelParameters   json.RawMessage `json:"modelParameters"`
+}
+
+type v2Usage struct {
+	UsageDetails         map[string]int64   `json:"usageDetails"`
+	CostDetails          map[string]float64 `json:"costDetails"`
+	TotalCost            *float64           `json:"totalCost"`
+	UsagePricingTierName *string            `json:"usagePricingTierName"`
+}
+
+type v2Prompt struct {
+	PromptID      *string `json:"promptId"`
+	PromptName    *string `json:"promptName"`
+	PromptVersion *int    `json:"promptVersion"`
+}
+
+type v2Metrics struct {
+	Latency          *float64 `json:"latency"`
+	TimeToFirstToken *float64 `json:"timeToFirstToken"`
+}
+
+type v2TraceContext struct {
+	Tags      []string `json:"tags"`
+	Release   *string  `json:"release"`
+	TraceName *string  `json:"traceName"`
+}
+
+// obsV2 builds a v2 observation with the requested field groups.
+func (c *call) obsV2(o *Observation, t *Trace, g fieldGroups, expand metadataExpansion) obsV2JSON {
 	if t == nil {
 		t = &Trace{ID: o.TraceID}
 	}
-	m := map[string]any{
-		"id": o.ID, "traceId": o.TraceID, "startTime": isoTime(o.StartTime), "endTime": isoPtr(o.EndTime),
-		"projectId": c.p.ID, "parentObservationId": nil, "type": o.Type,
-		"modelId": nil, "inputPrice": nil, "outputPrice": nil, "totalPrice": nil,
-	}
-	if o.ParentObservationID != "" {
-		m["parentObservationId"] = o.ParentObservationID
-	}
+	v := obsV2JSON{ID: o.ID, TraceID: o.TraceID, StartTime: isoTime(o.StartTime), EndTime: isoPtr(o.EndTime),
+		ProjectID: c.p.ID, ParentObservationID: optStr(o.ParentObservationID), Type: o.Type}
 	if g["basic"] {
-		m["name"], m["level"], m["statusMessage"], m["version"] = o.Name, o.Level, o.StatusMessage, o.Version
-		m["environment"], m["bookmarked"], m["public"] = envOr(o.Environment), o.Bookmarked, t.Public
-		m["userId"], m["sessionId"], m["isRootObservation"] = t.UserID, t.SessionID, o.IsRoot()
+		v.v2Basic = &v2Basic{Name: o.Name, Level: o.Level, StatusMessage: o.StatusMessage, Version: o.Version,
+			Environment: envOr(o.Environment), Bookmarked: o.Bookmarked, Public: t.Public, UserID: t.UserID,
+			SessionID: t.SessionID, IsRootObservation: o.IsRoot()}
 	}
 	if g["time"] {
-		m["completionStartTime"], m["createdAt"], m["updatedAt"] = isoPtr(o.CompletionStartTime), isoTime(o.CreatedAt), isoTime(o.UpdatedAt)
+		v.v2Time = &v2Time{CompletionStartTime: isoPtr(o.CompletionStartTime), CreatedAt: isoTime(o.CreatedAt), UpdatedAt: isoTime(o.UpdatedAt)}
 	}
 	if g["io"] {
-		m["input"], m["output"] = o.Input.raw(), o.Output.raw()
+		v.v2IO = &v2IO{Input: o.Input.raw(), Output: o.Output.raw()}
 	}
 	if g["metadata"] {
 		md := metadataStrings(o.Metadata)
 		// Without io the metadata comes from the truncated events_core table,
 		// except for the keys asked for with expandMetadata.
 		if !g["io"] && !expand.all {
-			for k, v := range md {
+			for k, val := range md {
 				if !expand.keys[k] {
-					md[k] = truncRunes(v, 200)
+					md[k] = truncRunes(val, 200)
 				}
 			}
 		}
-		m["metadata"] = md
+		v.v2Metadata = &v2Metadata{Metadata: md}
 	}
 	if g["model"] {
-		var params any
+		params := json.RawMessage("null")
 		if !o.ModelParameters.IsNull() {
 			params = o.ModelParameters.parsed()
 		}
-		m["providedModelName"], m["internalModelId"], m["modelParameters"] = o.Model, o.InternalModelID, params
-		m["modelId"] = o.InternalModelID
+		v.v2Model = &v2Model{ProvidedModelName: o.Model, InternalModelID: o.InternalModelID, ModelParameters: params}
+		v.ModelID = o.InternalModelID
 		in, out, total := c.modelPrices(o)
-		str := func(f *float64) any {
+		str := func(f *float64) *string {
 			if f == nil {
 				return nil
 			}
-			return decimalString(*f)
+			return ptr(decimalString(*f))
 		}
-		m["inputPrice"], m["outputPrice"], m["totalPrice"] = str(in), str(out), str(total)
+		v.InputPrice, v.OutputPrice, v.TotalPrice = str(in), str(out), str(total)
 	}
 	if g["usage"] {
-		m["usageDetails"], m["costDetails"] = usageOrEmpty(o.UsageDetails), costOrEmpty(o.CostDetails)
-		m["totalCost"] = floatPtr(costTotal(o.CostDetails))
-		m["usagePricingTierName"] = o.UsagePricingTierName
+		v.v2Usage = &v2Usage{UsageDetails: usageOrEmpty(o.UsageDetails), CostDetails: costOrEmpty(o.CostDetails),
+			TotalCost: floatPtr(costTotal(o.CostDetails)), UsagePricingTierName: o.UsagePricingTierName}
 	}
 	if g["prompt"] {
-		m["promptId"], m["promptName"], m["promptVersion"] = o.PromptID, o.PromptName, o.PromptVersion
+		v.v2Prompt = &v2Prompt{PromptID: o.PromptID, PromptName: o.PromptName, PromptVersion: o.PromptVersion}
 	}
 	if g["metrics"] {
-		m["latency"], m["timeToFirstToken"] = latencySeconds(o), ttftSeconds(o)
+		v.v2Metrics = &v2Metrics{Latency: latencySeconds(o), TimeToFirstToken: ttftSeconds(o)}
 	}
 	if g["trace_context"] {
-		m["tags"], m["release"], m["traceName"] = orEmpty(t.Tags), t.Release, t.Name
+		v.v2TraceContext = &v2TraceContext{Tags: orEmpty(t.Tags), Release: t.Release, TraceName: t.Name}
 	}
-	return m
+	return v
 }
 
 type fieldGroups map[string]bool
