@@ -1,6 +1,7 @@
 package lftest
 
 import (
+	"bytes"
 	"encoding/json"
 	"testing"
 	"time"
@@ -172,5 +173,44 @@ func FuzzParseFilter(f *testing.F) {
 			return
 		}
 		matchFilter(obsRow{o: o}, conds, obsColumns) // must not panic
+	})
+}
+
+// metadataReference is metadataStrings written plainly with encoding/json.
+func metadataReference(s string) map[string]string {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(s), &obj); err != nil || obj == nil {
+		return map[string]string{"metadata": s}
+	}
+	out := map[string]string{}
+	for k, v := range obj {
+		var str string
+		if len(v) > 0 && v[0] == '"' && json.Unmarshal(v, &str) == nil {
+			out[k] = str
+			continue
+		}
+		var buf bytes.Buffer
+		_ = json.Compact(&buf, v)
+		out[k] = buf.String()
+	}
+	return out
+}
+
+func FuzzMetadataStrings(f *testing.F) {
+	for _, s := range []string{`{}`, `{"a":1,"b":"x","c":{"d":[1, 2]},"e":null}`, ` { "k\u00e9" : "v\"q" } `, `[1]`, `null`, `"s"`,
+		`{"a":1} x`, `{"a":}`, `{"a":"\ud800"}`, `{"a":1,"a":2}`, "{\"a\":\"\xff\"}"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := metadataStrings(JSONPayload(s))
+		want := metadataReference(s)
+		if len(got) != len(want) {
+			t.Fatalf("%q: got %v, want %v", s, got, want)
+		}
+		for k, v := range want {
+			if got[k] != v {
+				t.Fatalf("%q: key %q = %q, want %q", s, k, got[k], v)
+			}
+		}
 	})
 }

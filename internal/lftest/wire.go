@@ -81,7 +81,12 @@ func scanObject(s string, fn func(key, raw string)) bool {
 		if end < 0 {
 			return false
 		}
-		key := unquoteJSON(s[i:end])
+		key := s[i+1 : end-1]
+		if !plainJSONString(key) {
+			if json.Unmarshal([]byte(s[i:end]), &key) != nil {
+				return false
+			}
+		}
 		i = skipWS(s, end)
 		if i >= len(s) || s[i] != ':' {
 			return false
@@ -159,8 +164,19 @@ func skipValue(s string, i int) int {
 	return j
 }
 
+// plainJSONString reports whether s needs no unescaping to be the content
+// of a JSON string: no backslash, no control character, valid UTF-8.
+func plainJSONString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' || s[i] < 0x20 {
+			return false
+		}
+	}
+	return utf8.ValidString(s)
+}
+
 func unquoteJSON(raw string) string {
-	if !strings.Contains(raw, "\\") {
+	if plainJSONString(raw[1 : len(raw)-1]) {
 		return raw[1 : len(raw)-1]
 	}
 	var s string
