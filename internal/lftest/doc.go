@@ -23,6 +23,11 @@
 // the same way (an assumption: they read the v4 events table). v3 scores
 // are served in both modes (self-hosted v3 has had them since v3.179).
 //
+// GET /api/public/scores (v1, trace scores, not in the spec) is served in
+// v3 and refused in v4 like the other legacy reads. The `_deprecation`
+// object that Langfuse Cloud adds to deprecated responses is not sent (the
+// server behaves like a self-hosted deployment).
+//
 // Prompts, score configs, models, datasets and items, comments, annotation
 // queues, media, projects and health are served in both modes.
 //

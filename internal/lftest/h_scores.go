@@ -130,6 +130,22 @@ func cmpScore(op string, a, b float64) bool {
 	return cmpOp(op, a, b)
 }
 
+// hScoresV1 serves GET /api/public/scores, the v1 list the real server still
+// answers without documenting it: trace scores only, in the ScoreV1 shape.
+func hScoresV1(c *call) (any, error) {
+	pr, err := parsePage(c.q, 50, 100)
+	if err != nil {
+		return nil, err
+	}
+	keep, err := c.scoreV2Filter()
+	if err != nil {
+		return nil, err
+	}
+	return listPage(c.p.scoreIndex().sorted, pr, func(s *Score) bool {
+		return s.TraceID != nil && s.DataType != DataCorrection && keep(s)
+	}, func(s *Score) any { return c.scoreV2(s, true) }), nil
+}
+
 // hScoreV2 serves GET /api/public/v2/scores/{scoreId}.
 func hScoreV2(c *call) (any, error) {
 	for _, s := range c.p.scoreIndex().sorted {

@@ -217,3 +217,13 @@ func serveProject(t *testing.T, mode lftest.Mode, p *lftest.Project) (*lftest.Se
 	t.Helper()
 	return lftesting.ServeProject(t, lftest.Options{Mode: mode}, p)
 }
+
+// unvalidated serves p without OpenAPI validation, for requests the spec
+// does not describe.
+func unvalidated(t *testing.T, mode lftest.Mode, p *lftest.Project) *client {
+	t.Helper()
+	s := lftest.NewServer(lftest.Options{Mode: mode})
+	t.Cleanup(s.Close)
+	_, pk, sk := s.AddGeneratedProject(p)
+	return newClient(t, s, lftesting.Keys{PublicKey: pk, SecretKey: sk})
+}

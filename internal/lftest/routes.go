@@ -38,6 +38,7 @@ var routes = []route{
 	{method: "GET", pattern: "/api/public/sessions/{sessionId}", bucket: BucketPublicAPILegacy, legacy: true, h: hSession},
 	{method: "GET", pattern: "/api/public/v2/scores", legacy: true, h: hScoresV2},
 	{method: "GET", pattern: "/api/public/v2/scores/{scoreId}", legacy: true, h: hScoreV2},
+	{method: "GET", pattern: "/api/public/scores", legacy: true, h: hScoresV1}, // served, though not in the spec
 	{method: "GET", pattern: "/api/public/datasets/{datasetName}/runs", bucket: BucketDatasets, legacy: true, h: hDatasetRuns},
 	{method: "GET", pattern: "/api/public/datasets/{datasetName}/runs/{runName}", bucket: BucketDatasets, legacy: true, h: hDatasetRun},
 	{method: "GET", pattern: "/api/public/dataset-run-items", bucket: BucketDatasets, legacy: true, h: hDatasetRunItems},

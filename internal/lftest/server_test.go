@@ -86,6 +86,12 @@ func TestModeRefusals(t *testing.T) {
 			}
 		}
 	})
+	t.Run("v4 refuses the undocumented v1 scores", func(t *testing.T) {
+		r := unvalidated(t, lftest.V4, smallProject()).do("/api/public/scores", nil, false)
+		if r.status != http.StatusNotFound || !strings.Contains(string(r.body), "events_only") {
+			t.Errorf("GET /api/public/scores: %d %s", r.status, r.body)
+		}
+	})
 	t.Run("v3 has no v2 observations or experiments", func(t *testing.T) {
 		_, c := serve(t, lftest.V3)
 		for path, msg := range map[string]string{
@@ -367,10 +373,7 @@ func TestFindSpec(t *testing.T) {
 func TestPromptNameWithoutEncoding(t *testing.T) {
 	// The real route is a catch-all, so an unencoded folder name also works,
 	// although the spec asks clients to encode it (so no validator here).
-	s := lftest.NewServer(lftest.Options{})
-	defer s.Close()
-	_, pk, sk := s.AddGeneratedProject(smallProject())
-	c := newClient(t, s, lftesting.Keys{PublicKey: pk, SecretKey: sk})
+	c := unvalidated(t, lftest.V4, smallProject())
 	if m := c.get("/api/public/v2/prompts/folder/sub/prompt", nil, http.StatusOK); m["name"] != "folder/sub/prompt" {
 		t.Errorf("name %v", m["name"])
 	}
