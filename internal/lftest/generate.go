@@ -786,7 +786,7 @@ func genDatasets(pl *plan, p *Project) {
 // comments and annotation queues.
 func genTraceDependents(pl *plan, p *Project) {
 	tr := p.tr()
-	var runItems = map[string][]*DatasetRunItem{}
+	runItems := map[string][]*DatasetRunItem{}
 	runStart := map[string]time.Time{}
 	var firstSession string
 	var genIDs []struct{ trace, obs string }
