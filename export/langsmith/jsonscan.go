@@ -1,0 +1,312 @@
+package langsmith
+
+// A small JSON scanner for the converter's hot path. Every run carries
+// several JSON documents (inputs, outputs, extra, events, tags) that must be
+// checked before they go into the lake's JSON columns, and of which only a
+// few members are read. encoding/json validates at about 200 MB/s and
+// decoding into maps allocates per member; this scanner validates in one
+// pass without allocating and hands out members as substrings.
+// FuzzValidJSON checks it against encoding/json.
+
+const maxDepth = 10000 // as encoding/json
+
+type scanner struct {
+	s string
+	i int
+}
+
+func (p *scanner) ws() {
+	for p.i < len(p.s) {
+		switch p.s[p.i] {
+		case ' ', '\t', '\n', '\r':
+			p.i++
+		default:
+			return
+		}
+	}
+}
+
+// validJSON reports whether s is exactly one JSON value, surrounded by
+// optional whitespace, as json.Valid does.
+func validJSON(s string) bool {
+	p := scanner{s: s}
+	p.ws()
+	if !p.value(0) {
+		return false
+	}
+	p.ws()
+	return p.i == len(s)
+}
+
+func (p *scanner) value(depth int) bool {
+	if p.i >= len(p.s) || depth > maxDepth {
+		return false
+	}
+	switch c := p.s[p.i]; c {
+	case '"':
+		return p.str()
+	case '{':
+		p.i++
+		p.ws()
+		if p.i < len(p.s) && p.s[p.i] == '}' {
+			p.i++
+			return true
+		}
+		for {
+			p.ws()
+			if p.i >= len(p.s) || p.s[p.i] != '"' || !p.str() {
+				return false
+			}
+			p.ws()
+			if p.i >= len(p.s) || p.s[p.i] != ':' {
+				return false
+			}
+			p.i++
+			p.ws()
+			if !p.value(depth + 1) {
+				return false
+			}
+			p.ws()
+			if p.i >= len(p.s) {
+				return false
+			}
+			if p.s[p.i] == '}' {
+				p.i++
+				return true
+			}
+			if p.s[p.i] != ',' {
+				return false
+			}
+			p.i++
+		}
+	case '[':
+		p.i++
+		p.ws()
+		if p.i < len(p.s) && p.s[p.i] == ']' {
+			p.i++
+			return true
+		}
+		for {
+			p.ws()
+			if !p.value(depth + 1) {
+				return false
+			}
+			p.ws()
+			if p.i >= len(p.s) {
+				return false
+			}
+			if p.s[p.i] == ']' {
+				p.i++
+				return true
+			}
+			if p.s[p.i] != ',' {
+				return false
+			}
+			p.i++
+		}
+	case 't':
+		return p.lit("true")
+	case 'f':
+		return p.lit("false")
+	case 'n':
+		return p.lit("null")
+	default:
+		if c == '-' || c >= '0' && c <= '9' {
+			return p.number()
+		}
+		return false
+	}
+}
+
+func (p *scanner) lit(w string) bool {
+	if len(p.s)-p.i < len(w) || p.s[p.i:p.i+len(w)] != w {
+		return false
+	}
+	p.i += len(w)
+	return true
+}
+
+func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
+
+// str scans a string starting at its opening quote. Like encoding/json it
+// does not insist on valid UTF-8 (json.Unmarshal replaces bad bytes).
+func (p *scanner) str() bool {
+	s := p.s
+	i := p.i + 1
+	for i < len(s) {
+		c := s[i]
+		if c == '"' {
+			p.i = i + 1
+			return true
+		}
+		if c < 0x20 {
+			return false
+		}
+		if c == '\\' {
+			if i+1 >= len(s) {
+				return false
+			}
+			switch s[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if i+6 > len(s) || !isHex(s[i+2]) || !isHex(s[i+3]) || !isHex(s[i+4]) || !isHex(s[i+5]) {
+					return false
+				}
+				i += 6
+			default:
+				return false
+			}
+			continue
+		}
+		i++
+	}
+	return false
+}
+
+func (p *scanner) digits() int {
+	n := 0
+	for p.i < len(p.s) && p.s[p.i] >= '0' && p.s[p.i] <= '9' {
+		p.i++
+		n++
+	}
+	return n
+}
+
+func (p *scanner) number() bool {
+	if p.s[p.i] == '-' {
+		p.i++
+	}
+	if p.i >= len(p.s) {
+		return false
+	}
+	if p.s[p.i] == '0' {
+		p.i++
+	} else if p.digits() == 0 {
+		return false
+	}
+	if p.i < len(p.s) && p.s[p.i] == '.' {
+		p.i++
+		if p.digits() == 0 {
+			return false
+		}
+	}
+	if p.i < len(p.s) && (p.s[p.i] == 'e' || p.s[p.i] == 'E') {
+		p.i++
+		if p.i < len(p.s) && (p.s[p.i] == '+' || p.s[p.i] == '-') {
+			p.i++
+		}
+		if p.digits() == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// members calls fn with each member of the JSON object s: the key as
+// written (quoted, escapes kept) and the value's text. It returns false
+// when s is not a valid JSON object; fn may then have seen some members.
+// fn returns false to stop early.
+func members(s string, fn func(key, val string) bool) bool {
+	p := scanner{s: s}
+	p.ws()
+	if p.i >= len(s) || s[p.i] != '{' {
+		return false
+	}
+	p.i++
+	p.ws()
+	if p.i < len(s) && s[p.i] == '}' {
+		p.i++
+		p.ws()
+		return p.i == len(s)
+	}
+	for {
+		p.ws()
+		k0 := p.i
+		if p.i >= len(s) || s[p.i] != '"' || !p.str() {
+			return false
+		}
+		key := s[k0:p.i]
+		p.ws()
+		if p.i >= len(s) || s[p.i] != ':' {
+			return false
+		}
+		p.i++
+		p.ws()
+		v0 := p.i
+		if !p.value(1) {
+			return false
+		}
+		if !fn(key, s[v0:p.i]) {
+			return true
+		}
+		p.ws()
+		if p.i >= len(s) {
+			return false
+		}
+		if s[p.i] == '}' {
+			p.i++
+			p.ws()
+			return p.i == len(s)
+		}
+		if s[p.i] != ',' {
+			return false
+		}
+		p.i++
+	}
+}
+
+// elements calls fn with each element of the JSON array s; false when s
+// is not a valid JSON array.
+func elements(s string, fn func(val string) bool) bool {
+	p := scanner{s: s}
+	p.ws()
+	if p.i >= len(s) || s[p.i] != '[' {
+		return false
+	}
+	p.i++
+	p.ws()
+	if p.i < len(s) && s[p.i] == ']' {
+		p.i++
+		p.ws()
+		return p.i == len(s)
+	}
+	for {
+		p.ws()
+		v0 := p.i
+		if !p.value(1) {
+			return false
+		}
+		if !fn(s[v0:p.i]) {
+			return true
+		}
+		p.ws()
+		if p.i >= len(s) {
+			return false
+		}
+		if s[p.i] == ']' {
+			p.i++
+			p.ws()
+			return p.i == len(s)
+		}
+		if s[p.i] != ',' {
+			return false
+		}
+		p.i++
+	}
+}
+
+// member returns the value of the first member of object s whose key is
+// name (written without escapes, as LangSmith's keys are).
+func member(s, name string) (string, bool) {
+	var out string
+	found := false
+	members(s, func(k, v string) bool {
+		if len(k) == len(name)+2 && k[1:len(k)-1] == name {
+			out, found = v, true
+			return false
+		}
+		return true
+	})
+	return out, found
+}
