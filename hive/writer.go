@@ -9,6 +9,7 @@ import (
 	"hash"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,10 +27,14 @@ import (
 // files roll over well before object stores or readers mind their size.
 const (
 	DefaultTargetFileBytes     = 256 << 20
-	DefaultTargetRowGroupBytes = 32 << 20
+	DefaultTargetRowGroupBytes = 16 << 20
 	DefaultBatchRows           = 4096
-	DefaultBatchBytes          = 8 << 20
-	DefaultMaxOpenFiles        = 8
+	DefaultBatchBytes          = 4 << 20
+	// DefaultMaxOpenFiles is small on purpose: each open file holds its
+	// buffered row group (up to the target) and a batch of rows in memory,
+	// and sources produce rows roughly in time order, so a partition that
+	// was left rarely comes back.
+	DefaultMaxOpenFiles = 4
 )
 
 // RunOptions configures a writing run.
@@ -324,14 +329,33 @@ func (r *Run) fileFor(ctx context.Context, t *schema.Table, part Partition) (*pa
 	if pf := r.open[k]; pf != nil {
 		return pf, nil
 	}
-	for len(r.open) >= r.opts.MaxOpenFiles {
-		var lru *partFile
+	// Keep at most two files of one table open (rows arrive roughly in time
+	// order, so the older one is done) and MaxOpenFiles in all.
+	for {
+		perTable := 0
+		var lru, lruTable *partFile
 		for _, pf := range r.open {
 			if lru == nil || pf.lastUse < lru.lastUse {
 				lru = pf
 			}
+			if pf.table == t {
+				perTable++
+				if lruTable == nil || pf.lastUse < lruTable.lastUse {
+					lruTable = pf
+				}
+			}
 		}
-		if err := r.finish(lru); err != nil {
+		victim := lruTable
+		if perTable < 2 {
+			victim = nil
+			if len(r.open) >= r.opts.MaxOpenFiles {
+				victim = lru
+			}
+		}
+		if victim == nil {
+			break
+		}
+		if err := r.finish(victim); err != nil {
 			return nil, err
 		}
 	}
@@ -416,6 +440,7 @@ func (h *hashingWriter) Close() error { return nil }
 func WriterProperties(t *schema.Table, mem memory.Allocator) *parquet.WriterProperties {
 	props := []parquet.WriterProperty{
 		parquet.WithCompression(compress.Codecs.Zstd),
+		parquet.WithCompressionLevel(1),
 		parquet.WithCreatedBy("lakefuse"),
 		parquet.WithAllocator(mem),
 		parquet.WithMaxRowGroupLength(1 << 20),
@@ -423,6 +448,10 @@ func WriterProperties(t *schema.Table, mem memory.Allocator) *parquet.WriterProp
 		parquet.WithStats(true),
 	}
 	for _, c := range t.Columns {
+		if c.Name == "id" || strings.HasSuffix(c.Name, "_id") {
+			// Ids are (nearly) unique: a dictionary only costs memory.
+			props = append(props, parquet.WithDictionaryFor(c.Name, false))
+		}
 		if c.JSON {
 			// Payloads are nearly unique: a dictionary costs time and memory and
 			// falls back to plain anyway. No statistics either: min/max of a

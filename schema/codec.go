@@ -476,6 +476,8 @@ type Builder struct {
 	cols  []array.Builder
 	n     int
 	bytes int64
+	// dataBytes[i] is column i's string data size in the previous batch.
+	dataBytes []int
 }
 
 // NewBuilder returns a Builder for t's rows.
@@ -506,8 +508,36 @@ func (b *Builder) Bytes() int64 { return b.bytes }
 // NewRecordBatch returns the rows appended so far as a record batch and
 // resets the builder. The caller releases the batch.
 func (b *Builder) NewRecordBatch() arrow.RecordBatch {
+	n := b.n
+	// Remember each string column's data size, so the next batch reserves
+	// its buffers once instead of growing them by doubling and copying.
+	if b.dataBytes == nil {
+		b.dataBytes = make([]int, len(b.cols))
+	}
+	for i, c := range b.cols {
+		if sb, ok := asStringBuilder(c); ok {
+			b.dataBytes[i] = sb.DataLen()
+		}
+	}
 	b.n, b.bytes = 0, 0
-	return b.rb.NewRecordBatch()
+	rec := b.rb.NewRecordBatch()
+	if n > 0 {
+		for i, c := range b.cols {
+			c.Reserve(n)
+			if sb, ok := asStringBuilder(c); ok && b.dataBytes[i] > 0 {
+				sb.ReserveData(b.dataBytes[i] + b.dataBytes[i]/8)
+			}
+		}
+	}
+	return rec
+}
+
+func asStringBuilder(b array.Builder) (*array.StringBuilder, bool) {
+	if eb, ok := b.(*array.ExtensionBuilder); ok {
+		b = eb.Builder
+	}
+	sb, ok := b.(*array.StringBuilder)
+	return sb, ok
 }
 
 // Release frees the builder's buffers.

@@ -45,6 +45,7 @@ type CLI struct {
 	Convert ConvertCmd `cmd:"" help:"Convert other tools' exports into a lake."`
 	Verify  VerifyCmd  `cmd:"" help:"Check a lake against its manifests, or against a live project."`
 	Demo    DemoCmd    `cmd:"" help:"Run the whole job offline against a built-in Langfuse-compatible server."`
+	Bench   BenchCmd   `cmd:"" help:"Measure lakefuse on generated data and print a table."`
 }
 
 // Globals are handed to every command's Run.
@@ -112,6 +113,7 @@ func Do(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 		fmt.Fprintln(stderr, "lakefuse: error:", err)
 		return 2
 	}
+	setMemoryLimit()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	g := &Globals{
@@ -131,6 +133,18 @@ func Do(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 }
 
 type exitSentinel struct{}
+
+// defaultMemoryLimit is the Go heap's soft limit unless GOMEMLIMIT is set.
+// lakefuse streams, so its live heap stays well below this; the limit makes
+// the garbage collector return memory before the heap doubles, which keeps
+// the resident set flat on small machines and in containers.
+const defaultMemoryLimit = 192 << 20
+
+func setMemoryLimit() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(defaultMemoryLimit)
+	}
+}
 
 func newLogger(w io.Writer, level, format string) *slog.Logger {
 	var lv slog.Level
