@@ -545,4 +545,3 @@ func (pf *partFile) abort() {
 	_ = pf.w.Abort()
 	pf.bld.Release()
 }
-
