@@ -46,6 +46,7 @@ type CLI struct {
 	Verify  VerifyCmd  `cmd:"" help:"Check a lake against its manifests, or against a live project."`
 	Demo    DemoCmd    `cmd:"" help:"Run the whole job offline against a built-in Langfuse-compatible server."`
 	Bench   BenchCmd   `cmd:"" help:"Measure lakefuse on generated data and print a table."`
+	Sample  SampleCmd  `cmd:"" name:"internal-sample" hidden:"" help:"Write a lake of generated rows (for tests)."`
 }
 
 // Globals are handed to every command's Run.
