@@ -241,11 +241,15 @@ func codecFor(t reflect.Type, isJSON bool) (fieldCodec, error) {
 		}
 		return fc, nil
 	case stringsType:
-		// A list column is never null: a nil slice is written as an empty list,
-		// because Langfuse itself never distinguishes the two for tags and labels.
+		// A nil slice is a null list and an empty one an empty list, as
+		// encoding/json decodes null and [].
 		fc := fieldCodec{arrowType: arrow.ListOf(arrow.BinaryTypes.String), nullable: true}
 		fc.add = func(b array.Builder, p unsafe.Pointer) int {
 			lb := b.(*array.ListBuilder)
+			if *(*[]string)(p) == nil {
+				lb.AppendNull()
+				return 0
+			}
 			lb.Append(true)
 			vb := lb.ValueBuilder().(*array.StringBuilder)
 			n := 0

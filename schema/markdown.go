@@ -31,7 +31,7 @@ func Markdown() string {
 	b.WriteString("- `STRING (JSON)` columns hold the API's JSON value verbatim as text, with the Parquet JSON logical type; " +
 		"a JSON null is a SQL NULL.\n")
 	b.WriteString("- A nullable column is null when the source did not return the field; null and empty string are distinct. " +
-		"List columns are never null (an absent list is empty). Map columns are null when absent.\n")
+		"List and map columns are null when the source returned null or nothing, and empty when it returned an empty list or object.\n")
 	b.WriteString("- Types, levels and data types keep Langfuse's upper-case values (`GENERATION`, `ERROR`, `NUMERIC`).\n\n")
 
 	b.WriteString("## Tables\n\n")
@@ -71,8 +71,6 @@ func partitioning(t *Table) string {
 
 func nullability(c Column) string {
 	switch {
-	case strings.HasPrefix(TypeName(c), "LIST<"):
-		return "no (empty)"
 	case c.Nullable:
 		return "yes"
 	}
