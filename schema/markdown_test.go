@@ -57,7 +57,7 @@ func TestMarkdown(t *testing.T) {
 		"- Path: `models/project_id=<id>/part-<run>-<seq>.parquet` (snapshot)",
 		"| `input` | STRING (JSON) | yes | ",
 		"| `start_time` | TIMESTAMP(MICROS, UTC) | no | ",
-		"| `tags` | LIST<STRING> | no (empty) | ",
+		"| `tags` | LIST<STRING> | yes | ",
 		"| `usage_details` | MAP<STRING, INT64> | yes | ",
 		"| `cost_details` | MAP<STRING, DOUBLE> | yes | ",
 		"| `prompt_version` | INT64 | yes | ",
