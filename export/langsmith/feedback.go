@@ -235,14 +235,19 @@ func feedbackScore(rec *feedbackRecord, raw json.RawMessage, target feedbackTarg
 	}
 	var o obj
 	o.begin()
-	var buf bytes.Buffer
-	if json.Compact(&buf, raw) == nil {
-		o.raw("langsmith", buf.String())
-	}
+	o.raw("langsmith", compact(raw))
 	o.end()
 	meta := string(o.b)
 	s.Metadata = &meta
 	return s, project, nil
+}
+
+func compact(v json.RawMessage) string {
+	var buf bytes.Buffer
+	if json.Compact(&buf, v) != nil {
+		return string(bytes.TrimSpace(v))
+	}
+	return buf.String()
 }
 
 func derefOr(s *string) string {
@@ -280,7 +285,7 @@ func scoreValue(rec *feedbackRecord, s *schema.Score) error {
 		str = strings.Clone(str)
 		s.DataType, s.StringValue = "CATEGORICAL", &str
 	case !isNull(v) && (v[0] == '{' || v[0] == '['):
-		str := string(v)
+		str := compact(v)
 		s.DataType, s.StringValue = "TEXT", &str
 	case !isNull(v):
 		f, err := strconv.ParseFloat(string(v), 64)
@@ -291,7 +296,7 @@ func scoreValue(rec *feedbackRecord, s *schema.Score) error {
 	case !isNull(rec.Correction):
 		str, ok := unquote(string(rec.Correction))
 		if !ok {
-			str = string(bytes.TrimSpace(rec.Correction))
+			str = compact(rec.Correction)
 		}
 		zero := 0.0
 		s.DataType, s.Value, s.StringValue = "CORRECTION", &zero, &str

@@ -1,6 +1,7 @@
 package langsmith
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -143,8 +144,18 @@ func newView(fr *fileReader, rec arrow.RecordBatch) *view {
 	return v
 }
 
-// fill reads row i into r.
+// fill reads row i into r. A value that does not parse is ErrBadRun.
 func (v *view) fill(i int, r *run) error {
+	if err := v.fillRow(i, r); err != nil {
+		if errors.Is(err, ErrBadRun) {
+			return err
+		}
+		return fmt.Errorf("%w: %w", ErrBadRun, err)
+	}
+	return nil
+}
+
+func (v *view) fillRow(i int, r *run) error {
 	*r = run{other: r.other[:0]}
 	var ok bool
 	if r.id, ok = v.id(i); !ok || r.id == "" {

@@ -18,11 +18,7 @@ func parseTime(s string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("empty time")
 	}
 	if isNumber(s) {
-		f, err := strconv.ParseFloat(s, 64)
-		if err != nil {
-			return time.Time{}, fmt.Errorf("time %q: %w", s, err)
-		}
-		return epochTime(f)
+		return epochText(s)
 	}
 	s = strings.TrimSuffix(s, " UTC")
 	if len(s) > 10 && (s[10] == ' ' || s[10] == 't') {
@@ -87,9 +83,7 @@ func isNumber(s string) bool {
 }
 
 // epochTime reads a number of seconds, milliseconds, microseconds or
-// nanoseconds since 1970, telling them apart by magnitude: any time after
-// 1973 has 12 or more digits in ms, 15 in µs and 18 in ns, and times before
-// 1973 do not occur in LLM traces.
+// nanoseconds since 1970, telling them apart by magnitude (see epochUnit).
 func epochTime(v float64) (time.Time, error) {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return time.Time{}, fmt.Errorf("time %v is not a number", v)
@@ -112,18 +106,66 @@ func epochTime(v float64) (time.Time, error) {
 	return time.Unix(0, int64(ns)).UTC(), nil
 }
 
-// epochInt is epochTime for integers, exact for nanoseconds.
-func epochInt(v int64) (time.Time, error) {
-	a := v
-	if a < 0 {
-		a = -a
+// epochText reads an epoch number written as text, exactly when it is an
+// integer or a plain decimal fraction.
+func epochText(s string) (time.Time, error) {
+	whole, frac, hasFrac := strings.Cut(s, ".")
+	n, err := strconv.ParseInt(whole, 10, 64)
+	if err != nil || hasFrac && !isDigits(frac) {
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("time %q: %w", s, err)
+		}
+		return epochTime(f)
+	}
+	t, err := epochInt(n)
+	if err != nil || !hasFrac {
+		return t, err
+	}
+	// The fraction is of the unit that the integer part is in.
+	if len(frac) > 9 {
+		frac = frac[:9]
+	}
+	f, _ := strconv.ParseInt(frac, 10, 64)
+	for i := len(frac); i < 9; i++ {
+		f *= 10
+	}
+	d := time.Duration(f) * epochUnit(n) / time.Second
+	if strings.HasPrefix(whole, "-") {
+		d = -d
+	}
+	return t.Add(d), nil
+}
+
+// epochUnit tells the unit of an epoch number by its magnitude: any time
+// after 1973 has 12 or more digits in ms, 15 in µs and 18 in ns, and times
+// before 1973 do not occur in LLM traces.
+func epochUnit(v int64) time.Duration {
+	if v < 0 {
+		v = -v
 	}
 	switch {
-	case a >= 1e17:
+	case v >= 1e17:
+		return time.Nanosecond
+	case v >= 1e14:
+		return time.Microsecond
+	case v >= 1e11:
+		return time.Millisecond
+	}
+	return time.Second
+}
+
+// epochInt is epochTime for integers, exact for nanoseconds.
+func epochInt(v int64) (time.Time, error) {
+	if v == math.MinInt64 {
+		return time.Time{}, fmt.Errorf("time %d is out of range", v)
+	}
+	switch epochUnit(v) {
+	case time.Nanosecond:
 		return time.Unix(0, v).UTC(), nil
-	case a >= 1e14:
+	case time.Microsecond:
 		return time.UnixMicro(v).UTC(), nil
-	case a >= 1e11:
+	case time.Millisecond:
 		return time.UnixMilli(v).UTC(), nil
 	}
 	return time.Unix(v, 0).UTC(), nil
