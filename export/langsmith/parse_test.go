@@ -81,10 +81,10 @@ func TestDottedOrder(t *testing.T) {
 		times []string
 	}{
 		{"20240919T171648521691Z" + root + ".20240919T171648523407Z" + child, true, []string{"2024-09-19T17:16:48.521691Z", "2024-09-19T17:16:48.523407Z"}},
-		{"20230914T223155647Z" + root, true, []string{"2023-09-14T22:31:55.647Z"}},                                // 3 fractional digits
-		{"20240115T103000000000Z018e4c7ea9fb7ef0a5b66ea3a82e9327.", true, []string{"2024-01-15T10:30:00Z"}},          // 32-hex id, trailing dot
-		{"20240919T171648Z" + root, true, []string{"2024-09-19T17:16:48Z"}},                                         // no fraction
-		{"20240919T171648521691170001Z" + root, false, nil},                                                         // 12 fractional digits
+		{"20230914T223155647Z" + root, true, []string{"2023-09-14T22:31:55.647Z"}},                          // 3 fractional digits
+		{"20240115T103000000000Z018e4c7ea9fb7ef0a5b66ea3a82e9327.", true, []string{"2024-01-15T10:30:00Z"}}, // 32-hex id, trailing dot
+		{"20240919T171648Z" + root, true, []string{"2024-09-19T17:16:48Z"}},                                 // no fraction
+		{"20240919T171648521691170001Z" + root, false, nil},                                                 // 12 fractional digits
 		{"garbage", false, nil},
 		{"20240919T171648521691Znot-a-uuid-at-all-but-36-characters", false, nil},
 	} {
