@@ -73,6 +73,28 @@
 //   - Media: GET /api/public/media/{id} returns a signed URL on this server
 //     (/_media/...), which serves the bytes until it expires (one hour).
 //
+// # Write side
+//
+// POST /api/public/otel/v1/traces takes protobuf or JSON, gzipped or not,
+// and maps spans as NOTES.md §3 describes (otlp.go): every langfuse.*
+// attribute, the observation-type decision (langfuse.observation.type,
+// gen_ai.operation.name, tool and model attributes; the framework-specific
+// mappers are not imitated), millisecond times, normalised environments, the
+// metadata shape {attributes, resourceAttributes, scope, ...} (trace metadata
+// merged in on v4, generated keys winning on v3), trace attributes merged
+// per span, langfuse.trace.input/output honoured only in V3 mode, and
+// langfuse.experiment.* attributes recorded as runs and run items in V4
+// mode. Like v4, nothing is deduplicated: a span sent twice is two rows.
+// POST /api/public/ingestion answers 207 per event and implements
+// score-create (id, envelope timestamp and source kept; upsert by id); it
+// refuses unknown config ids at once, where the real worker drops such
+// scores later. Other event types get a per-event error. The create
+// endpoints (h_write.go) assign ids, prompt versions (latest + 1, labels
+// moved, latest automatic, dependencies checked) and media ids (from the
+// SHA-256) as the real server does; media bytes go to a presigned PUT URL on
+// this server. Dataset run items are stored in V3 mode and answered
+// synthetically in V4 mode, which stores nothing.
+//
 // # OpenAPI validation
 //
 // Validator checks every /api/public request and response against the spec

@@ -46,8 +46,8 @@ func TestMatchRoute(t *testing.T) {
 			}
 		}
 	}
-	if rt, _, allowed := matchRoute("POST", "/api/public/models"); rt != nil || len(allowed) == 0 {
-		t.Errorf("POST models: route %v, allowed %v", rt, allowed)
+	if rt, _, allowed := matchRoute("PUT", "/api/public/models"); rt != nil || len(allowed) == 0 {
+		t.Errorf("PUT models: route %v, allowed %v", rt, allowed)
 	}
 	if rt, _, allowed := matchRoute("GET", "/api/public/nope"); rt != nil || len(allowed) != 0 {
 		t.Errorf("unknown path: %v %v", rt, allowed)

@@ -18,7 +18,7 @@ type route struct {
 	h      func(*call) (any, error)
 }
 
-// routes is the table of served endpoints. Write endpoints are not served yet.
+// routes is the table of served endpoints.
 var routes = []route{
 	{method: "GET", pattern: "/api/public/health", public: true, h: hHealth},
 	{method: "GET", pattern: "/api/public/projects", h: hProjects},
@@ -61,6 +61,23 @@ var routes = []route{
 	{method: "GET", pattern: "/api/public/annotation-queues/{queueId}/items", bucket: BucketAnnotationQueues, h: hQueueItems},
 	{method: "GET", pattern: "/api/public/annotation-queues/{queueId}/items/{itemId}", bucket: BucketAnnotationQueues, h: hQueueItem},
 	{method: "GET", pattern: "/api/public/media/{mediaId}", h: hMedia},
+
+	// Writes (h_write.go, otlp.go).
+	{method: "POST", pattern: "/api/public/otel/v1/traces", bucket: BucketIngestion, h: hOTLP},
+	{method: "POST", pattern: "/api/public/ingestion", bucket: BucketIngestion, h: hIngestion},
+	{method: "POST", pattern: "/api/public/score-configs", h: hCreateScoreConfig},
+	{method: "PATCH", pattern: "/api/public/score-configs/{configId}", h: hUpdateScoreConfig},
+	{method: "POST", pattern: "/api/public/models", h: hCreateModel},
+	{method: "POST", pattern: "/api/public/v2/prompts", bucket: BucketPrompts, h: hCreatePrompt},
+	{method: "PATCH", pattern: "/api/public/v2/prompts/{name}/versions/{version}", bucket: BucketPrompts, h: hSetPromptLabels},
+	{method: "POST", pattern: "/api/public/v2/datasets", bucket: BucketDatasets, h: hCreateDataset},
+	{method: "POST", pattern: "/api/public/dataset-items", bucket: BucketDatasets, h: hCreateDatasetItem},
+	{method: "POST", pattern: "/api/public/dataset-run-items", bucket: BucketDatasets, h: hCreateDatasetRunItem},
+	{method: "POST", pattern: "/api/public/comments", h: hCreateComment},
+	{method: "POST", pattern: "/api/public/annotation-queues", bucket: BucketAnnotationQueues, h: hCreateQueue},
+	{method: "POST", pattern: "/api/public/annotation-queues/{queueId}/items", bucket: BucketAnnotationQueues, h: hCreateQueueItem},
+	{method: "POST", pattern: "/api/public/media", bucket: BucketMediaUpload, h: hCreateMedia},
+	{method: "PATCH", pattern: "/api/public/media/{mediaId}", bucket: BucketMediaUpload, h: hPatchMedia},
 }
 
 // matchRoute finds the route for a method and escaped path. Path parameters

@@ -231,6 +231,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.serveMediaDownload(w, r)
 		return
 	}
+	if strings.HasPrefix(r.URL.Path, uploadPathPrefix) {
+		s.serveMediaUpload(w, r)
+		return
+	}
 	rt, params, allowed := matchRoute(r.Method, r.URL.EscapedPath())
 	if rt == nil {
 		if len(allowed) > 0 {
@@ -267,6 +271,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	body, err := rt.h(c)
 	if err != nil {
 		writeError(w, err)
+		return
+	}
+	if sb, ok := body.(statusBody); ok {
+		if sb.status == http.StatusNoContent {
+			w.WriteHeader(sb.status)
+			return
+		}
+		writeJSON(w, sb.status, sb.body)
 		return
 	}
 	writeJSON(w, http.StatusOK, body)
@@ -428,6 +440,9 @@ func (r *statsRecorder) snapshot() Stats {
 func routeKey(r *http.Request) string {
 	if strings.HasPrefix(r.URL.Path, mediaPathPrefix) {
 		return r.Method + " " + mediaPathPrefix + "{projectId}/{mediaId}"
+	}
+	if strings.HasPrefix(r.URL.Path, uploadPathPrefix) {
+		return r.Method + " " + uploadPathPrefix + "{projectId}/{mediaId}"
 	}
 	if rt, _, _ := matchRoute(r.Method, r.URL.EscapedPath()); rt != nil {
 		return r.Method + " " + rt.pattern

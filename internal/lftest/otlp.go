@@ -1,0 +1,942 @@
+package lftest
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"google.golang.org/protobuf/proto"
+)
+
+// This file is the OTLP write side: POST /api/public/otel/v1/traces, with the
+// mapping of NOTES.md §3 (OtelIngestionProcessor.ts, ObservationTypeMapper.ts).
+
+// otlpSpan is a span decoded from protobuf or JSON, with the resource and
+// scope it arrived under.
+type otlpSpan struct {
+	traceID, spanID, parentID string
+	name                      string
+	start, end                int64 // unix nanoseconds; 0 when missing
+	attrs                     map[string]any
+	statusCode                int
+	statusMessage             string
+	res                       map[string]any
+	scopeName, scopeVersion   string
+	scopeAttrs                map[string]any
+}
+
+// maxOTLPBody bounds a decoded request: the real route has no limit, but a
+// test server has to stop somewhere.
+const maxOTLPBody = 256 << 20
+
+func hOTLP(c *call) (any, error) {
+	body, err := readBody(c.r)
+	if err != nil {
+		return nil, err
+	}
+	if v := firstHeader(c.r, "x-langfuse-ingestion-version", "x_langfuse_ingestion_version"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n > 4 {
+			return nil, badRequest("Invalid x-langfuse-ingestion-version header: " + v)
+		}
+	}
+	spans, err := decodeOTLP(c.r.Header.Get("Content-Type"), body)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.p.ingestSpans(c.s.opts.Mode, spans, c.now); err != nil {
+		return nil, err
+	}
+	return map[string]any{}, nil
+}
+
+func firstHeader(r *http.Request, names ...string) string {
+	for _, n := range names {
+		if v := r.Header.Get(n); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// readBody reads a request body, gunzipping it when Content-Encoding says so.
+func readBody(r *http.Request) ([]byte, error) {
+	raw, err := io.ReadAll(io.LimitReader(r.Body, maxOTLPBody+1))
+	if err != nil {
+		return nil, badRequest("reading the request body: " + err.Error())
+	}
+	return decodeBody(r.Header.Get("Content-Encoding"), raw)
+}
+
+func decodeBody(encoding string, raw []byte) ([]byte, error) {
+	if !strings.EqualFold(strings.TrimSpace(encoding), "gzip") {
+		return raw, nil
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(raw))
+	if err != nil {
+		return nil, badRequest("Content-Encoding gzip, but the body is not gzip: " + err.Error())
+	}
+	out, err := io.ReadAll(io.LimitReader(zr, maxOTLPBody+1))
+	if err != nil {
+		return nil, badRequest("Content-Encoding gzip, but the body is not gzip: " + err.Error())
+	}
+	if len(out) > maxOTLPBody {
+		return nil, &apiError{http.StatusRequestEntityTooLarge, map[string]any{"message": "Request body too large"}}
+	}
+	return out, nil
+}
+
+// decodeOTLP decodes an ExportTraceServiceRequest (protobuf: as TracesData,
+// which has the same wire format and needs no gRPC packages). Like the real route, any
+// span with a missing or unconvertible id fails the whole request.
+func decodeOTLP(contentType string, body []byte) ([]otlpSpan, error) {
+	switch {
+	case strings.Contains(contentType, "application/x-protobuf"):
+		var req tracepb.TracesData
+		if err := proto.Unmarshal(body, &req); err != nil {
+			return nil, badRequest("Failed to parse OTLP protobuf: " + err.Error())
+		}
+		return spansFromProto(&req)
+	case strings.Contains(contentType, "application/json"):
+		return spansFromJSON(body)
+	}
+	return nil, badRequest("Unsupported content type: " + contentType + ". Use application/json or application/x-protobuf")
+}
+
+func spansFromProto(req *tracepb.TracesData) ([]otlpSpan, error) {
+	var out []otlpSpan
+	for _, rs := range req.GetResourceSpans() {
+		res := kvMap(rs.GetResource().GetAttributes())
+		for _, ss := range rs.GetScopeSpans() {
+			sc := ss.GetScope()
+			scAttrs := kvMap(sc.GetAttributes())
+			for _, sp := range ss.GetSpans() {
+				if len(sp.GetTraceId()) == 0 || len(sp.GetSpanId()) == 0 {
+					return nil, badRequest("Invalid OTEL span: missing traceId or spanId")
+				}
+				out = append(out, otlpSpan{
+					traceID: hex.EncodeToString(sp.GetTraceId()), spanID: hex.EncodeToString(sp.GetSpanId()),
+					parentID: hex.EncodeToString(sp.GetParentSpanId()), name: sp.GetName(),
+					start: int64(sp.GetStartTimeUnixNano()), end: int64(sp.GetEndTimeUnixNano()),
+					attrs: kvMap(sp.GetAttributes()), statusCode: int(sp.GetStatus().GetCode()), statusMessage: sp.GetStatus().GetMessage(),
+					res: res, scopeName: sc.GetName(), scopeVersion: sc.GetVersion(), scopeAttrs: scAttrs,
+				})
+			}
+		}
+	}
+	return out, nil
+}
+
+func kvMap(kvs []*commonpb.KeyValue) map[string]any {
+	m := make(map[string]any, len(kvs))
+	for _, kv := range kvs {
+		m[kv.GetKey()] = anyValue(kv.GetValue())
+	}
+	return m
+}
+
+func anyValue(v *commonpb.AnyValue) any {
+	switch x := v.GetValue().(type) {
+	case *commonpb.AnyValue_StringValue:
+		return x.StringValue
+	case *commonpb.AnyValue_BoolValue:
+		return x.BoolValue
+	case *commonpb.AnyValue_IntValue:
+		return x.IntValue
+	case *commonpb.AnyValue_DoubleValue:
+		return x.DoubleValue
+	case *commonpb.AnyValue_ArrayValue:
+		out := []any{}
+		for _, e := range x.ArrayValue.GetValues() {
+			out = append(out, anyValue(e))
+		}
+		return out
+	case *commonpb.AnyValue_KvlistValue:
+		return kvMap(x.KvlistValue.GetValues())
+	case *commonpb.AnyValue_BytesValue:
+		return hex.EncodeToString(x.BytesValue)
+	}
+	return nil
+}
+
+// OTLP/JSON. Ids are taken verbatim when they are strings (Langfuse's
+// parseId), which is how non-hex ids pass through JSON but not protobuf.
+type jsonExport struct {
+	ResourceSpans []struct {
+		Resource struct {
+			Attributes []jsonKV `json:"attributes"`
+		} `json:"resource"`
+		ScopeSpans []struct {
+			Scope struct {
+				Name       string   `json:"name"`
+				Version    string   `json:"version"`
+				Attributes []jsonKV `json:"attributes"`
+			} `json:"scope"`
+			Spans []struct {
+				TraceID      json.RawMessage `json:"traceId"`
+				SpanID       json.RawMessage `json:"spanId"`
+				ParentSpanID json.RawMessage `json:"parentSpanId"`
+				Name         string          `json:"name"`
+				Start        json.RawMessage `json:"startTimeUnixNano"`
+				End          json.RawMessage `json:"endTimeUnixNano"`
+				Attributes   []jsonKV        `json:"attributes"`
+				Status       struct {
+					Code    json.RawMessage `json:"code"`
+					Message string          `json:"message"`
+				} `json:"status"`
+			} `json:"spans"`
+		} `json:"scopeSpans"`
+	} `json:"resourceSpans"`
+}
+
+type jsonKV struct {
+	Key   string    `json:"key"`
+	Value jsonValue `json:"value"`
+}
+
+type jsonValue struct {
+	StringValue *string         `json:"stringValue"`
+	BoolValue   *bool           `json:"boolValue"`
+	IntValue    json.RawMessage `json:"intValue"`
+	DoubleValue *float64        `json:"doubleValue"`
+	ArrayValue  *struct {
+		Values []jsonValue `json:"values"`
+	} `json:"arrayValue"`
+	KvlistValue *struct {
+		Values []jsonKV `json:"values"`
+	} `json:"kvlistValue"`
+}
+
+func (v jsonValue) value() any {
+	switch {
+	case v.StringValue != nil:
+		return *v.StringValue
+	case v.BoolValue != nil:
+		return *v.BoolValue
+	case len(v.IntValue) > 0:
+		n, _ := strconv.ParseInt(strings.Trim(string(v.IntValue), `"`), 10, 64)
+		return n
+	case v.DoubleValue != nil:
+		return *v.DoubleValue
+	case v.ArrayValue != nil:
+		out := []any{}
+		for _, e := range v.ArrayValue.Values {
+			out = append(out, e.value())
+		}
+		return out
+	case v.KvlistValue != nil:
+		return jsonKVMap(v.KvlistValue.Values)
+	}
+	return nil
+}
+
+func jsonKVMap(kvs []jsonKV) map[string]any {
+	m := make(map[string]any, len(kvs))
+	for _, kv := range kvs {
+		m[kv.Key] = kv.Value.value()
+	}
+	return m
+}
+
+func spansFromJSON(body []byte) ([]otlpSpan, error) {
+	var req jsonExport
+	if err := json.Unmarshal(body, &req); err != nil {
+		return nil, badRequest("Invalid OTLP JSON: " + err.Error())
+	}
+	var out []otlpSpan
+	for _, rs := range req.ResourceSpans {
+		res := jsonKVMap(rs.Resource.Attributes)
+		for _, ss := range rs.ScopeSpans {
+			scAttrs := jsonKVMap(ss.Scope.Attributes)
+			for _, sp := range ss.Spans {
+				tid, ok1 := jsonID(sp.TraceID)
+				sid, ok2 := jsonID(sp.SpanID)
+				pid, ok3 := jsonID(sp.ParentSpanID)
+				if !ok1 || !ok2 || !ok3 || tid == "" || sid == "" {
+					return nil, badRequest("Invalid OTEL span: traceId, spanId or parentSpanId is missing or not convertible")
+				}
+				code, _ := strconv.Atoi(strings.Trim(string(sp.Status.Code), `"`))
+				out = append(out, otlpSpan{traceID: tid, spanID: sid, parentID: pid, name: sp.Name,
+					start: jsonNanos(sp.Start), end: jsonNanos(sp.End), attrs: jsonKVMap(sp.Attributes),
+					statusCode: code, statusMessage: sp.Status.Message, res: res,
+					scopeName: ss.Scope.Name, scopeVersion: ss.Scope.Version, scopeAttrs: scAttrs})
+			}
+		}
+	}
+	return out, nil
+}
+
+// jsonID reads an id: a string verbatim, a Node Buffer {type, data} as hex.
+func jsonID(raw json.RawMessage) (string, bool) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return "", true
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s, true
+	}
+	var buf struct {
+		Data []byte `json:"data"`
+	}
+	var ints struct {
+		Data []int `json:"data"`
+	}
+	if json.Unmarshal(raw, &ints) == nil && ints.Data != nil {
+		buf.Data = make([]byte, len(ints.Data))
+		for i, v := range ints.Data {
+			buf.Data[i] = byte(v)
+		}
+		return hex.EncodeToString(buf.Data), true
+	}
+	return "", false
+}
+
+func jsonNanos(raw json.RawMessage) int64 {
+	s := strings.Trim(string(raw), `"`)
+	if s == "" || s == "null" {
+		return 0
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		f, _ := strconv.ParseFloat(s, 64)
+		return int64(f)
+	}
+	return n
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mapping
+
+var observationTypeAttr = map[string]string{"span": TypeSpan, "generation": TypeGeneration, "event": TypeEvent,
+	"embedding": TypeEmbedding, "agent": TypeAgent, "tool": TypeTool, "chain": TypeChain, "retriever": TypeRetriever,
+	"guardrail": TypeGuardrail, "evaluator": TypeEvaluator}
+
+var modelAttrs = []string{"langfuse.observation.model.name", "gen_ai.response.model", "gen_ai.request.model", "llm.model_name", "model"}
+
+// spanType is ObservationTypeMapper's decision, for the mappers that do not
+// need framework-specific span names: langfuse.observation.type, then
+// gen_ai.operation.name, then tool attributes, then any model attribute.
+func spanType(a map[string]any) string {
+	if t, ok := observationTypeAttr[strings.ToLower(attrStr(a["langfuse.observation.type"]))]; ok {
+		return t
+	}
+	switch attrStr(a["gen_ai.operation.name"]) {
+	case "chat", "completion", "text_completion", "generate_content", "generate":
+		return TypeGeneration
+	case "embeddings":
+		return TypeEmbedding
+	case "invoke_agent", "create_agent":
+		return TypeAgent
+	case "execute_tool":
+		return TypeTool
+	}
+	if a["gen_ai.tool.name"] != nil || a["gen_ai.tool.call.id"] != nil {
+		return TypeTool
+	}
+	for _, k := range modelAttrs {
+		if attrStr(a[k]) != "" {
+			return TypeGeneration
+		}
+	}
+	return TypeSpan
+}
+
+var levelAliases = map[string]string{"DEBUG": LevelDebug, "TRACE": LevelDebug, "VERBOSE": LevelDebug,
+	"DEFAULT": LevelDefault, "INFO": LevelDefault, "NOTICE": LevelDefault, "LOG": LevelDefault,
+	"WARNING": LevelWarning, "WARN": LevelWarning,
+	"ERROR": LevelError, "FATAL": LevelError, "CRITICAL": LevelError, "EMERGENCY": LevelError, "ALERT": LevelError}
+
+var envPattern = regexp.MustCompile(`^[a-z0-9_-]+$`)
+var envPrefix = regexp.MustCompile(`^(langfuse[-_])+`)
+
+// NormalizeEnvironment is PublicEnvironmentName: lowercase, leading
+// langfuse-/langfuse_ prefixes removed, at most 40 characters, and "default"
+// unless it then matches ^[a-z0-9-_]+$.
+func NormalizeEnvironment(e string) string {
+	e = envPrefix.ReplaceAllString(strings.ToLower(e), "")
+	if len(e) > 40 {
+		e = e[:40]
+	}
+	if !envPattern.MatchString(e) {
+		return "default"
+	}
+	return e
+}
+
+// attrStr is an attribute as a string: strings verbatim, anything else as JSON.
+func attrStr(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	}
+	b, _ := marshalJSON(v)
+	return string(b)
+}
+
+func first(a map[string]any, keys ...string) (any, bool) {
+	for _, k := range keys {
+		if v, ok := a[k]; ok && v != nil {
+			return v, true
+		}
+	}
+	return nil, false
+}
+
+// payloadOf is an I/O attribute as the events table keeps it: the string.
+func payloadOf(v any) Payload {
+	s, ok := v.(string)
+	if !ok {
+		b, _ := marshalJSON(v)
+		return JSONPayload(string(b))
+	}
+	if json.Valid([]byte(s)) {
+		return JSONPayload(s)
+	}
+	return TextPayload(s)
+}
+
+// prefixedObject collects a JSON-object attribute and its per-key
+// attributes (<prefix>.<key>) into one object.
+func prefixedObject(a map[string]any, prefixes ...string) map[string]any {
+	out := map[string]any{}
+	for _, p := range prefixes {
+		if s, ok := a[p].(string); ok {
+			var m map[string]any
+			if json.Unmarshal([]byte(s), &m) == nil {
+				for k, v := range m {
+					out[k] = v
+				}
+			}
+		} else if m, ok := a[p].(map[string]any); ok {
+			for k, v := range m {
+				out[k] = v
+			}
+		}
+	}
+	for _, p := range prefixes {
+		for k, v := range a {
+			if rest, ok := strings.CutPrefix(k, p+"."); ok && rest != "" {
+				if s, isStr := v.(string); isStr {
+					var parsed any
+					if json.Unmarshal([]byte(s), &parsed) == nil {
+						out[rest] = parsed
+						continue
+					}
+				}
+				out[rest] = v
+			}
+		}
+	}
+	return out
+}
+
+// mappedKey reports attributes the mapping consumes; the rest are kept under
+// metadata.attributes.
+func mappedKey(k string) bool {
+	for _, p := range []string{"langfuse.", "gen_ai.", "user.id", "session.id", "input.value", "output.value", "llm.", "model",
+		"deployment.environment"} {
+		if strings.HasPrefix(k, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func spanTime(ns int64) time.Time { return time.Unix(0, ns).UTC().Truncate(time.Millisecond) }
+
+// parseISO reads an ISO time, also double-stringified ("\"2026-…\"").
+func parseISO(v any) *time.Time {
+	s, ok := v.(string)
+	if !ok {
+		return nil
+	}
+	var inner string
+	if json.Unmarshal([]byte(s), &inner) == nil {
+		s = inner
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return nil
+	}
+	t = t.UTC().Truncate(time.Millisecond)
+	return &t
+}
+
+// experimentLink is what langfuse.experiment.* attributes of a span say.
+type experimentLink struct {
+	runID, runName, description, datasetID string
+	metadata                               map[string]any
+	itemID                                 string
+	itemVersion                            *time.Time
+	expectedOutput                         Payload
+	itemMetadata                           map[string]any
+}
+
+// ingestSpans writes spans as observations (never deduplicated, as in v4)
+// and merges their trace attributes into the traces.
+func (p *Project) ingestSpans(mode Mode, spans []otlpSpan, now time.Time) error {
+	if p.lazy != nil {
+		return ErrReadOnly
+	}
+	obs := make([]*Observation, 0, len(spans))
+	for i := range spans {
+		o, t, exp := p.mapSpan(mode, &spans[i], now)
+		if err := p.UpsertTrace(t); err != nil {
+			return err
+		}
+		obs = append(obs, o)
+		if exp != nil && mode == V4 {
+			p.addExperimentItem(exp, o, now)
+		}
+	}
+	p.fillTraceTimestamps(obs)
+	return p.AddObservations(obs...)
+}
+
+// fillTraceTimestamps gives traces that have no root span yet the start of
+// a span, so that they sort and page; a root span arriving later wins.
+func (p *Project) fillTraceTimestamps(obs []*Observation) {
+	m := p.mem
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, o := range obs {
+		t := m.traces[o.TraceID]
+		if t != nil && t.Timestamp.IsZero() {
+			cp := *t
+			cp.Timestamp = o.StartTime
+			m.traces[o.TraceID] = &cp
+			m.snap = nil
+		}
+	}
+}
+
+func (p *Project) mapSpan(mode Mode, sp *otlpSpan, now time.Time) (*Observation, *Trace, *experimentLink) {
+	a := sp.attrs
+	o := &Observation{ID: sp.spanID, TraceID: sp.traceID, ParentObservationID: sp.parentID, CreatedAt: now, UpdatedAt: now}
+	if b, _ := a["langfuse.internal.as_root"].(bool); b || attrStr(a["langfuse.internal.as_root"]) == "true" {
+		o.ParentObservationID = ""
+	}
+	if b, _ := a["langfuse.internal.is_app_root"].(bool); b || attrStr(a["langfuse.internal.is_app_root"]) == "true" {
+		o.AppRoot = true
+	}
+	start, end := sp.start, sp.end
+	switch {
+	case start == 0 && end == 0:
+		start, end = now.UnixNano(), now.UnixNano()
+	case start == 0:
+		start = end
+	case end == 0:
+		end = start
+	}
+	o.StartTime = spanTime(start)
+	et := spanTime(end)
+	o.EndTime = &et
+	o.Type = spanType(a)
+	o.Name = ptr(sp.name)
+	if v := attrStr(a["gen_ai.tool.name"]); v != "" && o.Type == TypeTool {
+		o.Name = ptr(v)
+	}
+
+	o.Level = LevelDefault
+	if l, ok := levelAliases[strings.ToUpper(attrStr(a["langfuse.observation.level"]))]; ok {
+		o.Level = l
+	} else if sp.statusCode == 2 {
+		o.Level = LevelError
+	}
+	if v, ok := a["langfuse.observation.status_message"]; ok {
+		o.StatusMessage = ptr(attrStr(v))
+	} else if sp.statusMessage != "" {
+		o.StatusMessage = ptr(sp.statusMessage)
+	}
+	if v, ok := first(a, "langfuse.observation.input", "input.value", "gen_ai.input.messages", "gen_ai.prompt"); ok {
+		o.Input = payloadOf(v)
+	}
+	if v, ok := first(a, "langfuse.observation.output", "output.value", "gen_ai.output.messages", "gen_ai.completion"); ok {
+		o.Output = payloadOf(v)
+	}
+	if v, ok := first(a, modelAttrs...); ok {
+		o.Model = ptr(attrStr(v))
+		o.InternalModelID = p.matchModel(*o.Model)
+	}
+	if params := modelParameters(a); params != nil {
+		b, _ := marshalJSON(params)
+		o.ModelParameters = JSONPayload(string(b))
+	}
+	o.UsageDetails = usageDetails(a)
+	o.CostDetails = costDetails(a)
+	if v, ok := a["langfuse.observation.completion_start_time"]; ok {
+		o.CompletionStartTime = parseISO(v)
+	}
+	if o.Type == TypeGeneration {
+		if v, ok := first(a, "langfuse.observation.prompt.name", "langfuse.prompt.name"); ok {
+			o.PromptName = ptr(attrStr(v))
+			if vv, ok := first(a, "langfuse.observation.prompt.version", "langfuse.prompt.version"); ok {
+				if n, err := strconv.Atoi(attrStr(vv)); err == nil {
+					o.PromptVersion = &n
+					o.PromptID = p.promptID(*o.PromptName, n)
+				}
+			}
+		}
+	}
+	env, ok := first(a, "langfuse.environment", "deployment.environment.name", "deployment.environment")
+	if !ok {
+		env, ok = first(sp.res, "langfuse.environment", "deployment.environment.name", "deployment.environment")
+	}
+	o.Environment = "default"
+	if ok {
+		o.Environment = NormalizeEnvironment(attrStr(env))
+	}
+	if v, ok := a["langfuse.version"]; ok {
+		o.Version = ptr(attrStr(v))
+	} else if v, ok := sp.res["service.version"]; ok {
+		o.Version = ptr(attrStr(v))
+	}
+
+	t := &Trace{ID: sp.traceID, Environment: o.Environment, CreatedAt: now, UpdatedAt: now}
+	root := o.ParentObservationID == ""
+	if root {
+		t.Timestamp = o.StartTime
+		t.Version = o.Version
+	}
+	if v, ok := a["langfuse.trace.name"]; ok {
+		t.Name = ptr(attrStr(v))
+	} else if root && o.Name != nil {
+		t.Name = o.Name
+	}
+	if v, ok := first(a, "langfuse.user.id", "user.id"); ok {
+		t.UserID = ptr(attrStr(v))
+	}
+	if v, ok := first(a, "langfuse.session.id", "session.id", "gen_ai.conversation.id"); ok {
+		t.SessionID = ptr(attrStr(v))
+	}
+	if v, ok := first(a, "langfuse.release"); ok {
+		t.Release = ptr(attrStr(v))
+	} else if v, ok := sp.res["langfuse.release"]; ok {
+		t.Release = ptr(attrStr(v))
+	}
+	if v, ok := first(a, "langfuse.trace.tags", "langfuse.tags"); ok {
+		t.Tags = parseTags(v)
+	}
+	if v, ok := first(a, "langfuse.trace.public", "langfuse.public"); ok {
+		t.Public = v == true || attrStr(v) == "true"
+	}
+	traceMeta := prefixedObject(a, "langfuse.trace.metadata")
+	if len(traceMeta) > 0 {
+		b, _ := marshalJSON(traceMeta)
+		t.Metadata = JSONPayload(string(b))
+	}
+	if mode == V3 {
+		// The legacy path honours the trace I/O attributes.
+		if v, ok := a["langfuse.trace.input"]; ok {
+			t.Input = payloadOf(v)
+		}
+		if v, ok := a["langfuse.trace.output"]; ok {
+			t.Output = payloadOf(v)
+		}
+	} else if root {
+		// v4 has no trace entity: its input and output are the root's.
+		t.Input, t.Output = o.Input, o.Output
+	}
+
+	o.Metadata = observationMetadata(mode, sp, traceMeta)
+	return o, t, experimentOf(a)
+}
+
+// observationMetadata shapes metadata like the v4 direct path:
+// {attributes (unless the scope is a Langfuse SDK), resourceAttributes,
+// scope, ...observation metadata, ...trace metadata}; on the legacy path (v3)
+// the generated keys win over the user's.
+func observationMetadata(mode Mode, sp *otlpSpan, traceMeta map[string]any) Payload {
+	md := map[string]any{}
+	gen := map[string]any{}
+	if !strings.HasPrefix(sp.scopeName, "langfuse-sdk") {
+		unmapped := map[string]any{}
+		for k, v := range sp.attrs {
+			if !mappedKey(k) {
+				unmapped[k] = attrStr(v)
+			}
+		}
+		gen["attributes"] = unmapped
+	}
+	gen["resourceAttributes"] = sp.res
+	scope := map[string]any{"name": sp.scopeName, "version": sp.scopeVersion}
+	if len(sp.scopeAttrs) > 0 {
+		scope["attributes"] = sp.scopeAttrs
+	}
+	gen["scope"] = scope
+	user := prefixedObject(sp.attrs, "langfuse.observation.metadata", "langfuse.metadata")
+	if mode == V4 {
+		for k, v := range gen {
+			md[k] = v
+		}
+		for k, v := range user {
+			md[k] = v
+		}
+		for k, v := range traceMeta {
+			md[k] = v
+		}
+	} else {
+		for k, v := range user {
+			md[k] = v
+		}
+		for k, v := range gen {
+			md[k] = v
+		}
+	}
+	b, _ := marshalJSON(md)
+	return JSONPayload(string(b))
+}
+
+func parseTags(v any) []string {
+	switch x := v.(type) {
+	case []any:
+		out := []string{}
+		for _, e := range x {
+			out = append(out, attrStr(e))
+		}
+		return out
+	case string:
+		var list []string
+		if json.Unmarshal([]byte(x), &list) == nil {
+			return list
+		}
+		out := []string{}
+		for _, s := range strings.Split(x, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// modelParameters reads langfuse.observation.model.parameters and
+// gen_ai.request.*; values become strings or numbers.
+func modelParameters(a map[string]any) map[string]any {
+	var out map[string]any
+	if s, ok := a["langfuse.observation.model.parameters"].(string); ok {
+		_ = json.Unmarshal([]byte(s), &out)
+	}
+	for k, v := range a {
+		if rest, ok := strings.CutPrefix(k, "gen_ai.request."); ok && rest != "model" {
+			if out == nil {
+				out = map[string]any{}
+			}
+			if _, set := out[rest]; !set {
+				out[rest] = v
+			}
+		}
+	}
+	for k, v := range out {
+		switch v.(type) {
+		case string, float64, int64:
+		default:
+			out[k] = attrStr(v)
+		}
+	}
+	return out
+}
+
+func usageDetails(a map[string]any) map[string]int64 {
+	out := map[string]int64{}
+	if s, ok := a["langfuse.observation.usage_details"].(string); ok {
+		var m map[string]float64
+		if json.Unmarshal([]byte(s), &m) == nil {
+			for k, v := range m {
+				if v >= 0 && v == math.Trunc(v) {
+					out[k] = int64(v)
+				}
+			}
+		}
+		return out
+	}
+	num := func(k string) (int64, bool) {
+		switch x := a[k].(type) {
+		case int64:
+			return x, true
+		case float64:
+			return int64(x), true
+		}
+		return 0, false
+	}
+	for key, names := range map[string][]string{
+		"input":  {"gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens"},
+		"output": {"gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens"},
+		"total":  {"gen_ai.usage.total_tokens"},
+	} {
+		for _, n := range names {
+			if v, ok := num(n); ok {
+				out[key] = v
+				break
+			}
+		}
+	}
+	return out
+}
+
+func costDetails(a map[string]any) map[string]float64 {
+	out := map[string]float64{}
+	if s, ok := a["langfuse.observation.cost_details"].(string); ok {
+		_ = json.Unmarshal([]byte(s), &out)
+		return out
+	}
+	if v, ok := a["gen_ai.usage.cost"].(float64); ok {
+		out["total"] = v
+	}
+	return out
+}
+
+func experimentOf(a map[string]any) *experimentLink {
+	id := attrStr(a["langfuse.experiment.id"])
+	if id == "" {
+		return nil
+	}
+	e := &experimentLink{runID: id, runName: attrStr(a["langfuse.experiment.name"]),
+		description: attrStr(a["langfuse.experiment.description"]), datasetID: attrStr(a["langfuse.experiment.dataset.id"]),
+		metadata: prefixedObject(a, "langfuse.experiment.metadata"), itemID: attrStr(a["langfuse.experiment.item.id"]),
+		itemVersion: parseISO(a["langfuse.experiment.item.version"]), itemMetadata: prefixedObject(a, "langfuse.experiment.item.metadata")}
+	if v, ok := a["langfuse.experiment.item.expected_output"]; ok {
+		e.expectedOutput = payloadOf(v)
+	}
+	return e
+}
+
+// addExperimentItem records the dataset run (experiment) and run item that a
+// span's experiment attributes describe.
+func (p *Project) addExperimentItem(e *experimentLink, o *Observation, now time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var run *DatasetRun
+	for _, r := range p.runs {
+		if r.ID == e.runID {
+			run = r
+		}
+	}
+	if run == nil {
+		run = &DatasetRun{ID: e.runID, Name: e.runName, DatasetID: e.datasetID, CreatedAt: o.StartTime, UpdatedAt: now}
+		if e.description != "" {
+			run.Description = ptr(e.description)
+		}
+		if len(e.metadata) > 0 {
+			run.Metadata = ValuePayload(e.metadata)
+		}
+		p.runs = append(p.runs, run)
+	}
+	if e.itemID == "" {
+		return
+	}
+	p.runItems = append(p.runItems, &DatasetRunItem{ID: o.ID, RunID: run.ID, DatasetItemID: e.itemID, TraceID: o.TraceID,
+		ObservationID: ptr(o.ID), CreatedAt: o.StartTime, UpdatedAt: now})
+}
+
+// matchModel returns the id of the first model whose pattern matches name,
+// custom models before Langfuse-managed ones.
+func (p *Project) matchModel(name string) *string {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	for _, managed := range []bool{false, true} {
+		for _, m := range p.models {
+			if m.IsLangfuseManaged != managed {
+				continue
+			}
+			re, err := regexp.Compile(m.MatchPattern)
+			if err == nil && re.MatchString(name) {
+				return ptr(m.ID)
+			}
+		}
+	}
+	return nil
+}
+
+func (p *Project) promptID(name string, version int) *string {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	for _, v := range p.prompts {
+		if v.Name == name && v.Version == version {
+			return ptr(v.ID)
+		}
+	}
+	return nil
+}
+
+// OTLPJSONForValidation turns an OTLP request body (protobuf or JSON,
+// possibly gzipped) into the JSON shape of the spec's OtelResourceSpan, so
+// that protobuf requests are checked against the spec too. ok is false when
+// the body does not decode.
+func OTLPJSONForValidation(contentType, contentEncoding string, body []byte) (out []byte, ok bool) {
+	raw, err := decodeBody(contentEncoding, body)
+	if err != nil {
+		return nil, false
+	}
+	if !strings.Contains(contentType, "application/x-protobuf") {
+		return raw, true
+	}
+	var req tracepb.TracesData
+	if proto.Unmarshal(raw, &req) != nil {
+		return nil, false
+	}
+	kvs := func(list []*commonpb.KeyValue) []any {
+		out := []any{}
+		for _, kv := range list {
+			out = append(out, map[string]any{"key": kv.GetKey(), "value": specValue(kv.GetValue())})
+		}
+		return out
+	}
+	var rss []any
+	for _, rs := range req.GetResourceSpans() {
+		var sss []any
+		for _, ss := range rs.GetScopeSpans() {
+			var spans []any
+			for _, sp := range ss.GetSpans() {
+				s := map[string]any{"traceId": hex.EncodeToString(sp.GetTraceId()), "spanId": hex.EncodeToString(sp.GetSpanId()),
+					"name": sp.GetName(), "kind": int(sp.GetKind()),
+					"startTimeUnixNano": fmt.Sprint(sp.GetStartTimeUnixNano()), "endTimeUnixNano": fmt.Sprint(sp.GetEndTimeUnixNano()),
+					"attributes": kvs(sp.GetAttributes()), "status": map[string]any{"code": int(sp.GetStatus().GetCode()), "message": sp.GetStatus().GetMessage()}}
+				if len(sp.GetParentSpanId()) > 0 {
+					s["parentSpanId"] = hex.EncodeToString(sp.GetParentSpanId())
+				}
+				spans = append(spans, s)
+			}
+			sc := ss.GetScope()
+			sss = append(sss, map[string]any{"scope": map[string]any{"name": sc.GetName(), "version": sc.GetVersion(), "attributes": kvs(sc.GetAttributes())},
+				"spans": spans})
+		}
+		rss = append(rss, map[string]any{"resource": map[string]any{"attributes": kvs(rs.GetResource().GetAttributes())}, "scopeSpans": sss})
+	}
+	b, err := marshalJSON(map[string]any{"resourceSpans": rss})
+	return b, err == nil
+}
+
+func specValue(v *commonpb.AnyValue) map[string]any {
+	switch x := v.GetValue().(type) {
+	case *commonpb.AnyValue_StringValue:
+		return map[string]any{"stringValue": x.StringValue}
+	case *commonpb.AnyValue_BoolValue:
+		return map[string]any{"boolValue": x.BoolValue}
+	case *commonpb.AnyValue_IntValue:
+		return map[string]any{"intValue": x.IntValue}
+	case *commonpb.AnyValue_DoubleValue:
+		return map[string]any{"doubleValue": x.DoubleValue}
+	case *commonpb.AnyValue_ArrayValue:
+		var vals []any
+		for _, e := range x.ArrayValue.GetValues() {
+			vals = append(vals, specValue(e))
+		}
+		return map[string]any{"arrayValue": map[string]any{"values": vals}}
+	}
+	return map[string]any{}
+}
