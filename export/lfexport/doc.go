@@ -1,0 +1,94 @@
+// Package lfexport exports one Langfuse project into the lake: every table
+// of package schema, from the v4 read API (Langfuse Cloud, self-hosted v4)
+// or the v3 one (self-hosted v3), resumable after a crash and incremental.
+// Export is the entry point; the command line, progress display and
+// credentials belong to cmd/lakefuse, HTTP to internal/langfuse, files and
+// manifests to hive. It must not import the importer.
+//
+// # What is read
+//
+// Both generations: score configs, custom models (Langfuse-managed ones are
+// skipped), every version of every prompt unresolved (resolve=false),
+// datasets, dataset items, annotation queues and their items, comments and
+// media. v4: v2 observations with every field group (page size 1000, so a
+// thousand observations cost one request), v3 scores, experiments and
+// experiment items (as dataset_runs and dataset_run_items). v3: traces, v1
+// observations, sessions, v2 scores, dataset runs and run items.
+//
+// # Windows
+//
+// Time-partitioned listings (observations, traces, scores, sessions) are
+// read in bounded windows, newest first. A one-item probe finds the newest
+// row before the part already done, and the window is the UTC day holding
+// it, so empty stretches cost one request and a window maps onto one dt
+// partition. After a window of more than Options.MaxWindowRows rows the
+// walk continues with 6-hour, then 1-hour windows. The run's range
+// (--from/--to) is widened to whole UTC days (--to only when it lies in the
+// past): a run then owns each dt partition it writes.
+//
+// # v4 traces and sessions
+//
+// v4 has no trace or session entity. A trace row is derived from its root
+// observation (no parent): the trace context every v2 observation carries
+// (traceName, userId, sessionId, release, tags, public, environment) plus
+// the root's start time, input and output; version, metadata, bookmarked,
+// html_path, latency, cost and the timestamps stay null. Memory stays flat:
+// the listing is newest first, so a trace's children come before its root;
+// a window keeps only the traces whose root it has not met yet ("open", the
+// traces overlapping the current position) and the ids of traces it wrote.
+// Open traces carry into older windows (a trace across midnight) and are
+// closed by their root there. Those still open at the end are checked with
+// one request each: a root elsewhere (or observations before the run's
+// range) means another row owns the trace; otherwise the row is derived from
+// the trace's earliest observation, with null input and output. A trace with
+// two parentless observations in different windows gets two rows: Langfuse's
+// SDKs never produce that.
+//
+// A session row is one per session id, created_at being the earliest start
+// time of its observations, written after the walk; its memory grows with
+// the number of sessions, not of observations. A session the lake already
+// holds in a partition this run keeps is not written again.
+//
+// # Media
+//
+// @@@langfuseMedia:type=…|id=…|source=…@@@ tokens in input, output and
+// metadata (trace, observation) are found with the JSONPath of the string
+// holding them; dataset items list theirs in mediaReferences. Each id is
+// read once per run (GET /media/{id}) and its bytes copied once into
+// _media/<id>, checked against the length and the id (the SHA-256 of the
+// bytes); bytes already in the lake are not downloaded again. An id that is
+// not 1–128 characters of [A-Za-z0-9_-] is never used as a key. --no-media
+// keeps the rows (id, content type) without fetching anything.
+//
+// # Commit, supersede, resume
+//
+// Rows go through one hive.Run. The run supersedes (hive Run.Remove) every
+// live file of an exported snapshot table of the project and every file of
+// an exported time-partitioned table whose dt lies in the run's range, so a
+// plain glob never sees a row twice, whatever sequence of full, windowed,
+// incremental or repeated exports built the lake. Media rows are a snapshot
+// fed by partitioned tables: rows of earlier runs whose trace or observation
+// this run did not read are carried over.
+//
+// The work is a list of tasks (one per entity) and, inside windowed tasks,
+// windows. After each finished task and window the run is synced and a
+// checkpoint saved (hive.SaveCheckpoint) with the exporter's state: tasks
+// done, how far each walk has come, open traces and sessions. Running the
+// same export again (same source, tables and flags) resumes the newest
+// checkpoint; files written after it are leftovers that hive.Clean deletes.
+// Checkpoints of the same source with other flags are abandoned. A failure
+// returns an error and commits nothing.
+//
+// # Incremental
+//
+// Options.Incremental starts at the UTC day of the last committed export's
+// end minus Options.Lookback (DefaultLookback, 48 hours) and re-reads
+// everything after it: late rows and updates are caught, and the partitions
+// it rewrites replace the earlier files. Snapshot tables are re-exported
+// whole every run.
+//
+// # Comments
+//
+// The comments API has no time filter: every comment is listed and those
+// created in the run's range are kept.
+package lfexport

@@ -1,0 +1,333 @@
+package lfexport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	lf "github.com/lakefuse/lakefuse/internal/langfuse"
+	"github.com/lakefuse/lakefuse/schema"
+)
+
+// epoch is the lower bound of listings that require one (experiments) when
+// the run has none.
+var epoch = time.Unix(0, 0).UTC()
+
+// observationsPage is the page size of v2 observations: the API's maximum,
+// so that a thousand observations cost one request.
+const observationsPage = 1000
+
+func (e *exporter) tasksV4() []task {
+	return append(e.commonTasks(),
+		task{name: "experiments", tables: []string{"dataset_runs"}, run: e.experiments},
+		task{name: "experiment-items", tables: []string{"dataset_run_items"}, run: e.experimentItems},
+		task{name: "scores", tables: []string{"scores"}, run: e.scoresV3},
+		task{name: "observations", tables: []string{"observations", "traces", "sessions", "media"}, run: e.observationsV2},
+		task{name: "derived", tables: []string{"traces", "sessions"}, run: e.derivedV4},
+	)
+}
+
+func (e *exporter) listFrom() time.Time {
+	if e.st.From.IsZero() {
+		return epoch
+	}
+	return e.st.From
+}
+
+func (e *exporter) experiments(ctx context.Context) error {
+	q := lf.ExperimentsQuery{FromStartTime: e.listFrom(), ToStartTime: e.st.To}
+	return e.c.ListExperiments(ctx, q, func(page []lf.Experiment) error {
+		for i := range page {
+			if err := e.add(ctx, schema.DatasetRuns, experimentRow(&page[i])); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (e *exporter) experimentItems(ctx context.Context) error {
+	q := lf.ExperimentItemsQuery{FromStartTime: e.listFrom(), ToStartTime: e.st.To}
+	return e.c.ListExperimentItems(ctx, q, func(page []lf.ExperimentItem) error {
+		for i := range page {
+			r, err := experimentItemRow(&page[i])
+			if err != nil {
+				return err
+			}
+			if err := e.add(ctx, schema.DatasetRunItems, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (e *exporter) scoresV3(ctx context.Context) error {
+	probe := func(ctx context.Context, from, end time.Time) (time.Time, bool, error) {
+		var t time.Time
+		var found bool
+		q := lf.ScoresV3Query{CursorOptions: lf.CursorOptions{Limit: 1}, Fields: []string{}, FromTimestamp: from, ToTimestamp: end}
+		err := e.c.ListScoresV3(ctx, q, func(page []lf.ScoreV3) error {
+			t, found = page[0].Timestamp, true
+			return errStop
+		})
+		if err != nil && !errors.Is(err, errStop) {
+			return t, false, err
+		}
+		return t, found, nil
+	}
+	list := func(ctx context.Context, from, to time.Time) (int, error) {
+		n := 0
+		q := lf.ScoresV3Query{FromTimestamp: from, ToTimestamp: to}
+		err := e.c.ListScoresV3(ctx, q, func(page []lf.ScoreV3) error {
+			for i := range page {
+				if err := e.add(ctx, schema.Scores, scoreV3(&page[i])); err != nil {
+					return err
+				}
+			}
+			n += len(page)
+			return nil
+		})
+		return n, err
+	}
+	return e.walk(ctx, "scores", probe, list, nil)
+}
+
+// errStop ends a listing early from its callback.
+var errStop = errors.New("stop listing")
+
+// pendingTrace is a v4 trace seen without its root observation: what its
+// row is built from if no root turns up.
+type pendingTrace struct {
+	Start       time.Time `json:"start"`
+	Name        *string   `json:"name,omitempty"`
+	UserID      *string   `json:"user_id,omitempty"`
+	SessionID   *string   `json:"session_id,omitempty"`
+	Release     *string   `json:"release,omitempty"`
+	Environment string    `json:"environment"`
+	Tags        []string  `json:"tags,omitempty"`
+	Public      bool      `json:"public,omitempty"`
+}
+
+// sessionAgg is a v4 session derived from observations: the earliest start
+// time seen and the environment of that observation.
+type sessionAgg struct {
+	CreatedAt   time.Time `json:"created_at"`
+	Environment string    `json:"environment"`
+}
+
+// windowV4 is the trace bookkeeping of one window of v2 observations. The
+// listing runs newest first, so a trace's root (its earliest observation)
+// comes after its children: open holds traces whose children were seen and
+// whose root was not yet, emitted the traces whose row is written.
+type windowV4 struct {
+	open    map[string]*pendingTrace
+	emitted map[string]bool
+}
+
+func (e *exporter) observationsV2(ctx context.Context) error {
+	deriveTraces := e.tables["traces"]
+	probe := func(ctx context.Context, from, end time.Time) (time.Time, bool, error) {
+		var t time.Time
+		var found bool
+		q := lf.ObservationsV2Query{CursorOptions: lf.CursorOptions{Limit: 1}, Fields: []string{"core"}, FromStartTime: from, ToStartTime: end}
+		err := e.c.ListObservationsV2(ctx, q, func(page []lf.ObservationV2) error {
+			t, found = page[0].StartTime, true
+			return errStop
+		})
+		if err != nil && !errors.Is(err, errStop) {
+			return t, false, err
+		}
+		return t, found, nil
+	}
+	list := func(ctx context.Context, from, to time.Time) (int, error) {
+		w := &windowV4{open: map[string]*pendingTrace{}, emitted: map[string]bool{}}
+		n := 0
+		q := lf.ObservationsV2Query{CursorOptions: lf.CursorOptions{Limit: observationsPage}, FromStartTime: from, ToStartTime: to}
+		err := pipeline(ctx, func(ctx context.Context, fn func([]lf.ObservationV2) error) error {
+			return e.c.ListObservationsV2(ctx, q, fn)
+		}, func(page []lf.ObservationV2) error {
+			for i := range page {
+				if err := e.observationV2(ctx, &page[i], w, deriveTraces); err != nil {
+					return err
+				}
+			}
+			n += len(page)
+			return nil
+		})
+		if err != nil {
+			return n, err
+		}
+		// Traces whose root was not in this window: their root is older (a
+		// trace across midnight) or missing; carry them on.
+		for id, p := range w.open {
+			if q, ok := e.st.Rootless[id]; !ok || p.Start.Before(q.Start) {
+				e.st.Rootless[id] = p
+			}
+		}
+		return n, nil
+	}
+	return e.walk(ctx, "observations", probe, list, nil)
+}
+
+func (e *exporter) observationV2(ctx context.Context, o *lf.ObservationV2, w *windowV4, deriveTraces bool) error {
+	row, err := observationV2(o)
+	if err != nil {
+		return err
+	}
+	if err := e.add(ctx, schema.Observations, row); err != nil {
+		return err
+	}
+	e.markReExported(row.ID)
+	for _, f := range []struct {
+		name string
+		v    *string
+	}{{"input", row.Input}, {"output", row.Output}, {"metadata", row.Metadata}} {
+		if err := e.addMediaRefs(ctx, f.v, f.name, row.TraceID, &row.ID); err != nil {
+			return err
+		}
+	}
+	if row.SessionID != nil && e.tables["sessions"] {
+		s := e.st.Sessions[*row.SessionID]
+		if s == nil {
+			e.st.Sessions[*row.SessionID] = &sessionAgg{CreatedAt: row.StartTime, Environment: row.Environment}
+		} else if row.StartTime.Before(s.CreatedAt) {
+			s.CreatedAt, s.Environment = row.StartTime, row.Environment
+		}
+	}
+	if !deriveTraces || row.TraceID == nil {
+		return nil
+	}
+	tid := *row.TraceID
+	if w.emitted[tid] {
+		return nil
+	}
+	if row.ParentObservationID == nil {
+		w.emitted[tid] = true
+		delete(w.open, tid)
+		delete(e.st.Rootless, tid)
+		return e.add(ctx, schema.Traces, traceFromRoot(row))
+	}
+	p := w.open[tid]
+	if p == nil {
+		p = &pendingTrace{}
+		w.open[tid] = p
+	}
+	if p.Start.IsZero() || !row.StartTime.After(p.Start) {
+		*p = pendingTrace{Start: row.StartTime, Name: row.TraceName, UserID: row.UserID, SessionID: row.SessionID,
+			Release: row.Release, Environment: row.Environment, Tags: row.Tags}
+		if row.Public != nil {
+			p.Public = *row.Public
+		}
+	}
+	return nil
+}
+
+// derivedV4 writes what needs the whole walk: traces that never showed a
+// root observation, and the sessions.
+func (e *exporter) derivedV4(ctx context.Context) error {
+	if e.tables["traces"] {
+		ids := make([]string, 0, len(e.st.Rootless))
+		for id := range e.st.Rootless {
+			ids = append(ids, id)
+		}
+		slices.Sort(ids)
+		for _, id := range ids {
+			p := e.st.Rootless[id]
+			skip, err := e.rootElsewhere(ctx, id)
+			if err != nil {
+				return err
+			}
+			if skip {
+				continue
+			}
+			t := &schema.Trace{ID: id, Timestamp: p.Start, Name: p.Name, UserID: p.UserID, SessionID: p.SessionID,
+				Release: p.Release, Environment: p.Environment, Tags: p.Tags, Public: p.Public}
+			if t.Tags == nil {
+				t.Tags = []string{}
+			}
+			if err := e.add(ctx, schema.Traces, t); err != nil {
+				return err
+			}
+		}
+	}
+	if e.tables["sessions"] {
+		ids := make([]string, 0, len(e.st.Sessions))
+		for id := range e.st.Sessions {
+			ids = append(ids, id)
+		}
+		slices.Sort(ids)
+		for _, id := range ids {
+			if e.oldSessions[id] {
+				continue // the lake has it in a partition this run keeps
+			}
+			s := e.st.Sessions[id]
+			if err := e.add(ctx, schema.Sessions, &schema.Session{ID: id, CreatedAt: s.CreatedAt, Environment: s.Environment}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// rootElsewhere reports whether a trace seen without a root observation
+// has its row elsewhere: a root observation outside what this run read
+// (written by the run that read it), or observations before the run's
+// range (the trace began before it).
+func (e *exporter) rootElsewhere(ctx context.Context, traceID string) (bool, error) {
+	found := false
+	stop := func(page []lf.ObservationV2) error { found = true; return errStop }
+	roots := ""
+	q := lf.ObservationsV2Query{CursorOptions: lf.CursorOptions{Limit: 1}, Fields: []string{"core"}, TraceID: traceID,
+		ParentObservationID: &roots}
+	if err := e.c.ListObservationsV2(ctx, q, stop); err != nil && !errors.Is(err, errStop) {
+		return false, fmt.Errorf("look for the root of trace %s: %w", traceID, err)
+	}
+	if found || e.st.From.IsZero() {
+		return found, nil
+	}
+	q = lf.ObservationsV2Query{CursorOptions: lf.CursorOptions{Limit: 1}, Fields: []string{"core"}, TraceID: traceID,
+		ToStartTime: e.st.From}
+	if err := e.c.ListObservationsV2(ctx, q, stop); err != nil && !errors.Is(err, errStop) {
+		return false, fmt.Errorf("look for earlier observations of trace %s: %w", traceID, err)
+	}
+	return found, nil
+}
+
+// pipeline runs a listing in one goroutine and hands its pages to handle in
+// another, so that fetching and decoding the next page overlaps with
+// writing the current one. Pages stay in order; at most two are in memory
+// besides the one being written.
+func pipeline[T any](ctx context.Context, list func(ctx context.Context, fn func([]T) error) error, handle func([]T) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pages := make(chan []T, 1)
+	listErr := make(chan error, 1)
+	go func() {
+		defer close(pages)
+		listErr <- list(ctx, func(p []T) error {
+			select {
+			case pages <- p:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+	}()
+	var herr error
+	for p := range pages {
+		if herr != nil {
+			continue // drain so the lister can finish
+		}
+		if herr = handle(p); herr != nil {
+			cancel()
+		}
+	}
+	lerr := <-listErr
+	if herr != nil {
+		return herr
+	}
+	return lerr
+}
