@@ -1,0 +1,559 @@
+package importer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lakefuse/lakefuse/bucket"
+	"github.com/lakefuse/lakefuse/hive"
+	lf "github.com/lakefuse/lakefuse/internal/langfuse"
+	"github.com/lakefuse/lakefuse/schema"
+)
+
+// Defaults.
+const (
+	// DefaultMaxBatchBytes bounds the protobuf of one OTLP request before
+	// compression. Langfuse Cloud accepts 5 MB per request.
+	DefaultMaxBatchBytes = 4 << 20
+	// DefaultMaxBatchSpans bounds the spans of one OTLP request.
+	DefaultMaxBatchSpans = 5000
+	// DefaultScoreBatch is the number of score-create events per ingestion
+	// request (Langfuse takes batches up to 3.5 MB).
+	DefaultScoreBatch = 500
+	// DefaultConcurrency is the number of requests in flight.
+	DefaultConcurrency = 4
+	// DefaultWait bounds how long the importer waits for the destination to
+	// show something it accepted (an unknown outcome, the object of a
+	// comment): Langfuse ingests asynchronously.
+	DefaultWait = 2 * time.Minute
+)
+
+// Errors callers branch on.
+var (
+	// ErrOptions: the options are invalid.
+	ErrOptions = errors.New("invalid import options")
+	// ErrSameProject: the destination is the project the lake came from.
+	ErrSameProject = errors.New("destination is the project the lake was exported from")
+	// ErrPromptConflict: a prompt exists in the destination with other content.
+	ErrPromptConflict = errors.New("prompt conflict")
+	// ErrNotConfirmed: the user did not confirm the import.
+	ErrNotConfirmed = errors.New("import not confirmed")
+	// ErrIncomplete: some rows were not imported (see the Summary).
+	ErrIncomplete = errors.New("import incomplete")
+	// ErrLakeChanged: files that a resumed import had partly sent are no
+	// longer part of the lake.
+	ErrLakeChanged = errors.New("lake changed since the import started")
+)
+
+// Conflict policies for prompts that already exist with other content.
+const (
+	PromptConflictStop   = ""
+	PromptConflictSkip   = "skip"
+	PromptConflictAppend = "append"
+)
+
+// Order is the order in which tables are imported. Queues come early and
+// their items late because scores refer to queues and queue items to traces;
+// dataset run items come before scores because a v3 destination assigns run
+// ids that scores on runs must refer to.
+var Order = []string{"score_configs", "models", "prompts", "datasets", "dataset_items", "annotation_queues", "media",
+	"observations", "dataset_run_items", "scores", "annotation_queue_items", "comments"}
+
+// Options configure an import.
+type Options struct {
+	// Client talks to the destination project (required).
+	Client *lf.Client
+	// Lake is the lake to import (required).
+	Lake *hive.Lake
+	// SourceProject selects the project of a lake that holds several.
+	SourceProject string
+	// State is where the ledger lives (default: the lake's bucket), under
+	// StatePrefix (default _lakefuse/imports/<destination project id>/).
+	State       bucket.Bucket
+	StatePrefix string
+	// Tables to import; nil means all (traces and sessions always travel
+	// with observations).
+	Tables []string
+	// DryRun computes the plan and sends nothing.
+	DryRun bool
+	// OnPromptConflict: PromptConflictStop, Skip or Append.
+	OnPromptConflict string
+	// AllowSameProject permits importing into the project the lake came from.
+	AllowSameProject bool
+	// Confirm, when set, is asked before anything is sent, with the
+	// destination and the plan; false stops with ErrNotConfirmed.
+	Confirm func(dest *lf.Project, gen lf.Generation, p *Plan) (bool, error)
+
+	MaxBatchBytes int
+	MaxBatchSpans int
+	ScoreBatch    int
+	Concurrency   int
+	// Wait bounds the wait for asynchronous ingestion (default DefaultWait);
+	// Poll is the interval of lookups during it (default 2s).
+	Wait, Poll time.Duration
+	Logger     *slog.Logger
+	Now        func() time.Time
+	// Progress, when set, receives the rows done so far per table.
+	Progress func(table string, done, total int64)
+}
+
+func (o *Options) validate() error {
+	var errs []error
+	if o.Client == nil {
+		errs = append(errs, errors.New("no destination client"))
+	}
+	if o.Lake == nil {
+		errs = append(errs, errors.New("no lake"))
+	}
+	for _, t := range o.Tables {
+		if _, err := schema.Lookup(t); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	switch o.OnPromptConflict {
+	case PromptConflictStop, PromptConflictSkip, PromptConflictAppend:
+	default:
+		errs = append(errs, fmt.Errorf("--on-prompt-conflict %q: use skip or append", o.OnPromptConflict))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w: %w", ErrOptions, errors.Join(errs...))
+	}
+	return nil
+}
+
+func (o *Options) defaults() {
+	if o.MaxBatchBytes <= 0 {
+		o.MaxBatchBytes = DefaultMaxBatchBytes
+	}
+	if o.MaxBatchSpans <= 0 {
+		o.MaxBatchSpans = DefaultMaxBatchSpans
+	}
+	if o.ScoreBatch <= 0 {
+		o.ScoreBatch = DefaultScoreBatch
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = DefaultConcurrency
+	}
+	if o.Wait <= 0 {
+		o.Wait = DefaultWait
+	}
+	if o.Poll <= 0 {
+		o.Poll = 2 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.State == nil && o.Lake != nil {
+		o.State = o.Lake.Bucket()
+	}
+}
+
+// Plan is what an import will send.
+type Plan struct {
+	SourceProject string
+	Tables        []PlanTable
+}
+
+// PlanTable is one table of the plan.
+type PlanTable struct {
+	Table string
+	// Rows in the lake and rows the ledger already has.
+	Rows, Done int64
+	// Requests is an estimate of the requests still to send.
+	Requests int64
+	// LakeBytes is the size of the table's Parquet files (compressed).
+	LakeBytes int64
+}
+
+// Result is one table's outcome.
+type Result struct {
+	Table    string
+	Rows     int64 // rows in the lake
+	Sent     int64 // rows sent by this run
+	Already  int64 // rows the ledger had from earlier runs
+	Skipped  int64 // rows deliberately not imported (see Notes)
+	Failed   int64 // rows the destination refused
+	Requests int64
+	Notes    []string
+}
+
+// Summary describes a finished (or dry) import.
+type Summary struct {
+	Destination lf.Project
+	Generation  lf.Generation
+	Plan        *Plan
+	Results     []*Result
+	DryRun      bool
+}
+
+// Rows is the number of rows of the lake covered by the import.
+func (s *Summary) Rows() int64 {
+	var n int64
+	for _, r := range s.Results {
+		n += r.Rows
+	}
+	return n
+}
+
+type importer struct {
+	o       Options
+	c       *lf.Client
+	lake    *hive.Lake
+	led     *ledger
+	gen     lf.Generation
+	dest    *lf.Project
+	project string // source project id
+	tables  map[string]bool
+	log     *slog.Logger
+
+	mu      sync.Mutex
+	results map[string]*Result
+
+	traces *traceIndex // built for observations, reused by later steps
+	runs   map[string]*runInfo
+}
+
+// Run imports the lake into the destination project of o.Client.
+func Run(ctx context.Context, o Options) (*Summary, error) {
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	o.defaults()
+	im := &importer{o: o, c: o.Client, lake: o.Lake, log: o.Logger, results: map[string]*Result{}, tables: map[string]bool{}}
+	dest, err := im.c.Project(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("import: %w", err)
+	}
+	im.dest = dest
+	if im.gen, err = im.c.Detect(ctx); err != nil {
+		return nil, fmt.Errorf("import: %w", err)
+	}
+	if err := im.pickSource(); err != nil {
+		return nil, err
+	}
+	if err := im.checkSameProject(); err != nil {
+		return nil, err
+	}
+	for _, t := range Order {
+		if len(o.Tables) == 0 || slices.Contains(o.Tables, t) ||
+			(t == "observations" && (slices.Contains(o.Tables, "traces") || slices.Contains(o.Tables, "sessions"))) {
+			im.tables[t] = true
+		}
+	}
+	prefix := o.StatePrefix
+	if prefix == "" {
+		prefix = hive.MetaDir + "/imports/" + safeSegment(dest.ID) + "/"
+	}
+	if im.led, err = openLedger(ctx, o.State, prefix); err != nil {
+		return nil, err
+	}
+	plan := im.plan()
+	sum := &Summary{Destination: *dest, Generation: im.gen, Plan: plan, DryRun: o.DryRun}
+	if o.Confirm != nil {
+		ok, err := o.Confirm(dest, im.gen, plan)
+		if err != nil {
+			return sum, err
+		}
+		if !ok {
+			return sum, ErrNotConfirmed
+		}
+	}
+	if o.DryRun {
+		return sum, nil
+	}
+	if err := im.led.write(ctx, entry{K: "meta", Kind: "source_project", Dst: im.project},
+		entry{K: "meta", Kind: "destination", Dst: im.c.BaseURL() + " " + dest.ID}); err != nil {
+		return sum, err
+	}
+	if err := im.checkLakeUnchanged(); err != nil {
+		return sum, err
+	}
+	steps := map[string]func(context.Context) error{
+		"score_configs": im.scoreConfigs, "models": im.models, "prompts": im.prompts, "datasets": im.datasets,
+		"dataset_items": im.datasetItems, "annotation_queues": im.queues, "media": im.media,
+		"observations": im.observations, "dataset_run_items": im.runItems, "scores": im.scores,
+		"annotation_queue_items": im.queueItems, "comments": im.comments,
+	}
+	for _, t := range Order {
+		if !im.tables[t] {
+			continue
+		}
+		if err := steps[t](ctx); err != nil {
+			sum.Results = im.resultList()
+			return sum, fmt.Errorf("import %s into %s: %w", t, dest.Name, err)
+		}
+	}
+	sum.Results = im.resultList()
+	var failed int64
+	for _, r := range sum.Results {
+		failed += r.Failed
+	}
+	if failed > 0 {
+		return sum, fmt.Errorf("%w: the destination refused %d rows (see the summary)", ErrIncomplete, failed)
+	}
+	return sum, nil
+}
+
+func safeSegment(s string) string { return url.PathEscape(strings.ReplaceAll(s, "/", "_")) }
+
+func (im *importer) pickSource() error {
+	projects := map[string]bool{}
+	for _, f := range im.lake.Files("") {
+		projects[f.ProjectID] = true
+	}
+	switch {
+	case im.o.SourceProject != "":
+		if !projects[im.o.SourceProject] {
+			return fmt.Errorf("%w: the lake holds no project %q (it holds %v)", ErrOptions, im.o.SourceProject, sortedKeys(projects))
+		}
+		im.project = im.o.SourceProject
+	case len(projects) > 1:
+		return fmt.Errorf("%w: the lake holds %d projects (%v): choose one with --source-project", ErrOptions, len(projects), sortedKeys(projects))
+	case len(projects) == 1:
+		im.project = sortedKeys(projects)[0]
+	}
+	return nil
+}
+
+// checkSameProject refuses to import into the project a lake run read from.
+func (im *importer) checkSameProject() error {
+	if im.o.AllowSameProject {
+		return nil
+	}
+	for _, m := range im.lake.Manifests {
+		if m.Source.ProjectID != "" && m.Source.ProjectID == im.dest.ID && (m.Source.URL == "" || sameHost(m.Source.URL, im.c.BaseURL())) {
+			return fmt.Errorf("%w: %s (%s) at %s; importing would duplicate every observation: choose another project, or pass --allow-same-project",
+				ErrSameProject, im.dest.Name, im.dest.ID, im.c.BaseURL())
+		}
+	}
+	return nil
+}
+
+func sameHost(a, b string) bool {
+	ua, err1 := url.Parse(a)
+	ub, err2 := url.Parse(b)
+	if err1 != nil || err2 != nil {
+		return a == b
+	}
+	return strings.EqualFold(ua.Host, ub.Host)
+}
+
+// checkLakeUnchanged refuses to resume when a file that the ledger had sent
+// rows of is no longer live: its rows may have moved into a new file.
+func (im *importer) checkLakeUnchanged() error {
+	for _, f := range im.led.files() {
+		if strings.HasPrefix(f, "roots:") {
+			f = strings.TrimPrefix(f, "roots:")
+		}
+		if !im.lake.Live(f) {
+			return fmt.Errorf("%w: %s was partly imported and is no longer in the lake (an export rewrote it); "+
+				"import the new rows into a fresh project, or remove the ledger %s to start over", ErrLakeChanged, f, im.led.prefix)
+		}
+	}
+	return nil
+}
+
+func (im *importer) files(table string) []hive.FileEntry {
+	var out []hive.FileEntry
+	for _, f := range im.lake.Files(table) {
+		if f.ProjectID == im.project {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func (im *importer) rows(table string) (n, bytes int64) {
+	for _, f := range im.files(table) {
+		n += f.Rows
+		bytes += f.Size
+	}
+	return n, bytes
+}
+
+func (im *importer) plan() *Plan {
+	p := &Plan{SourceProject: im.project}
+	for _, t := range Order {
+		if !im.tables[t] {
+			continue
+		}
+		rows, size := im.rows(t)
+		pt := PlanTable{Table: t, Rows: rows, LakeBytes: size}
+		for _, f := range im.files(t) {
+			pt.Done += im.led.acceptedRows(f.Path)
+		}
+		if im.led.isDone(t) {
+			pt.Done = rows
+		}
+		left := rows - pt.Done
+		switch t {
+		case "observations":
+			// Parquet compresses I/O about 4x; the requests carry it uncompressed.
+			pt.Requests = max(ceilDiv(size*4, int64(im.o.MaxBatchBytes)), ceilDiv(left, int64(im.o.MaxBatchSpans)))
+			if left == 0 {
+				pt.Requests = 0
+			}
+		case "scores":
+			pt.Requests = ceilDiv(left, int64(im.o.ScoreBatch))
+		case "media":
+			pt.Requests = left * 3
+		default:
+			pt.Requests = left
+		}
+		p.Tables = append(p.Tables, pt)
+	}
+	return p
+}
+
+func ceilDiv(a, b int64) int64 {
+	if a <= 0 {
+		return 0
+	}
+	return (a + b - 1) / b
+}
+
+func (im *importer) result(table string) *Result {
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	r := im.results[table]
+	if r == nil {
+		rows, _ := im.rows(table)
+		r = &Result{Table: table, Rows: rows}
+		im.results[table] = r
+	}
+	return r
+}
+
+func (im *importer) count(table string, fn func(r *Result)) {
+	r := im.result(table)
+	im.mu.Lock()
+	fn(r)
+	done := r.Sent + r.Already + r.Skipped + r.Failed
+	im.mu.Unlock()
+	if im.o.Progress != nil {
+		im.o.Progress(table, done, r.Rows)
+	}
+}
+
+func (im *importer) note(table, format string, args ...any) {
+	r := im.result(table)
+	im.mu.Lock()
+	r.Notes = append(r.Notes, fmt.Sprintf(format, args...))
+	im.mu.Unlock()
+}
+
+func (im *importer) resultList() []*Result {
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	var out []*Result
+	for _, t := range Order {
+		if r := im.results[t]; r != nil {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// scan decodes every row of table's live files of the source project, with
+// the file and row index, skipping files whose rows the ledger has all.
+func scan[T any](ctx context.Context, im *importer, fn func(f hive.FileEntry, row int64, r *T) error) error {
+	var zero T
+	t, err := schema.TableOf(&zero)
+	if err != nil {
+		return err
+	}
+	for _, f := range im.files(t.Name) {
+		if im.led.acceptedRows(f.Path) >= f.Rows && f.Rows > 0 {
+			im.count(t.Name, func(r *Result) { r.Already += f.Rows })
+			continue
+		}
+		var row int64
+		err := hive.ScanFile(ctx, im.lake.Bucket(), f, hive.ScanOptions{}, func(b hive.Batch) error {
+			d, err := schema.NewDecoder(t, b.Record.Schema())
+			if err != nil {
+				return fmt.Errorf("%s/%s: %w", im.lake.Bucket(), f.Path, err)
+			}
+			for i := 0; i < int(b.Record.NumRows()); i++ {
+				var v T
+				if err := d.Decode(b.Record, i, &v); err != nil {
+					return fmt.Errorf("%s/%s row %d: %w", im.lake.Bucket(), f.Path, row, err)
+				}
+				if err := fn(f, row, &v); err != nil {
+					return err
+				}
+				row++
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// each decodes every row of a table (no ledger skipping), for the small
+// tables that build lookups.
+func each[T any](ctx context.Context, im *importer, fn func(r *T) error) error {
+	var zero T
+	t, err := schema.TableOf(&zero)
+	if err != nil {
+		return err
+	}
+	for _, f := range im.files(t.Name) {
+		err := hive.ScanFile(ctx, im.lake.Bucket(), f, hive.ScanOptions{}, func(b hive.Batch) error {
+			d, err := schema.NewDecoder(t, b.Record.Schema())
+			if err != nil {
+				return err
+			}
+			for i := 0; i < int(b.Record.NumRows()); i++ {
+				var v T
+				if err := d.Decode(b.Record, i, &v); err != nil {
+					return fmt.Errorf("%s/%s: %w", im.lake.Bucket(), f.Path, err)
+				}
+				if err := fn(&v); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// waitFor polls check until it reports true or the wait bound passes.
+func (im *importer) waitFor(ctx context.Context, check func() (bool, error)) (bool, error) {
+	deadline := im.o.Now().Add(im.o.Wait)
+	for {
+		ok, err := check()
+		if err != nil || ok {
+			return ok, err
+		}
+		if !im.o.Now().Before(deadline) {
+			return false, nil
+		}
+		t := time.NewTimer(im.o.Poll)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return false, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+func sortStrings(s []string) []string { sort.Strings(s); return s }
