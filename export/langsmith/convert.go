@@ -276,8 +276,9 @@ func (c *Converter) index(ctx context.Context, g *group) error {
 	return nil
 }
 
+// hasID reports whether the canonical run id is converted.
 func (c *Converter) hasID(id string) bool {
-	_, ok := c.ids[c.hasher.sum(id)]
+	_, ok := c.ids[c.hasher.sumOf(id)]
 	return ok
 }
 
@@ -544,7 +545,7 @@ func (w *writer) convert(v *view, f *srcFile, out *rowOut) error {
 	if res.orphan {
 		w.stats.Orphans++
 		if !c.hasID(res.traceID) {
-			h := c.hasher.sum(res.traceID)
+			h := c.hasher.sumOf(res.traceID)
 			if _, done := w.rootless[h]; !done {
 				w.rootless[h] = struct{}{}
 				w.stats.RootlessTraces++
@@ -565,7 +566,7 @@ func (w *writer) convert(v *view, f *srcFile, out *rowOut) error {
 		}
 	}
 	if len(w.needs) > 0 {
-		h := c.hasher.sum(res.id)
+		h := c.hasher.sumOf(res.id)
 		if _, ok := w.needs[h]; ok {
 			w.needs[h] = feedbackTarget{found: true, root: res.root, trace: res.traceHex, project: strings.Clone(out.project)}
 		}

@@ -48,15 +48,12 @@ func canonicalID(s string) (string, bool) {
 }
 
 func isLowerDashedUUID(s string) bool {
-	for i := 0; i < 36; i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
+		return false
+	}
+	for _, part := range [5]string{s[:8], s[9:13], s[14:18], s[19:23], s[24:]} {
+		for i := 0; i < len(part); i++ {
+			if !lowerHex[part[i]] {
 				return false
 			}
 		}
@@ -64,11 +61,31 @@ func isLowerDashedUUID(s string) bool {
 	return true
 }
 
+var lowerHex = func() (t [256]bool) {
+	for _, c := range "0123456789abcdef" {
+		t[c] = true
+	}
+	return t
+}()
+
 // traceHex is the lake's trace id for a LangSmith trace id.
 func traceHex(id string) string {
 	c, isUUID := canonicalID(id)
+	return traceHexOf(c, isUUID)
+}
+
+// traceHexOf is traceHex of a canonical id.
+func traceHexOf(c string, isUUID bool) string {
 	if isUUID {
-		return strings.ReplaceAll(c, "-", "")
+		var b [32]byte
+		j := 0
+		for i := 0; i < len(c); i++ {
+			if c[i] != '-' {
+				b[j] = c[i]
+				j++
+			}
+		}
+		return string(b[:])
 	}
 	sum := sha256.Sum256([]byte(c))
 	return hex.EncodeToString(sum[:16])
@@ -77,6 +94,11 @@ func traceHex(id string) string {
 // spanHex is the lake's observation id for a LangSmith run id.
 func spanHex(id string) string {
 	c, _ := canonicalID(id)
+	return spanHexOf(c)
+}
+
+// spanHexOf is spanHex of a canonical id.
+func spanHexOf(c string) string {
 	sum := sha256.Sum256([]byte(c))
 	return hex.EncodeToString(sum[:8])
 }
@@ -106,3 +128,6 @@ func (h idHasher) sum(id string) uint64 {
 	c, _ := canonicalID(id)
 	return maphash.String(h.seed, c)
 }
+
+// sumOf is sum of a canonical id.
+func (h idHasher) sumOf(c string) uint64 { return maphash.String(h.seed, c) }

@@ -134,6 +134,10 @@ func (p *scanner) str() bool {
 	s := p.s
 	i := p.i + 1
 	for i < len(s) {
+		if j := skipPlain(s, i); j > i {
+			i = j
+			continue
+		}
 		c := s[i]
 		if c == '"' {
 			p.i = i + 1

@@ -1,6 +1,7 @@
 package langsmith
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"strconv"
 	"time"
@@ -101,6 +102,11 @@ func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Eight plain bytes at a time: most text needs no escaping.
+		if j := skipPlain(s, i); j > i {
+			i = j
+			continue
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' {
@@ -136,6 +142,33 @@ func appendString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// skipPlain returns the index of the first 8-byte block at or after i that
+// holds a control character, a quote, a backslash or a non-ASCII byte (the
+// bytes a JSON string must escape or a scanner must look at); only whole
+// blocks are skipped.
+func skipPlain(s string, i int) int {
+	b := bytesOf(s)
+	for i+8 <= len(b) {
+		x := binary.LittleEndian.Uint64(b[i:])
+		q := x ^ (lsb * '"')
+		bs := x ^ (lsb * '\\')
+		// The high bit of a byte is set in x-k·lsb when the byte is below k
+		// (or a borrow reached it, which only makes this conservative),
+		// so a zero byte of q or bs, a byte below 0x20, or a non-ASCII
+		// byte shows there.
+		if ((x-lsb*0x20)|(q-lsb)|(bs-lsb)|x)&msb != 0 {
+			return i
+		}
+		i += 8
+	}
+	return i
 }
 
 // rawObject decodes a JSON object into its members; nil when s is not an

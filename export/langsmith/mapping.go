@@ -3,6 +3,8 @@ package langsmith
 import (
 	"encoding/json"
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 	"time"
 	"unsafe"
@@ -46,7 +48,8 @@ type resolved struct {
 // from the columns the file has: parent from parent_run_id, else from
 // dotted_order, else from parent_run_ids; trace from trace_id, else the
 // first level of dotted_order, else the first of parent_run_ids, else the
-// run itself when it is a root.
+// run itself when it is a root. hasID reports whether a canonical run id is
+// in the export.
 func (r *run) resolve(v *view, hasID func(string) bool) (resolved, error) {
 	var out resolved
 	out.id, _ = canonicalID(r.id)
@@ -76,15 +79,16 @@ func (r *run) resolve(v *view, hasID func(string) bool) (resolved, error) {
 		return out, fmt.Errorf("%w: run %s is not a root, but the file has no parent_run_id, dotted_order or parent_run_ids to place it", ErrBadRun, r.id)
 	}
 	out.root = out.parentID == ""
+	traceIsUUID := true
 	switch {
 	case r.traceID != "":
-		out.traceID, _ = canonicalID(r.traceID)
+		out.traceID, traceIsUUID = canonicalID(r.traceID)
 	case len(levels) > 0:
 		out.traceID = levels[0].id
 	case len(ancestors) > 0:
-		out.traceID, _ = canonicalID(ancestors[0])
+		out.traceID, traceIsUUID = canonicalID(ancestors[0])
 	case out.root:
-		out.traceID = out.id
+		out.traceID, traceIsUUID = canonicalID(out.id)
 	default:
 		return out, fmt.Errorf("%w: run %s has no trace_id and no dotted_order or parent_run_ids to find its trace", ErrBadRun, r.id)
 	}
@@ -96,10 +100,10 @@ func (r *run) resolve(v *view, hasID func(string) bool) (resolved, error) {
 		out.start = levels[len(levels)-1].t
 	}
 	out.orphan = out.parentID != "" && !hasID(out.parentID)
-	out.obsID = spanHex(out.id)
-	out.traceHex = traceHex(out.traceID)
+	out.obsID = spanHexOf(out.id)
+	out.traceHex = traceHexOf(out.traceID, traceIsUUID)
 	if out.parentID != "" && !out.orphan {
-		out.parentHex = spanHex(out.parentID)
+		out.parentHex = spanHexOf(out.parentID)
 	}
 	return out, nil
 }
@@ -242,14 +246,82 @@ type generations [][]struct {
 }
 
 type usageMetadata struct {
-	Input         *int64           `json:"input_tokens"`
-	Output        *int64           `json:"output_tokens"`
-	Total         *int64           `json:"total_tokens"`
-	InputDetails  map[string]int64 `json:"input_token_details"`
-	OutputDetails map[string]int64 `json:"output_token_details"`
-	InputCost     *float64         `json:"input_cost"`
-	OutputCost    *float64         `json:"output_cost"`
-	TotalCost     *float64         `json:"total_cost"`
+	Input, Output, Total             *int64
+	InputDetails, OutputDetails      []detail
+	InputCost, OutputCost, TotalCost *float64
+}
+
+type detail struct {
+	key string
+	n   int64
+}
+
+// UnmarshalJSON reads usage_metadata with the scanner: it is in every LLM
+// run's outputs, and decoding it into maps costs more than the rest of the
+// run's mapping.
+func (u *usageMetadata) UnmarshalJSON(b []byte) error {
+	if !u.parse(string(b)) {
+		return fmt.Errorf("usage_metadata is not an object")
+	}
+	return nil
+}
+
+func (u *usageMetadata) parse(v string) bool {
+	return members(v, func(k, val string) bool {
+		switch k {
+		case `"input_tokens"`:
+			u.Input = jsonInt64(val)
+		case `"output_tokens"`:
+			u.Output = jsonInt64(val)
+		case `"total_tokens"`:
+			u.Total = jsonInt64(val)
+		case `"input_cost"`:
+			u.InputCost = jsonFloat(val)
+		case `"output_cost"`:
+			u.OutputCost = jsonFloat(val)
+		case `"total_cost"`:
+			u.TotalCost = jsonFloat(val)
+		case `"input_token_details"`, `"output_token_details"`:
+			var ds []detail
+			members(val, func(dk, dv string) bool {
+				if n := jsonInt64(dv); n != nil {
+					if key, ok := unquote(dk); ok {
+						ds = append(ds, detail{key, *n})
+					}
+				}
+				return true
+			})
+			if k == `"input_token_details"` {
+				u.InputDetails = ds
+			} else {
+				u.OutputDetails = ds
+			}
+		}
+		return true
+	})
+}
+
+// jsonInt64 reads a JSON number that is a whole number.
+func jsonInt64(v string) *int64 {
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		return &n
+	}
+	if f := jsonFloat(v); f != nil && *f == math.Trunc(*f) && math.Abs(*f) < 1<<53 {
+		n := int64(*f)
+		return &n
+	}
+	return nil
+}
+
+func jsonFloat(v string) *float64 {
+	if v == "" || v[0] == '"' || v == "null" || v == "true" || v == "false" {
+		return nil
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		return nil
+	}
+	return &f
 }
 
 // findUsage looks for usage_metadata in outputs (top level, then in
@@ -258,7 +330,7 @@ func findUsage(outputs string, p *extraParts) *usageMetadata {
 	if outputs != "" && strings.Contains(outputs, `"usage_metadata"`) {
 		if v, ok := member(outputs, "usage_metadata"); ok {
 			var um usageMetadata
-			if json.Unmarshal(bytesOf(v), &um) == nil {
+			if um.parse(v) {
 				return &um
 			}
 		}
@@ -277,7 +349,7 @@ func findUsage(outputs string, p *extraParts) *usageMetadata {
 	}
 	if v, ok := p.meta("usage_metadata"); ok {
 		var um usageMetadata
-		if json.Unmarshal(bytesOf(v), &um) == nil {
+		if um.parse(v) {
 			return &um
 		}
 	}
@@ -337,16 +409,16 @@ func usage(r *run, p *extraParts) (map[string]int64, map[string]float64, *float6
 		}
 	}
 	if um != nil {
-		for k, v := range um.InputDetails {
-			u["input_"+k] = v
+		for _, d := range um.InputDetails {
+			u["input_"+d.key] = d.n
 			if n, ok := u["input"]; ok {
-				u["input"] = max(0, n-v)
+				u["input"] = max(0, n-d.n)
 			}
 		}
-		for k, v := range um.OutputDetails {
-			u["output_"+k] = v
+		for _, d := range um.OutputDetails {
+			u["output_"+d.key] = d.n
 			if n, ok := u["output"]; ok {
-				u["output"] = max(0, n-v)
+				u["output"] = max(0, n-d.n)
 			}
 		}
 	}
