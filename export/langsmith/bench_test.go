@@ -65,7 +65,7 @@ func BenchmarkConvert(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		run, err := hive.NewRun(ctx, dst, hive.RunOptions{Kind: "convert", BatchRows: benchBatch()})
+		run, err := hive.NewRun(ctx, dst, hive.RunOptions{Kind: "convert"})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -79,10 +79,4 @@ func BenchmarkConvert(b *testing.B) {
 		converted += st.Runs
 	}
 	b.ReportMetric(float64(converted)/time.Since(start).Seconds(), "runs/s")
-}
-
-func benchBatch() int {
-	n := 0
-	fmt.Sscan(os.Getenv("BATCH"), &n)
-	return n
 }
