@@ -3,22 +3,46 @@ package main
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/lakefuse/lakefuse/bucket"
+	"github.com/lakefuse/lakefuse/export/lfexport"
 	"github.com/lakefuse/lakefuse/hive"
-	"github.com/lakefuse/lakefuse/internal/sample"
+	lf "github.com/lakefuse/lakefuse/internal/langfuse"
+	"github.com/lakefuse/lakefuse/internal/lftest"
 )
 
 // DemoCmd runs the whole job offline.
 type DemoCmd struct {
 	Dir  string `help:"Where to write the demo lake." default:"lakefuse-demo"`
-	Rows int    `help:"Rows per table in the sample lake." default:"500"`
+	Seed int64  `help:"Seed of the generated project." default:"1"`
+
+	// Hidden knobs for benchmarks: a lazily generated project of exactly
+	// this many observations, served from this process.
+	Observations int    `hidden:"" help:"Generate a lazy project with this many observations (benchmarks)."`
+	PayloadBytes int    `hidden:"" help:"Mean input plus output bytes of a generated observation (with --observations)." default:"2048"`
+	Tables       string `hidden:"" help:"Tables to export (default: all)."`
+	NoMedia      bool   `hidden:"" name:"no-media" help:"Do not download media."`
 }
 
-// Run writes a generated sample lake and summarises it.
+// Run starts the built-in Langfuse-compatible server (v4 API) with a
+// generated project, exports it into Dir, and summarises the lake.
 func (c *DemoCmd) Run(g *Globals) error {
 	abs, err := filepath.Abs(c.Dir)
+	if err != nil {
+		return err
+	}
+	size := lftest.SizeSmall
+	if c.Observations > 0 {
+		size = lftest.SizeBench(c.Observations, c.PayloadBytes)
+	}
+	fmt.Fprintf(g.Stdout, "Starting a Langfuse-compatible server (v4 API) with a generated project…\n")
+	srv := lftest.NewServer(lftest.Options{Mode: lftest.V4, Logger: g.Log})
+	defer srv.Close()
+	_, pk, sk := srv.AddGeneratedProject(lftest.Generate(c.Seed, size))
+	client, err := lf.New(lf.Config{BaseURL: srv.URL(), PublicKey: pk, SecretKey: sk, Logger: g.Log,
+		UserAgent: "lakefuse/" + toolVersion() + " (demo)"})
 	if err != nil {
 		return err
 	}
@@ -27,28 +51,48 @@ func (c *DemoCmd) Run(g *Globals) error {
 		return err
 	}
 	defer b.Close()
-	run, err := hive.NewRun(g.Ctx, b, hive.RunOptions{
-		Kind: "sample", Tool: hive.Tool{Name: "lakefuse", Version: toolVersion()}, Logger: g.Log,
-		Source: hive.Source{Kind: "generated", ProjectID: "demo-project"},
-	})
+	var tables []string
+	if c.Tables != "" {
+		tables = splitList(c.Tables)
+	}
+	fmt.Fprintf(g.Stdout, "Exporting it into %s…\n\n", abs)
+	// The generated data ends at lftest.DefaultEnd; exporting "until now"
+	// would work the same but name a moving window.
+	err = runExport(g, b, lfexport.Options{Client: client, Tables: tables, NoMedia: c.NoMedia, Logger: g.Log,
+		To: lftest.DefaultEnd.Add(24 * time.Hour), Tool: hive.Tool{Name: "lakefuse", Version: toolVersion()}}, false)
 	if err != nil {
-		return err
-	}
-	if err := sample.Write(g.Ctx, run, "demo-project", c.Rows, sample.Options{PayloadBytes: 256, Step: 12 * time.Minute}); err != nil {
-		_ = run.Abort(g.Ctx)
-		return err
-	}
-	if _, err := run.Commit(g.Ctx); err != nil {
-		_ = run.Abort(g.Ctx)
 		return err
 	}
 	out, err := summarise(g.Ctx, b, false)
 	if err != nil {
 		return err
 	}
+	fmt.Fprintln(g.Stdout)
 	if err := printSummary(g.Stdout, out, false); err != nil {
 		return err
 	}
-	fmt.Fprintf(g.Stdout, "\nTry it in DuckDB:\n\n  SELECT dt, type, count(*) AS n\n  FROM read_parquet('%s/observations/**/*.parquet', hive_partitioning = true)\n  GROUP BY ALL ORDER BY ALL;\n", abs)
+	fmt.Fprintf(g.Stdout, `
+Try it in DuckDB:
+
+  SELECT o.dt, o.type, count(*) AS observations, round(sum(o.total_cost), 4) AS cost_usd
+  FROM read_parquet('%[1]s/observations/**/*.parquet', hive_partitioning = true) o
+  GROUP BY ALL ORDER BY ALL;
+
+  SELECT t.name, count(*) AS traces, avg(s.value) AS avg_quality
+  FROM read_parquet('%[1]s/traces/**/*.parquet', hive_partitioning = true) t
+  LEFT JOIN read_parquet('%[1]s/scores/**/*.parquet', hive_partitioning = true) s
+    ON s.trace_id = t.id AND s.name = 'quality'
+  GROUP BY ALL ORDER BY traces DESC;
+`, abs)
 	return nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }

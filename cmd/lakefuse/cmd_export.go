@@ -1,9 +1,253 @@
 package main
 
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/lakefuse/lakefuse/bucket"
+	"github.com/lakefuse/lakefuse/export/lfexport"
+	"github.com/lakefuse/lakefuse/hive"
+	lf "github.com/lakefuse/lakefuse/internal/langfuse"
+	"github.com/lakefuse/lakefuse/schema"
+)
+
+// LangfuseFlags select one Langfuse project, the way the Langfuse SDKs do.
+type LangfuseFlags struct {
+	PublicKey string `name:"public-key" help:"Langfuse public key (pk-lf-…)." env:"LANGFUSE_PUBLIC_KEY"`
+	SecretKey string `name:"secret-key" help:"Langfuse secret key (sk-lf-…); prefer the environment variable." env:"LANGFUSE_SECRET_KEY"`
+	BaseURL   string `name:"base-url" help:"Langfuse base URL." env:"LANGFUSE_BASE_URL,LANGFUSE_HOST" default:"https://cloud.langfuse.com"`
+}
+
+// Client builds a Langfuse client for these flags.
+func (f LangfuseFlags) Client(g *Globals, concurrency int) (*lf.Client, error) {
+	conc := map[lf.Bucket]int{}
+	for _, b := range lf.Buckets() {
+		conc[b] = concurrency
+	}
+	return lf.New(lf.Config{BaseURL: f.BaseURL, PublicKey: f.PublicKey, SecretKey: f.SecretKey, Logger: g.Log,
+		UserAgent: "lakefuse/" + toolVersion(), Concurrency: conc,
+		KeysHint: "LANGFUSE_PUBLIC_KEY/LANGFUSE_SECRET_KEY (or --public-key/--secret-key)"})
+}
+
 // ExportCmd exports a Langfuse project.
 type ExportCmd struct {
 	Location string `arg:"" help:"Where the lake is: a path, file://, s3://bucket/prefix or gs://bucket/prefix."`
+
+	Tables      string        `help:"Comma-separated tables to export (default: all; see lakefuse schema)." placeholder:"LIST"`
+	From        string        `help:"Export rows from this time (RFC 3339 or YYYY-MM-DD, UTC); widened to the start of its day." placeholder:"TIME"`
+	To          string        `help:"Export rows before this time (default: now); a past time is widened to the end of its day." placeholder:"TIME"`
+	Incremental bool          `help:"Export what is new since the last export of this project into LOCATION, re-reading --lookback before it."`
+	Lookback    time.Duration `help:"How much before the last export's end an incremental export re-reads, for late and updated rows." default:"48h"`
+	NoMedia     bool          `name:"no-media" help:"Do not download media bytes into _media/ (media rows are still written)."`
+	Concurrency int           `help:"Requests in flight per Langfuse rate-limit bucket, and parallel media and prompt fetches." default:"4"`
+	JSON        bool          `help:"Print the summary as JSON."`
+	LangfuseFlags
+	BucketFlags
 }
 
-// Run is not built yet.
-func (c *ExportCmd) Run(g *Globals) error { return errNotBuilt }
+// Run exports and prints a summary.
+func (c *ExportCmd) Run(g *Globals) error {
+	from, err := parseTime("--from", c.From)
+	if err != nil {
+		return &exitError{2, err}
+	}
+	to, err := parseTime("--to", c.To)
+	if err != nil {
+		return &exitError{2, err}
+	}
+	var tables []string
+	if c.Tables != "" {
+		for _, t := range strings.Split(c.Tables, ",") {
+			if t = strings.TrimSpace(t); t != "" {
+				if _, err := schema.Lookup(t); err != nil {
+					return &exitError{2, err}
+				}
+				tables = append(tables, t)
+			}
+		}
+	}
+	if c.Concurrency < 1 {
+		return &exitError{2, fmt.Errorf("--concurrency must be at least 1")}
+	}
+	client, err := c.Client(g, c.Concurrency)
+	if err != nil {
+		return &exitError{2, err}
+	}
+	b, err := c.Open(g, c.Location)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	return runExport(g, b, lfexport.Options{
+		Client: client, Tables: tables, From: from, To: to, Incremental: c.Incremental, Lookback: c.Lookback,
+		NoMedia: c.NoMedia, Concurrency: c.Concurrency, Logger: g.Log, Tool: hive.Tool{Name: "lakefuse", Version: toolVersion()},
+	}, c.JSON)
+}
+
+// runExport runs an export with progress on a terminal and prints the summary.
+func runExport(g *Globals, b bucket.Bucket, o lfexport.Options, asJSON bool) error {
+	o.Stats = lfexport.NewStats()
+	stop := startProgress(g, o.Stats)
+	res, err := lfexport.Export(g.Ctx, b, o)
+	stop()
+	if err != nil {
+		if errors.Is(err, lfexport.ErrOptions) {
+			return &exitError{2, err}
+		}
+		if errors.Is(err, context.Canceled) {
+			return fmt.Errorf("export of %s interrupted; nothing was committed: run the same command again to resume", b)
+		}
+		return fmt.Errorf("export into %s failed; nothing was committed (run the same command again to resume from the last checkpoint): %w", b, err)
+	}
+	if asJSON {
+		return printJSON(g.Stdout, res)
+	}
+	return printExport(g.Stdout, b, res, o.Stats.Snapshot())
+}
+
+// parseTime reads an RFC 3339 time or a YYYY-MM-DD date (UTC).
+func parseTime(flag, s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02"} {
+		if t, err := time.ParseInLocation(layout, s, time.UTC); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%s %q is not a time: use RFC 3339 (2026-03-01T12:00:00Z) or a date (2026-03-01)", flag, s)
+}
+
+// startProgress draws a status line on a terminal every half second, or
+// logs progress every 30 seconds otherwise. The returned func stops it.
+func startProgress(g *Globals, st *lfexport.Stats) func() {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		interval := 30 * time.Second
+		if g.Interactive {
+			interval = 500 * time.Millisecond
+		}
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				if g.Interactive {
+					fmt.Fprint(g.Stdout, "\r\033[K")
+				}
+				return
+			case <-tick.C:
+				s := st.Snapshot()
+				if g.Interactive {
+					fmt.Fprint(g.Stdout, "\r\033[K"+progressLine(s))
+				} else {
+					g.Log.Info("export progress", "phase", s.Phase, "rows", s.TotalRows(), "elapsed", s.Elapsed.Round(time.Second).String())
+				}
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
+// progressLine is one terminal line: phase, rows/s, rows of the biggest
+// tables, time left when the current listing's extent is known.
+func progressLine(s lfexport.Snapshot) string {
+	total := s.TotalRows()
+	rate := float64(total) / max(s.Elapsed.Seconds(), 0.001)
+	var parts []string
+	tables := s.Tables()
+	sort.SliceStable(tables, func(i, j int) bool { return s.Rows[tables[i]] > s.Rows[tables[j]] })
+	for i, t := range tables {
+		if i == 3 {
+			break
+		}
+		if n := s.Rows[t]; n > 0 {
+			if tot := s.Totals[t]; tot > 0 {
+				parts = append(parts, fmt.Sprintf("%s %d/%d", t, n, tot))
+			} else {
+				parts = append(parts, fmt.Sprintf("%s %d", t, n))
+			}
+		}
+	}
+	line := fmt.Sprintf("%s  %d rows  %.0f rows/s", s.Phase, total, rate)
+	if len(parts) > 0 {
+		line += "  " + strings.Join(parts, ", ")
+	}
+	if s.Fraction > 0.01 && s.Fraction < 1 {
+		left := time.Duration(float64(s.Elapsed) * (1 - s.Fraction) / s.Fraction)
+		line += fmt.Sprintf("  %s: %.0f%%, ~%s left", s.Phase, 100*s.Fraction, left.Round(time.Second))
+	}
+	if s.Media > 0 {
+		line += fmt.Sprintf("  media %d", s.Media)
+	}
+	return line
+}
+
+func printExport(w io.Writer, b bucket.Bucket, res *lfexport.Result, s lfexport.Snapshot) error {
+	m := res.Manifest
+	fmt.Fprintf(w, "exported %s project %s (Langfuse %s API) into %s\n", m.Source.URL, res.ProjectID, res.Generation, b)
+	fmt.Fprintf(w, "run %s, window %s", m.RunID, windowString(m.Window))
+	if res.Resumed != "" {
+		fmt.Fprintf(w, ", resumed from its checkpoint")
+	}
+	if res.Superseded > 0 {
+		fmt.Fprintf(w, ", replaced %d earlier file(s)", res.Superseded)
+	}
+	fmt.Fprintf(w, "\n\n")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "TABLE\tROWS\tFILES\tBYTES\t")
+	names := make([]string, 0, len(m.Tables))
+	for name := range m.Tables {
+		names = append(names, name)
+	}
+	order := map[string]int{}
+	for i, n := range schema.Names() {
+		order[n] = i
+	}
+	sort.Slice(names, func(i, j int) bool { return order[names[i]] < order[names[j]] })
+	var rows, bytes int64
+	var files int
+	for _, name := range names {
+		t := m.Tables[name]
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t\n", name, t.Rows, t.Files, humanBytes(t.Bytes))
+		rows += t.Rows
+		files += t.Files
+		bytes += t.Bytes
+	}
+	fmt.Fprintf(tw, "total\t%d\t%d\t%s\t\n", rows, files, humanBytes(bytes))
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(m.Media) > 0 {
+		var n int64
+		for _, me := range m.Media {
+			n += me.Size
+		}
+		fmt.Fprintf(w, "\nmedia: %d object(s), %s copied to _media/\n", len(m.Media), humanBytes(n))
+	}
+	secs := s.Elapsed.Seconds()
+	fmt.Fprintf(w, "\n%s in %s (%.0f rows/s)\n", humanCount(rows), s.Elapsed.Round(time.Millisecond), float64(s.TotalRows())/max(secs, 0.001))
+	return nil
+}
+
+func humanCount(n int64) string {
+	if n == 1 {
+		return "1 row"
+	}
+	return fmt.Sprintf("%d rows", n)
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

@@ -12,7 +12,8 @@
 // datasets, dataset items, annotation queues and their items, comments and
 // media. v4: v2 observations with every field group (page size 1000, so a
 // thousand observations cost one request), v3 scores, experiments and
-// experiment items (as dataset_runs and dataset_run_items). v3: traces, v1
+// experiment items (as dataset_runs and dataset_run_items, listed over all
+// time since they are snapshot tables). v3: traces, v1
 // observations, sessions, v2 scores, dataset runs and run items.
 //
 // # Windows

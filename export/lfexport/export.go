@@ -182,6 +182,25 @@ type state struct {
 
 const stateFormat = "lakefuse.export.langfuse/1"
 
+// init makes the maps a checkpoint may have left out.
+func (s *state) init() {
+	if s.Walks == nil {
+		s.Walks = map[string]time.Time{}
+	}
+	if s.WindowSize == nil {
+		s.WindowSize = map[string]time.Duration{}
+	}
+	if s.Rootless == nil {
+		s.Rootless = map[string]*pendingTrace{}
+	}
+	if s.Sessions == nil {
+		s.Sessions = map[string]*sessionAgg{}
+	}
+	if s.ReExported == nil {
+		s.ReExported = map[string]bool{}
+	}
+}
+
 func (s *state) done(task string) bool { return slices.Contains(s.Done, task) }
 
 // exporter is one export run.
@@ -271,12 +290,16 @@ func Export(ctx context.Context, b bucket.Bucket, o Options) (*Result, error) {
 		if err := json.Unmarshal(cp.Source, &st); err != nil {
 			return nil, fmt.Errorf("checkpoint of run %s: %w", cp.Run.RunID, err)
 		}
+		st.init()
 		e.st = &st
 		runOpts.Window = window(st.From, st.To)
 		if e.run, err = hive.ResumeRun(ctx, b, cp.Run, runOpts); err != nil {
 			return nil, err
 		}
 		res.Resumed = cp.Run.RunID
+		if err := e.dropUnsaved(ctx, lake, cp.Run); err != nil {
+			return nil, err
+		}
 		e.log.Info("resuming an interrupted export", "run", cp.Run.RunID, "done", strings.Join(st.Done, ","))
 	} else {
 		if err := e.plan(lake, req); err != nil {
@@ -294,7 +317,15 @@ func Export(ctx context.Context, b bucket.Bucket, o Options) (*Result, error) {
 		return nil, err
 	}
 	e.media = &mediaStore{c: e.c, b: b, run: e.run, http: o.HTTPClient, log: e.log, skip: o.NoMedia, stats: e.stats,
-		known: map[string]*mediaInfo{}}
+		known: map[string]*mediaInfo{}, listed: map[string]bool{}}
+	for _, m := range lake.Manifests {
+		for _, me := range m.Media {
+			e.media.listed[me.Path] = true
+		}
+	}
+	for _, me := range e.run.State().Media {
+		e.media.listed[me.Path] = true
+	}
 	if err := e.runTasks(ctx); err != nil {
 		return nil, err
 	}
@@ -319,6 +350,27 @@ func window(from, to time.Time) hive.Window {
 		w.To = ptr(to)
 	}
 	return w
+}
+
+// dropUnsaved deletes the files the interrupted run wrote after its last
+// checkpoint: the resumed run writes their rows again.
+func (e *exporter) dropUnsaved(ctx context.Context, lake *hive.Lake, st hive.RunState) error {
+	saved := map[string]bool{}
+	for _, f := range st.Files {
+		saved[f.Path] = true
+	}
+	strays, err := lake.Strays(ctx)
+	if err != nil {
+		return err
+	}
+	for _, s := range strays {
+		if s.Run == st.RunID && !saved[s.Key] {
+			if err := e.b.Delete(ctx, s.Key); err != nil {
+				return fmt.Errorf("delete unsaved file %s/%s: %w", e.b, s.Key, err)
+			}
+		}
+	}
+	return nil
 }
 
 // findCheckpoint returns the checkpoint of an interrupted run of the same
@@ -362,9 +414,8 @@ func dayStart(t time.Time) time.Time {
 
 // plan resolves the time range of a new run.
 func (e *exporter) plan(lake *hive.Lake, req request) error {
-	st := &state{Format: stateFormat, Request: req, Generation: e.gen.String(), Walks: map[string]time.Time{},
-		WindowSize: map[string]time.Duration{}, Rootless: map[string]*pendingTrace{}, Sessions: map[string]*sessionAgg{},
-		ReExported: map[string]bool{}}
+	st := &state{Format: stateFormat, Request: req, Generation: e.gen.String()}
+	st.init()
 	now := e.o.Now().UTC()
 	st.To = req.To
 	if st.To.IsZero() {
@@ -403,7 +454,8 @@ func (e *exporter) plan(lake *hive.Lake, req request) error {
 // time-partitioned table whose dt lies in the run's range.
 func (e *exporter) superseded(lake *hive.Lake) []string {
 	var out []string
-	lo, hi := "", hive.DateOf(e.st.To)
+	// To is exclusive: a run to midnight does not own the day that starts then.
+	lo, hi := "", hive.DateOf(e.st.To.Add(-time.Nanosecond))
 	if !e.st.From.IsZero() {
 		lo = hive.DateOf(e.st.From)
 	}

@@ -30,7 +30,14 @@ func serve(t testing.TB, mode lftest.Mode, p *lftest.Project) (*lftest.Server, l
 // retries, for fault injection.
 func client(t testing.TB, s *lftest.Server, k lftesting.Keys) *lf.Client {
 	t.Helper()
-	c, err := lf.New(lf.Config{BaseURL: s.URL(), PublicKey: k.PublicKey, SecretKey: k.SecretKey, MaxRetries: 30,
+	return clientFor(t, s.URL(), keys{k.ProjectID, k.PublicKey, k.SecretKey})
+}
+
+type keys struct{ ProjectID, PublicKey, SecretKey string }
+
+func clientFor(t testing.TB, url string, k keys) *lf.Client {
+	t.Helper()
+	c, err := lf.New(lf.Config{BaseURL: url, PublicKey: k.PublicKey, SecretKey: k.SecretKey, MaxRetries: 30,
 		Backoff: func(int) time.Duration { return time.Millisecond }, MaxWait: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

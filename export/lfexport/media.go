@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -113,6 +114,9 @@ type mediaStore struct {
 
 	mu    sync.Mutex
 	known map[string]*mediaInfo
+	// listed are the media objects a committed manifest or this run
+	// already lists.
+	listed map[string]bool
 }
 
 // resolve returns the media's info, downloading its bytes the first time.
@@ -161,6 +165,14 @@ func (m *mediaStore) fetch(ctx context.Context, ref mediaRef) (*mediaInfo, error
 			return nil, err
 		}
 		info.Path, info.SHA256 = ptr(key), ptr(sum)
+		m.mu.Lock()
+		listed := m.listed[key]
+		m.listed[key] = true
+		m.mu.Unlock()
+		if !listed {
+			// Copied by a run that died before listing it.
+			m.run.AddMedia(hive.MediaEntry{Path: key, Size: a.Size, SHA256: b64ToHex(sum)})
+		}
 		return info, nil
 	}
 	sum, n, err := m.download(ctx, md, key)
@@ -168,7 +180,10 @@ func (m *mediaStore) fetch(ctx context.Context, ref mediaRef) (*mediaInfo, error
 		return nil, fmt.Errorf("media %s: %w", ref.ID, err)
 	}
 	info.Path, info.SHA256 = ptr(key), ptr(sum)
-	m.run.AddMedia(hive.MediaEntry{Path: key, Size: n, SHA256: sum})
+	m.mu.Lock()
+	m.listed[key] = true
+	m.mu.Unlock()
+	m.run.AddMedia(hive.MediaEntry{Path: key, Size: n, SHA256: b64ToHex(sum)})
 	if m.stats != nil {
 		m.stats.addMedia(n)
 	}
@@ -286,4 +301,11 @@ func (e *errWriter) Write(p []byte) (int, error) {
 		e.err = err
 	}
 	return n, err
+}
+
+// b64ToHex turns the media table's base64 SHA-256 into the hex form
+// manifests use for every checksum.
+func b64ToHex(s string) string {
+	raw, _ := base64.StdEncoding.DecodeString(s)
+	return hex.EncodeToString(raw)
 }

@@ -29,15 +29,11 @@ func (e *exporter) tasksV4() []task {
 	)
 }
 
-func (e *exporter) listFrom() time.Time {
-	if e.st.From.IsZero() {
-		return epoch
-	}
-	return e.st.From
-}
+// Experiments and their items are snapshot tables, re-exported whole by
+// every run: they are listed over all time, whatever the run's range.
 
 func (e *exporter) experiments(ctx context.Context) error {
-	q := lf.ExperimentsQuery{FromStartTime: e.listFrom(), ToStartTime: e.st.To}
+	q := lf.ExperimentsQuery{FromStartTime: epoch}
 	return e.c.ListExperiments(ctx, q, func(page []lf.Experiment) error {
 		for i := range page {
 			if err := e.add(ctx, schema.DatasetRuns, experimentRow(&page[i])); err != nil {
@@ -49,7 +45,7 @@ func (e *exporter) experiments(ctx context.Context) error {
 }
 
 func (e *exporter) experimentItems(ctx context.Context) error {
-	q := lf.ExperimentItemsQuery{FromStartTime: e.listFrom(), ToStartTime: e.st.To}
+	q := lf.ExperimentItemsQuery{FromStartTime: epoch}
 	return e.c.ListExperimentItems(ctx, q, func(page []lf.ExperimentItem) error {
 		for i := range page {
 			r, err := experimentItemRow(&page[i])
