@@ -23,6 +23,9 @@ type LangfuseFlags struct {
 	PublicKey string `name:"public-key" help:"Langfuse public key (pk-lf-…)." env:"LANGFUSE_PUBLIC_KEY"`
 	SecretKey string `name:"secret-key" help:"Langfuse secret key (sk-lf-…); prefer the environment variable." env:"LANGFUSE_SECRET_KEY"`
 	BaseURL   string `name:"base-url" help:"Langfuse base URL." env:"LANGFUSE_BASE_URL,LANGFUSE_HOST" default:"https://cloud.langfuse.com"`
+	// MaxRetries is how often a failed request (429, 5xx, network error)
+	// is retried, with exponential backoff from 1 s, before the command fails.
+	MaxRetries int `name:"max-retries" help:"Retries of a request that failed with 429, 5xx or a network error." default:"6"`
 }
 
 // Client builds a Langfuse client for these flags.
@@ -31,7 +34,11 @@ func (f LangfuseFlags) Client(g *Globals, concurrency int) (*lf.Client, error) {
 	for _, b := range lf.Buckets() {
 		conc[b] = concurrency
 	}
-	return lf.New(lf.Config{BaseURL: f.BaseURL, PublicKey: f.PublicKey, SecretKey: f.SecretKey, Logger: g.Log,
+	retries := f.MaxRetries
+	if retries == 0 {
+		retries = -1 // the client reads 0 as its default
+	}
+	return lf.New(lf.Config{BaseURL: f.BaseURL, PublicKey: f.PublicKey, SecretKey: f.SecretKey, Logger: g.Log, MaxRetries: retries,
 		UserAgent: "lakefuse/" + toolVersion(), Concurrency: conc,
 		KeysHint: "LANGFUSE_PUBLIC_KEY/LANGFUSE_SECRET_KEY (or --public-key/--secret-key)"})
 }
@@ -102,9 +109,9 @@ func runExport(g *Globals, b bucket.Bucket, o lfexport.Options, asJSON bool) err
 			return &exitError{2, err}
 		}
 		if errors.Is(err, context.Canceled) {
-			return fmt.Errorf("export of %s interrupted; nothing was committed: run the same command again to resume", b)
+			return fmt.Errorf("export into %s interrupted; nothing was committed: run the same command again to resume", b)
 		}
-		return fmt.Errorf("export into %s failed; nothing was committed (run the same command again to resume from the last checkpoint): %w", b, err)
+		return fmt.Errorf("export into %s: %w", b, err)
 	}
 	if asJSON {
 		return printJSON(g.Stdout, res)

@@ -37,6 +37,10 @@ const (
 var (
 	// ErrOptions: the options are invalid.
 	ErrOptions = errors.New("invalid export options")
+	// ErrIncomplete wraps a failure after the run began: nothing was
+	// committed, and running the same export again resumes from the last
+	// checkpoint.
+	ErrIncomplete = errors.New("export incomplete, nothing committed; the same command resumes from the last checkpoint")
 )
 
 // Options configures Export.
@@ -327,12 +331,12 @@ func Export(ctx context.Context, b bucket.Bucket, o Options) (*Result, error) {
 		e.media.listed[me.Path] = true
 	}
 	if err := e.runTasks(ctx); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrIncomplete, err)
 	}
 	e.stats.setPhase("committing")
 	m, err := e.run.Commit(ctx)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrIncomplete, err)
 	}
 	res.Manifest = m
 	if err := hive.DeleteCheckpoint(ctx, b, m.RunID); err != nil {
