@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/url"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -220,8 +219,7 @@ type importer struct {
 	mu      sync.Mutex
 	results map[string]*Result
 
-	traces *traceIndex // built for observations, reused by later steps
-	runs   map[string]*runInfo
+	traces *traceIndex // built for the observations step
 }
 
 // Run imports the lake into the destination project of o.Client.
@@ -353,9 +351,7 @@ func sameHost(a, b string) bool {
 // rows of is no longer live: its rows may have moved into a new file.
 func (im *importer) checkLakeUnchanged() error {
 	for _, f := range im.led.files() {
-		if strings.HasPrefix(f, "roots:") {
-			f = strings.TrimPrefix(f, "roots:")
-		}
+		f = strings.TrimPrefix(f, "roots:")
 		if !im.lake.Live(f) {
 			return fmt.Errorf("%w: %s was partly imported and is no longer in the lake (an export rewrote it); "+
 				"import the new rows into a fresh project, or remove the ledger %s to start over", ErrLakeChanged, f, im.led.prefix)
@@ -555,5 +551,3 @@ func (im *importer) waitFor(ctx context.Context, check func() (bool, error)) (bo
 		}
 	}
 }
-
-func sortStrings(s []string) []string { sort.Strings(s); return s }

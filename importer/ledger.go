@@ -304,9 +304,3 @@ func (l *ledger) intent(key string) (entry, bool) {
 	e, ok := l.intents[key]
 	return e, ok
 }
-
-func (l *ledger) metaValue(k string) string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.meta[k]
-}

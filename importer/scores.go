@@ -18,12 +18,11 @@ func (im *importer) scores(ctx context.Context) error {
 	const table = "scores"
 	var events []lf.IngestionEvent
 	var segs []entry
-	rowOf := map[string]int{}
 	flush := func() error {
 		if len(events) == 0 {
 			return nil
 		}
-		defer func() { events, segs, rowOf = nil, nil, map[string]int{} }()
+		defer func() { events, segs = nil, nil }()
 		var resp *lf.IngestionResponse
 		for attempt := 1; ; attempt++ {
 			im.count(table, func(r *Result) { r.Requests++ })
@@ -66,7 +65,6 @@ func (im *importer) scores(ctx context.Context) error {
 			return nil
 		}
 		events = append(events, ev)
-		rowOf[ev.ID] = len(events) - 1
 		if n := len(segs); n > 0 && segs[n-1].File == f.Path && segs[n-1].To == row {
 			segs[n-1].To++
 		} else {

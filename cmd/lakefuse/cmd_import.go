@@ -1,9 +1,161 @@
 package main
 
-// ImportCmd imports a lake.
-type ImportCmd struct {
-	Location string `arg:"" help:"The lake to import."`
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/lakefuse/lakefuse/bucket"
+	"github.com/lakefuse/lakefuse/hive"
+	"github.com/lakefuse/lakefuse/importer"
+	lf "github.com/lakefuse/lakefuse/internal/langfuse"
+	"github.com/lakefuse/lakefuse/schema"
+)
+
+// ImportFlags are the flags import and migrate share.
+type ImportFlags struct {
+	Tables           string        `help:"Comma-separated tables to import (default: all)." placeholder:"LIST"`
+	DryRun           bool          `name:"dry-run" help:"Print the plan (rows, requests, bytes per table) and send nothing."`
+	Yes              bool          `help:"Do not ask for confirmation on a terminal."`
+	AllowSameProject bool          `name:"allow-same-project" help:"Allow importing into the project the lake was exported from (duplicates every observation)."`
+	OnPromptConflict string        `name:"on-prompt-conflict" help:"When a prompt exists in the destination with other content: stop, skip it, or append the lake's versions after the destination's." enum:"stop,skip,append" default:"stop"`
+	StateDir         string        `name:"state-dir" help:"Where the import ledger lives (default: LOCATION/_lakefuse/imports/<destination project id>/)." placeholder:"LOCATION"`
+	SourceProject    string        `name:"source-project" help:"The project to import when the lake holds several."`
+	Concurrency      int           `help:"Requests in flight." default:"4"`
+	Wait             time.Duration `help:"How long to wait for Langfuse to show data it accepted (unknown outcomes, objects of comments)." default:"2m"`
 }
 
-// Run is not built yet.
-func (c *ImportCmd) Run(g *Globals) error { return errNotBuilt }
+// ImportCmd imports a lake.
+type ImportCmd struct {
+	Location string `arg:"" help:"The lake to import: a path, file://, s3://bucket/prefix or gs://bucket/prefix."`
+	ImportFlags
+	LangfuseFlags
+	BucketFlags
+}
+
+// Run imports the lake into the project of the Langfuse keys.
+func (c *ImportCmd) Run(g *Globals) error {
+	client, err := c.Client(g, c.Concurrency)
+	if err != nil {
+		return &exitError{2, err}
+	}
+	b, err := c.Open(g, c.Location)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	return runImport(g, b, client, c.ImportFlags, c.BucketFlags)
+}
+
+// runImport imports the lake in b into the destination of client.
+func runImport(g *Globals, b bucket.Bucket, client *lf.Client, f ImportFlags, bf BucketFlags) error {
+	tables, err := parseTables(f.Tables)
+	if err != nil {
+		return &exitError{2, err}
+	}
+	lake, err := hive.Open(g.Ctx, b)
+	if err != nil {
+		return err
+	}
+	conflict := f.OnPromptConflict
+	if conflict == "stop" {
+		conflict = importer.PromptConflictStop
+	}
+	o := importer.Options{Client: client, Lake: lake, SourceProject: f.SourceProject, Tables: tables, DryRun: f.DryRun,
+		OnPromptConflict: conflict, AllowSameProject: f.AllowSameProject, Concurrency: f.Concurrency, Wait: f.Wait, Logger: g.Log}
+	if f.StateDir != "" {
+		sb, err := bf.Open(g, f.StateDir)
+		if err != nil {
+			return err
+		}
+		defer sb.Close()
+		o.State, o.StatePrefix = sb, ""
+	}
+	o.Confirm = func(dest *lf.Project, gen lf.Generation, p *importer.Plan) (bool, error) {
+		fmt.Fprintf(g.Stdout, "Destination: project %q (id %s, organization %q) at %s, Langfuse %s\n",
+			dest.Name, dest.ID, dest.Organization.Name, client.BaseURL(), gen)
+		printPlan(g.Stdout, lake, p)
+		if f.DryRun || f.Yes || !g.Interactive {
+			return true, nil
+		}
+		fmt.Fprintf(g.Stdout, "Import into %q? [y/N] ", dest.Name)
+		line, _ := bufio.NewReader(g.Stdin).ReadString('\n')
+		return strings.EqualFold(strings.TrimSpace(line), "y") || strings.EqualFold(strings.TrimSpace(line), "yes"), nil
+	}
+	if g.Interactive {
+		last := time.Time{}
+		o.Progress = func(table string, done, total int64) {
+			if time.Since(last) > 500*time.Millisecond {
+				last = time.Now()
+				fmt.Fprintf(g.Stderr, "\r%-24s %d/%d rows", table, done, total)
+			}
+		}
+	}
+	sum, err := importer.Run(g.Ctx, o)
+	if g.Interactive {
+		fmt.Fprint(g.Stderr, "\r\033[K")
+	}
+	if sum != nil && !f.DryRun && len(sum.Results) > 0 {
+		printImport(g.Stdout, sum)
+	}
+	switch {
+	case errors.Is(err, importer.ErrOptions):
+		return &exitError{2, err}
+	case errors.Is(err, importer.ErrNotConfirmed):
+		return fmt.Errorf("nothing imported: %w", err)
+	case err != nil:
+		return fmt.Errorf("%w\nwhat the destination accepted is in the ledger: run the same command again to continue", err)
+	}
+	if f.DryRun {
+		fmt.Fprintln(g.Stdout, "dry run: nothing was sent")
+		return nil
+	}
+	fmt.Fprintf(g.Stdout, "imported %s into %q (%s)\n", lake.Bucket(), sum.Destination.Name, sum.Destination.ID)
+	return nil
+}
+
+func parseTables(s string) ([]string, error) {
+	var out []string
+	for _, t := range strings.Split(s, ",") {
+		if t = strings.TrimSpace(t); t == "" {
+			continue
+		}
+		if _, err := schema.Lookup(t); err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+func printPlan(w io.Writer, lake *hive.Lake, p *importer.Plan) {
+	fmt.Fprintf(w, "Plan for %s (source project %s):\n", lake.Bucket(), p.SourceProject)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "table\trows\talready imported\trequests (est.)\tlake bytes\t")
+	for _, t := range p.Tables {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t\n", t.Table, t.Rows, t.Done, t.Requests, t.LakeBytes)
+	}
+	_ = tw.Flush()
+}
+
+func printImport(w io.Writer, s *importer.Summary) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "table\trows\tsent\talready\tskipped\tfailed\trequests\t")
+	for _, r := range s.Results {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t\n", r.Table, r.Rows, r.Sent, r.Already, r.Skipped, r.Failed, r.Requests)
+	}
+	_ = tw.Flush()
+	for _, r := range s.Results {
+		for i, n := range r.Notes {
+			if i == 10 {
+				fmt.Fprintf(w, "note: %s: … and %d more\n", r.Table, len(r.Notes)-10)
+				break
+			}
+			fmt.Fprintf(w, "note: %s: %s\n", r.Table, n)
+		}
+	}
+}
