@@ -216,7 +216,7 @@ func deref[T any](p *T) (v T) {
 // TestGeneratedRuns converts deep trees with streaming runs, errors,
 // unicode and threads, and checks each observation against its run.
 func TestGeneratedRuns(t *testing.T) {
-	runs := generate(lsfixture.GenOptions{Seed: 7, Runs: 3000, Depth: 4, Fanout: 3, StreamTokens: 300, ErrorEvery: 7, Unicode: true, Threads: 3, TraceEvery: 5 * time.Hour})
+	runs := generate(lsfixture.GenOptions{Seed: 7, Runs: 1200, Depth: 4, Fanout: 3, StreamTokens: 300, ErrorEvery: 7, Unicode: true, Threads: 3, TraceEvery: 5 * time.Hour})
 	src := bucket.NewMemory()
 	lay := layout(export1)
 	lay.Resource = true
@@ -361,7 +361,7 @@ func lsMetaUser(t *testing.T, s *string) map[string]any { return meta(t, s) }
 // TestFormats converts the same runs written in every physical layout that
 // exports use and checks that the lake comes out the same.
 func TestFormats(t *testing.T) {
-	runs := generate(lsfixture.GenOptions{Seed: 3, Runs: 400, StreamTokens: 10, ErrorEvery: 5, Unicode: true, Threads: 2, TraceEvery: 3 * time.Hour})
+	runs := generate(lsfixture.GenOptions{Seed: 3, Runs: 150, StreamTokens: 10, ErrorEvery: 5, Unicode: true, Threads: 2, TraceEvery: 3 * time.Hour})
 	base := lsfixture.V1()
 	variants := map[string]lsfixture.Format{
 		"v2_beta zstd":      lsfixture.V2Beta(),

@@ -122,7 +122,7 @@ func TestErrorsNameTheFile(t *testing.T) {
 // TestSchemaCheckedBeforeWriting: a bad file anywhere in SOURCE fails Open,
 // before anything is written.
 func TestSchemaCheckedBeforeWriting(t *testing.T) {
-	runs := generate(lsfixture.GenOptions{Seed: 23, Runs: 2000, TraceEvery: 2 * time.Hour})
+	runs := generate(lsfixture.GenOptions{Seed: 23, Runs: 800, TraceEvery: 2 * time.Hour})
 	src := bucket.NewMemory()
 	putExport(t, src, layout(export1), runs, lsfixture.V2Beta())
 	last := day(runs[len(runs)-1].StartTime)

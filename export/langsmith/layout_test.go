@@ -22,9 +22,9 @@ func TestSourceLevels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := generate(lsfixture.GenOptions{Seed: 29, Runs: 300, TraceEvery: 3 * time.Hour, SessionID: project, TenantID: tenant})
-	cs := generate(lsfixture.GenOptions{Seed: 31, Runs: 200, TraceEvery: 3 * time.Hour, SessionID: project, TenantID: tenant, Start: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)})
-	p2 := generate(lsfixture.GenOptions{Seed: 37, Runs: 100, SessionID: project2, TenantID: tenant})
+	a := generate(lsfixture.GenOptions{Seed: 29, Runs: 150, TraceEvery: 3 * time.Hour, SessionID: project, TenantID: tenant})
+	cs := generate(lsfixture.GenOptions{Seed: 31, Runs: 100, TraceEvery: 3 * time.Hour, SessionID: project, TenantID: tenant, Start: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)})
+	p2 := generate(lsfixture.GenOptions{Seed: 37, Runs: 60, SessionID: project2, TenantID: tenant})
 	la := lsfixture.Layout{ExportID: export1, TenantID: tenant, SessionID: project, Padded: true}
 	lc := lsfixture.Layout{ExportID: export2, TenantID: tenant, SessionID: project, Resource: true}
 	lp := lsfixture.Layout{ExportID: export2, TenantID: tenant, SessionID: project2, Resource: true}

@@ -26,14 +26,14 @@ func TestConvertFromMinIO(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	runs := generate(lsfixture.GenOptions{Seed: 43, Runs: 2500, TraceEvery: time.Hour, StreamTokens: 40, ErrorEvery: 9, Unicode: true, Threads: 4})
+	runs := generate(lsfixture.GenOptions{Seed: 43, Runs: 900, TraceEvery: time.Hour, StreamTokens: 40, ErrorEvery: 9, Unicode: true, Threads: 4})
 	st, err := lsfixture.WriteExport(ctx, src, func(yield func(lsfixture.Run) bool) {
 		for _, r := range runs {
 			if !yield(r) {
 				return
 			}
 		}
-	}, lsfixture.ExportOptions{Layout: layout(export1), Format: lsfixture.V1(), RowsPerFile: 700})
+	}, lsfixture.ExportOptions{Layout: layout(export1), Format: lsfixture.V1(), RowsPerFile: 250})
 	if err != nil {
 		t.Fatal(err)
 	}
