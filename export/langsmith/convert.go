@@ -48,9 +48,6 @@ type Options struct {
 	BatchRows int64
 	Mem       memory.Allocator
 	Logger    *slog.Logger
-	// Progress, if set, is called after each project-day with the counts
-	// so far.
-	Progress func(Stats)
 }
 
 // Stats counts what a conversion read and wrote.
@@ -107,6 +104,7 @@ type Converter struct {
 	ids    map[uint64]struct{}
 	losers map[*srcFile]map[int64]struct{}
 	stats  Stats
+	used   bool
 
 	projects, tenants, exports map[string]bool
 }
@@ -335,7 +333,12 @@ type writer struct {
 
 // Convert writes every run into run, then the sessions and feedback, and
 // records the conversion in run's notes. The caller commits or aborts run.
+// A Converter converts once.
 func (c *Converter) Convert(ctx context.Context, run *hive.Run) (*Stats, error) {
+	if c.used {
+		return nil, fmt.Errorf("convert %s: this Converter already converted; Open a new one", c.location)
+	}
+	c.used = true
 	w := &writer{
 		c: c, run: run, stats: &c.stats, sessions: map[sessionKey]time.Time{}, rootless: map[uint64]struct{}{},
 		statsScores: !c.opts.NoStatsScores && c.opts.Feedback == nil, lastLog: time.Now(),
@@ -519,9 +522,6 @@ func (w *writer) group(ctx context.Context, g *group) error {
 		if err != nil {
 			return err
 		}
-	}
-	if c.opts.Progress != nil {
-		c.opts.Progress(c.stats)
 	}
 	return nil
 }
