@@ -35,9 +35,9 @@ func SpanID(src string) string {
 	return hashHex(src, 16)
 }
 
-// rootSpanID is the span id of the root observation made for a v3 trace that
-// has no observation.
-func rootSpanID(traceID string) string { return hashHex("lakefuse-trace-root:"+traceID, 16) }
+// RootSpanID is the span id of the root observation made for a v3 trace
+// without observations.
+func RootSpanID(traceID string) string { return hashHex("lakefuse-trace-root:"+traceID, 16) }
 
 func hashHex(s string, n int) string {
 	sum := sha256.Sum256([]byte(s))

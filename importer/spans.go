@@ -395,7 +395,7 @@ func experimentAttrs(ri *runInfo, spanID string) []*commonpb.KeyValue {
 // rootSpan is the root observation made for a v3 trace without observations.
 func (im *importer) rootSpan(t *schema.Trace, ta *traceAttrs) (*tracepb.Span, error) {
 	name := strOr(t.Name, "")
-	o := &schema.Observation{ID: rootSpanID(t.ID), TraceID: &t.ID, Type: "SPAN", Name: &name, StartTime: t.Timestamp,
+	o := &schema.Observation{ID: RootSpanID(t.ID), TraceID: &t.ID, Type: "SPAN", Name: &name, StartTime: t.Timestamp,
 		EndTime: &t.Timestamp, Level: "DEFAULT", Environment: t.Environment}
 	return im.span(o, ta, nil)
 }
@@ -744,7 +744,7 @@ func (im *importer) rootSpans(ctx context.Context, add func(file string, row int
 				if err != nil {
 					return err
 				}
-				if err := add(key, row, sp, t.ID, rootSpanID(t.ID)); err != nil {
+				if err := add(key, row, sp, t.ID, RootSpanID(t.ID)); err != nil {
 					return err
 				}
 			}

@@ -1,14 +1,24 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
+	"os"
 
+	"github.com/lakefuse/lakefuse/bucket"
+	"github.com/lakefuse/lakefuse/export/lfexport"
 	"github.com/lakefuse/lakefuse/hive"
+	lf "github.com/lakefuse/lakefuse/internal/langfuse"
 )
 
 // VerifyCmd checks a lake.
 type VerifyCmd struct {
-	Location string `arg:"" help:"The lake to check."`
+	Location           string `arg:"" help:"The lake to check."`
+	AgainstSource      bool   `name:"against-source" xor:"against" help:"Also compare the lake with the live project it was exported from (LANGFUSE_* keys)."`
+	AgainstDestination bool   `name:"against-destination" xor:"against" help:"Also compare the lake with the live project it was imported into (LANGFUSE_* keys): ids mapped, destination-assigned fields left out."`
+	Tables             string `help:"Comma-separated tables to compare with the live project (default: all)." placeholder:"LIST"`
+	LangfuseFlags
 	BucketFlags
 }
 
@@ -49,5 +59,52 @@ func (c *VerifyCmd) Run(g *Globals) error {
 		return fmt.Errorf("%d of %d files failed verification in %s", len(problems), files, b)
 	}
 	fmt.Fprintf(g.Stdout, "verified %d files, %d rows, %d runs in %s: all match their manifests\n", files, rows, len(l.Manifests), b)
+	if !c.AgainstSource && !c.AgainstDestination {
+		return nil
+	}
+	tables, err := parseTables(c.Tables)
+	if err != nil {
+		return &exitError{2, err}
+	}
+	client, err := c.Client(g, 4)
+	if err != nil {
+		return &exitError{2, err}
+	}
+	which := "source"
+	if c.AgainstDestination {
+		which = "destination"
+	}
+	n, compared, diffs, err := verifyLive(g.Ctx, g.Stdout, l, client, c.AgainstDestination, tables)
+	if err != nil {
+		return err
+	}
+	if diffs > 0 {
+		return fmt.Errorf("%d differences between %s and the %s project", diffs, b, which)
+	}
+	fmt.Fprintf(g.Stdout, "compared %d rows across %d tables with the %s project: no differences\n", n, len(compared), which)
 	return nil
+}
+
+// verifyLive exports the live project of client into a scratch lake and
+// compares it with l.
+func verifyLive(ctx context.Context, w io.Writer, l *hive.Lake, client *lf.Client, againstDestination bool, tables []string) (rows int64, compared []string, diffs int, err error) {
+	dir, err := os.MkdirTemp("", "lakefuse-verify-*")
+	if err != nil {
+		return 0, nil, 0, err
+	}
+	defer os.RemoveAll(dir)
+	sb, err := bucket.NewLocal(dir)
+	if err != nil {
+		return 0, nil, 0, err
+	}
+	defer sb.Close()
+	if _, err := lfexport.Export(ctx, sb, lfexport.Options{Client: client, Tables: tables}); err != nil {
+		return 0, nil, 0, fmt.Errorf("read the live project: %w", err)
+	}
+	live, err := hive.Open(ctx, sb)
+	if err != nil {
+		return 0, nil, 0, err
+	}
+	diffs, rows, compared, err = compareLakes(ctx, w, l, live, againstDestination, tables)
+	return rows, compared, diffs, err
 }

@@ -111,41 +111,8 @@ func rowsOf(t *testing.T, l *hive.Lake, table string) []map[string]string {
 	return out
 }
 
-func flatten(v reflect.Value) map[string]string {
-	m := map[string]string{}
-	for i := 0; i < v.NumField(); i++ {
-		name, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("lake"), ",")
-		f := v.Field(i)
-		if f.Kind() == reflect.Pointer {
-			if f.IsNil() {
-				m[name] = "<null>"
-				continue
-			}
-			f = f.Elem()
-		}
-		if f.Kind() == reflect.Map {
-			keys := f.MapKeys()
-			sort.Slice(keys, func(a, b int) bool { return keys[a].String() < keys[b].String() })
-			var parts []string
-			for _, k := range keys {
-				parts = append(parts, fmt.Sprintf("%v=%v", k, f.MapIndex(k)))
-			}
-			m[name] = "{" + strings.Join(parts, ",") + "}"
-			continue
-		}
-		m[name] = fmt.Sprint(f.Interface())
-	}
-	return m
-}
-
-// idColumns say how A's ids look in B.
-var idColumns = map[string]func(string) string{
-	"trace_id": importer.TraceID, "source_trace_id": importer.TraceID,
-	"parent_observation_id": importer.SpanID, "observation_id": importer.SpanID, "source_observation_id": importer.SpanID,
-}
-
-// rowKey identifies the same row in A (mapped) and B.
-func rowKey(table string, r map[string]string) string {
+// rtKey identifies the same row in A (mapped) and B.
+func rtKey(table string, r map[string]string) string {
 	switch table {
 	case "traces":
 		return importer.TraceID(r["id"])
@@ -183,7 +150,7 @@ func diffLakes(t *testing.T, a, b *hive.Lake) (map[string]int, []string) {
 		byKey := map[string]map[string]string{}
 		countB := map[string]int{}
 		for _, r := range rb {
-			k := rowKey(table, r)
+			k := rtKey(table, r)
 			countB[k]++
 			byKey[k] = r
 		}
@@ -203,7 +170,7 @@ func diffLakes(t *testing.T, a, b *hive.Lake) (map[string]int, []string) {
 					r["object_id"] = importer.SpanID(oid)
 				}
 			}
-			k := rowKey(table, r)
+			k := rtKey(table, r)
 			countA[k]++
 			other := byKey[k]
 			if other == nil {
@@ -365,3 +332,38 @@ func sortedDiffs(m map[string]int) []string {
 	sort.Strings(out)
 	return out
 }
+
+func TestDemoRoundTrip(t *testing.T) {
+	code, out, errOut := run(t, "demo", "--dir", filepath.Join(t.TempDir(), "demo"))
+	if code != 0 || !strings.Contains(out, "round trip verified: ") {
+		t.Fatalf("demo: exit %d, no round trip line\n%s\n%s", code, out, errOut)
+	}
+}
+
+// TestVerifyAgainstLive compares a lake with its source and with the
+// project it was imported into, and finds a row added afterwards.
+func TestVerifyAgainstLive(t *testing.T) {
+	rt := newRoundTrip(t, lftest.V4)
+	if code, out, errOut := run(t, rt.migrateArgs()...); code != 0 {
+		t.Fatalf("migrate: exit %d\n%s\n%s", code, out, errOut)
+	}
+	keys := func(k [2]string) []string {
+		return []string{"--public-key=" + k[0], "--secret-key=" + k[1], "--base-url=" + rt.srv.URL()}
+	}
+	if code, out, errOut := run(t, append([]string{"verify", rt.lakeA, "--against-source"}, keys(rt.aKeys)...)...); code != 0 {
+		t.Fatalf("verify --against-source: exit %d\n%s\n%s", code, out, errOut)
+	}
+	code, out, errOut := run(t, append([]string{"verify", rt.lakeA, "--against-destination"}, keys(rt.bKeys)...)...)
+	if code != 0 || !strings.Contains(out, "no differences") {
+		t.Fatalf("verify --against-destination: exit %d\n%s\n%s", code, out, errOut)
+	}
+	rt.srv.Project(rt.bID).AddScores(&lftest.Score{ID: "extra-score", Name: "late", DataType: lftest.DataNumeric, Value: 1,
+		Source: lftest.SourceAPI, Timestamp: lftest.DefaultEnd.Add(-time.Hour), CreatedAt: lftest.DefaultEnd, UpdatedAt: lftest.DefaultEnd,
+		TraceID: ptrTo("x"), Environment: "default"})
+	code, out, _ = run(t, append([]string{"verify", rt.lakeA, "--against-destination"}, keys(rt.bKeys)...)...)
+	if code == 0 || !strings.Contains(out, "DIFF scores: row extra-score is in the live project, not in the lake") {
+		t.Fatalf("verify must report the extra score and fail: exit %d\n%s", code, out)
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }

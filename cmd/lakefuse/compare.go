@@ -1,0 +1,265 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"reflect"
+	"sort"
+	"strings"
+
+	"github.com/lakefuse/lakefuse/hive"
+	"github.com/lakefuse/lakefuse/importer"
+	"github.com/lakefuse/lakefuse/schema"
+)
+
+// Comparing a lake with a live project: the live project is exported into a
+// scratch lake and the two are compared table by table, by row count and by
+// a hash per row of the fields that must survive. Against the destination of
+// an import, ids are mapped as the importer maps them and the fields the
+// destination assigns or derives (docs/migration.md) are left out.
+
+// destinationAssigned are the columns an import cannot carry over, per table
+// ("*" for every table). See docs/migration.md.
+var destinationAssigned = map[string][]string{
+	"*":                      {"id", "created_at", "updated_at"},
+	"traces":                 {"html_path", "name", "environment", "latency", "total_cost", "bookmarked"},
+	"observations":           {"end_time", "environment", "name", "metadata", "model_id", "model_parameters", "input_price", "output_price", "total_price", "usage_pricing_tier_id", "usage_pricing_tier_name", "prompt_id", "latency", "trace_name", "version", "calculated_input_cost", "calculated_output_cost", "calculated_total_cost", "usage", "total_cost", "bookmarked", "is_root_observation"},
+	"scores":                 {"author_user_id", "config_id", "queue_id", "dataset_run_id", "environment"},
+	"sessions":               {"environment"},
+	"prompts":                {"created_by"},
+	"models":                 {"pricing_tiers"},
+	"dataset_items":          {"dataset_id"},
+	"dataset_runs":           {"dataset_id", "start_time", "end_time", "item_count"},
+	"dataset_run_items":      {"dataset_id", "dataset_run_id", "experiment_item_version"},
+	"comments":               {"author_user_id", "object_id"},
+	"annotation_queues":      {"score_config_ids"},
+	"annotation_queue_items": {"queue_id", "completed_at"},
+	"media":                  {"uploaded_at"},
+}
+
+// sourceVolatile are columns that change in a live project without any
+// change to the data (Langfuse recomputes them).
+var sourceVolatile = map[string][]string{
+	"*":                 {"updated_at"},
+	"traces":            {"latency", "total_cost"},
+	"dataset_runs":      {"start_time", "end_time", "item_count"},
+	"media":             {"path"},
+	"prompts":           {"labels"},
+	"datasets":          {},
+	"dataset_items":     {},
+	"score_configs":     {},
+	"observations":      {},
+	"scores":            {},
+	"annotation_queues": {},
+}
+
+var idColumns = map[string]func(string) string{
+	"trace_id": importer.TraceID, "source_trace_id": importer.TraceID,
+	"parent_observation_id": importer.SpanID, "observation_id": importer.SpanID, "source_observation_id": importer.SpanID,
+}
+
+// flatten turns a row into printable values by column name.
+func flatten(v reflect.Value) map[string]string {
+	m := map[string]string{}
+	for i := 0; i < v.NumField(); i++ {
+		name, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("lake"), ",")
+		f := v.Field(i)
+		if f.Kind() == reflect.Pointer {
+			if f.IsNil() {
+				m[name] = "<null>"
+				continue
+			}
+			f = f.Elem()
+		}
+		if f.Kind() == reflect.Map {
+			keys := f.MapKeys()
+			sort.Slice(keys, func(a, b int) bool { return keys[a].String() < keys[b].String() })
+			var parts []string
+			for _, k := range keys {
+				parts = append(parts, fmt.Sprintf("%v=%v", k, f.MapIndex(k)))
+			}
+			m[name] = "{" + strings.Join(parts, ",") + "}"
+			continue
+		}
+		m[name] = fmt.Sprint(f.Interface())
+	}
+	return m
+}
+
+// canonical normalises JSON text so that key order is not a difference.
+func canonical(s string) string {
+	var v any
+	if strings.HasPrefix(s, "{") || strings.HasPrefix(s, "[") {
+		if json.Unmarshal([]byte(s), &v) == nil {
+			b, _ := json.Marshal(v)
+			return string(b)
+		}
+	}
+	return s
+}
+
+// rowKey identifies the same row in a lake and in the live project.
+func rowKey(table string, r map[string]string) string {
+	switch table {
+	case "prompts":
+		return r["name"] + "@" + r["version"]
+	case "score_configs", "annotation_queues", "datasets", "dataset_runs":
+		return r["name"]
+	case "models":
+		return r["model_name"] + "|" + r["match_pattern"]
+	case "dataset_run_items":
+		return r["dataset_item_id"] + "|" + r["trace_id"]
+	case "comments":
+		if r["object_type"] == "PROMPT" {
+			// Prompt version ids are assigned by each project.
+			return r["object_type"] + "|" + r["content"]
+		}
+		return r["object_type"] + "|" + r["object_id"] + "|" + r["content"]
+	case "annotation_queue_items":
+		return r["object_type"] + "|" + r["object_id"] + "|" + r["status"]
+	case "media":
+		return r["id"] + "|" + r["trace_id"] + "|" + r["observation_id"] + "|" + r["dataset_item_id"] + "|" + r["field"] + "|" + r["json_path"]
+	}
+	return r["id"]
+}
+
+type rowHash struct {
+	n    int
+	hash uint64
+}
+
+// hashTable hashes every row of table: key -> (count, hash of the kept
+// columns). mapIDs applies the importer's id mapping first.
+func hashTable(ctx context.Context, l *hive.Lake, table string, skip map[string]bool, mapIDs bool) (map[string]*rowHash, error) {
+	tb, err := schema.Lookup(table)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]*rowHash{}
+	err = l.Scan(ctx, table, hive.ScanOptions{}, func(b hive.Batch) error {
+		d, err := schema.NewDecoder(tb, b.Record.Schema())
+		if err != nil {
+			return err
+		}
+		for i := 0; i < int(b.Record.NumRows()); i++ {
+			v := reflect.New(tb.RowType())
+			if err := d.Decode(b.Record, i, v.Interface()); err != nil {
+				return err
+			}
+			r := flatten(v.Elem())
+			if mapIDs {
+				for col, fn := range idColumns {
+					if x, ok := r[col]; ok && x != "<null>" && x != "" {
+						r[col] = fn(x)
+					}
+				}
+				switch table {
+				case "traces":
+					r["id"] = importer.TraceID(r["id"])
+				case "observations":
+					r["id"] = importer.SpanID(r["id"])
+				}
+				switch r["object_type"] {
+				case "TRACE":
+					r["object_id"] = importer.TraceID(r["object_id"])
+				case "OBSERVATION":
+					r["object_id"] = importer.SpanID(r["object_id"])
+				}
+			}
+			k := rowKey(table, r)
+			h := fnv.New64a()
+			cols := make([]string, 0, len(r))
+			for c := range r {
+				if !skip[c] {
+					cols = append(cols, c)
+				}
+			}
+			sort.Strings(cols)
+			for _, c := range cols {
+				fmt.Fprintf(h, "%s=%s\x00", c, canonical(r[c]))
+			}
+			rh := out[k]
+			if rh == nil {
+				rh = &rowHash{}
+				out[k] = rh
+			}
+			rh.n++
+			rh.hash ^= h.Sum64() // order-independent for keys that repeat
+		}
+		return nil
+	})
+	return out, err
+}
+
+// compareLakes prints each difference between the lake and the live
+// project's lake and returns their number and the rows compared.
+func compareLakes(ctx context.Context, w io.Writer, lake, live *hive.Lake, againstDestination bool, tables []string) (diffs int, rows int64, compared []string, err error) {
+	rules := sourceVolatile
+	if againstDestination {
+		rules = destinationAssigned
+	}
+	want := map[string]bool{}
+	for _, t := range tables {
+		want[t] = true
+	}
+	for _, table := range lake.Tables() {
+		if len(want) > 0 && !want[table] {
+			continue
+		}
+		if _, err := schema.Lookup(table); err != nil {
+			continue
+		}
+		skip := map[string]bool{}
+		for _, c := range append(append([]string{}, rules["*"]...), rules[table]...) {
+			skip[c] = true
+		}
+		if table == "traces" || table == "observations" {
+			delete(skip, "id") // mapped, not assigned
+		}
+		a, err := hashTable(ctx, lake, table, skip, againstDestination)
+		if err != nil {
+			return diffs, rows, compared, err
+		}
+		b, err := hashTable(ctx, live, table, skip, false)
+		if err != nil {
+			return diffs, rows, compared, err
+		}
+		compared = append(compared, table)
+		report := func(format string, args ...any) {
+			diffs++
+			if diffs <= 200 {
+				fmt.Fprintf(w, "DIFF %s: "+format+"\n", append([]any{table}, args...)...)
+			}
+		}
+		var na, nb int
+		for k, ra := range a {
+			na += ra.n
+			rows += int64(ra.n)
+			rb := b[k]
+			switch {
+			case rb == nil:
+				report("row %s is missing in the live project", k)
+			case rb.n != ra.n:
+				report("row %s appears %d times in the live project, %d in the lake", k, rb.n, ra.n)
+			case rb.hash != ra.hash:
+				report("row %s differs", k)
+			}
+		}
+		for k, rb := range b {
+			nb += rb.n
+			if a[k] == nil {
+				if table == "observations" && againstDestination {
+					continue // root spans made for traces without observations
+				}
+				report("row %s is in the live project, not in the lake", k)
+			}
+		}
+		if na != nb {
+			fmt.Fprintf(w, "     %s: %d rows in the lake, %d in the live project\n", table, na, nb)
+		}
+	}
+	return diffs, rows, compared, nil
+}
