@@ -287,7 +287,7 @@ func TestConvertLangsmithThenImport(t *testing.T) {
 
 type lsObsKey struct {
 	trace, parent, typ, name string
-	start, end             time.Time
+	start, end               time.Time
 }
 
 // key prints an observation's place and times. Langfuse keeps times in
