@@ -4,11 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -367,3 +371,60 @@ func TestVerifyAgainstLive(t *testing.T) {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// TestRoundTripKillResume kills the importing process with SIGKILL at random
+// moments; the same command resumes from the ledger, and B ends up with the
+// same rows as after an uninterrupted import: no duplicate observation or
+// score (checkRoundTrip fails on any).
+func TestRoundTripKillResume(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and runs many imports")
+	}
+	bin := buildLakefuse(t)
+	for _, mode := range []lftest.Mode{lftest.V4, lftest.V3} {
+		t.Run(mode.String(), func(t *testing.T) {
+			rt := newRoundTrip(t, mode)
+			if code, out, errOut := run(t, "export", rt.lakeA, "--public-key="+rt.aKeys[0], "--secret-key="+rt.aKeys[1], "--base-url="+rt.srv.URL()); code != 0 {
+				t.Fatalf("export: exit %d\n%s\n%s", code, out, errOut)
+			}
+			start := func(keys [2]string, stateDir string) *exec.Cmd {
+				cmd := exec.Command(bin, "import", rt.lakeA, "--yes", "--wait=3s", "--state-dir="+stateDir)
+				cmd.Env = append(os.Environ(), "LANGFUSE_PUBLIC_KEY="+keys[0], "LANGFUSE_SECRET_KEY="+keys[1],
+					"LANGFUSE_BASE_URL="+rt.srv.URL(), "LAKEFUSE_LOG_LEVEL=warn")
+				cmd.Stdout, cmd.Stderr = new(strings.Builder), new(strings.Builder)
+				if err := cmd.Start(); err != nil {
+					t.Fatal(err)
+				}
+				return cmd
+			}
+			// How long an uninterrupted import takes, into a scratch project.
+			_, cpk, csk := rt.srv.AddProject("C")
+			begin := time.Now()
+			if cmd := start([2]string{cpk, csk}, t.TempDir()); cmd.Wait() != nil {
+				t.Fatalf("uninterrupted import: %s", cmd.Stderr)
+			}
+			full := time.Since(begin)
+
+			rng := rand.New(rand.NewPCG(uint64(mode), 7))
+			state := t.TempDir()
+			kills := 0
+			for attempt := 0; ; attempt++ {
+				cmd := start(rt.bKeys, state)
+				if attempt < 6 {
+					time.Sleep(time.Duration(rng.Int64N(int64(full))))
+					if err := cmd.Process.Signal(syscall.SIGKILL); err == nil {
+						kills++
+					}
+					_ = cmd.Wait()
+					continue
+				}
+				if err := cmd.Wait(); err != nil {
+					t.Fatalf("final run: %v\n%s\n%s", err, cmd.Stdout, cmd.Stderr)
+				}
+				break
+			}
+			t.Logf("%d of 6 runs killed (an uninterrupted import takes %v)", kills, full)
+			checkRoundTrip(t, rt, mode)
+		})
+	}
+}
