@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	lf "github.com/lakefuse/lakefuse/internal/langfuse"
@@ -229,7 +230,13 @@ func (e *exporter) derivedV4(ctx context.Context) error {
 		for id := range e.st.Rootless {
 			ids = append(ids, id)
 		}
-		slices.Sort(ids)
+		// In time order, so that the writer fills one dt partition after another.
+		slices.SortFunc(ids, func(a, b string) int {
+			if c := e.st.Rootless[a].Start.Compare(e.st.Rootless[b].Start); c != 0 {
+				return c
+			}
+			return strings.Compare(a, b)
+		})
 		for _, id := range ids {
 			p := e.st.Rootless[id]
 			skip, err := e.rootElsewhere(ctx, id)
@@ -254,7 +261,12 @@ func (e *exporter) derivedV4(ctx context.Context) error {
 		for id := range e.st.Sessions {
 			ids = append(ids, id)
 		}
-		slices.Sort(ids)
+		slices.SortFunc(ids, func(a, b string) int {
+			if c := e.st.Sessions[a].CreatedAt.Compare(e.st.Sessions[b].CreatedAt); c != 0 {
+				return c
+			}
+			return strings.Compare(a, b)
+		})
 		for _, id := range ids {
 			if e.oldSessions[id] {
 				continue // the lake has it in a partition this run keeps
