@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
 	"github.com/lakefuse/lakefuse/bucket"
 	"github.com/lakefuse/lakefuse/hive"
 	"github.com/lakefuse/lakefuse/internal/lsfixture"
@@ -667,5 +669,30 @@ func TestDatePartitions(t *testing.T) {
 	}
 	if n := len(l.Partitions("observations")); n < 3 {
 		t.Fatalf("%d observation partitions", n)
+	}
+}
+
+// TestNoLeaks: every buffer the reader allocates is released, whether the
+// conversion succeeds or fails halfway.
+func TestNoLeaks(t *testing.T) {
+	runs := generate(lsfixture.GenOptions{Seed: 53, Runs: 1500, TraceEvery: 2 * time.Hour, StreamTokens: 5})
+	for _, fail := range []bool{false, true} {
+		src := bucket.NewMemory()
+		putExport(t, src, layout(export1), runs, lsfixture.V2Beta())
+		if fail {
+			// A run without a start time in the last day's file fails the
+			// conversion after earlier days were written.
+			last := day(runs[len(runs)-1].StartTime)
+			bad := []lsfixture.Run{runs[len(runs)-1]}
+			bad[0].ID = "00000000-0000-4000-8000-0000000000ff"
+			bad[0].StartTime = time.Time{}
+			put(t, src, layout(export2).Key(last, 0), bad, lsfixture.Format{Columns: []string{"id", "trace_id", "parent_run_id", "start_time"}})
+		}
+		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+		_, _, err := tryConvert(src, "mem://src", Options{Mem: mem, BatchRows: 100})
+		if (err != nil) != fail {
+			t.Fatalf("fail=%v: %v", fail, err)
+		}
+		mem.AssertSize(t, 0)
 	}
 }
