@@ -8,8 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -24,23 +22,24 @@ import (
 // Keys without a numeric average (string feedback, counted in values) stay
 // only in the observation's metadata. Scores of a root run score the trace.
 func statsScores(r *run, res *resolved, env string, emit func(*schema.Score) error) error {
-	stats := rawObject(r.fbStats)
-	if len(stats) == 0 {
-		return nil
-	}
 	ts := r.end
 	if ts.IsZero() {
 		ts = res.start
 	}
-	for _, key := range slices.Sorted(maps.Keys(stats)) {
+	var err error
+	members(r.fbStats, func(k, v string) bool {
+		key, ok := unquote(k)
+		if !ok || key == "" {
+			return true
+		}
 		var st struct {
 			N   *float64 `json:"n"`
 			Avg *float64 `json:"avg"`
 		}
-		if json.Unmarshal(stats[key], &st) != nil || st.Avg == nil {
-			continue
+		if json.Unmarshal(bytesOf(v), &st) != nil || st.Avg == nil {
+			return true
 		}
-		comment := "LangSmith feedback_stats: average of all feedback with this key"
+		comment := "LangSmith feedback_stats: average of all feedback with this key (an aggregate, not a single score)"
 		if st.N != nil {
 			comment = fmt.Sprintf("LangSmith feedback_stats: average of %s feedback values (an aggregate, not a single score)", strconv.FormatFloat(*st.N, 'f', -1, 64))
 		}
@@ -52,24 +51,23 @@ func statsScores(r *run, res *resolved, env string, emit func(*schema.Score) err
 		o.str("run_id", res.id)
 		o.str("trace_id", res.traceID)
 		o.str("key", key)
-		o.raw("feedback_stats", string(stats[key]))
+		o.raw("feedback_stats", v)
 		o.end()
 		o.end()
 		meta := string(o.b)
 		avg := *st.Avg
 		s := &schema.Score{
-			ID: derivedUUID("feedback_stats", res.id, key), Timestamp: ts, Name: key, DataType: "NUMERIC", Value: &avg,
+			ID: derivedUUID("feedback_stats", res.id, key), Timestamp: ts, Name: strings.Clone(key), DataType: "NUMERIC", Value: &avg,
 			Source: "API", Comment: &comment, Metadata: &meta, Environment: env, TraceID: &res.traceHex,
 			CreatedAt: ts, UpdatedAt: ts,
 		}
 		if !res.root {
 			s.ObservationID = &res.obsID
 		}
-		if err := emit(s); err != nil {
-			return err
-		}
-	}
-	return nil
+		err = emit(s)
+		return err == nil
+	})
+	return err
 }
 
 // feedbackRecord is a LangSmith feedback record as the feedback API (and

@@ -2,7 +2,6 @@ package langsmith
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -169,30 +168,4 @@ func skipPlain(s string, i int) int {
 		i += 8
 	}
 	return i
-}
-
-// rawObject decodes a JSON object into its members; nil when s is not an
-// object.
-func rawObject(s string) map[string]json.RawMessage {
-	if s == "" || s[0] != '{' && !isSpaceThenBrace(s) {
-		return nil
-	}
-	var m map[string]json.RawMessage
-	if json.Unmarshal(bytesOf(s), &m) != nil {
-		return nil
-	}
-	return m
-}
-
-func isSpaceThenBrace(s string) bool {
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case ' ', '\t', '\n', '\r':
-			continue
-		case '{':
-			return true
-		}
-		return false
-	}
-	return false
 }
