@@ -323,8 +323,15 @@ func TestGeneratedRuns(t *testing.T) {
 				t.Errorf("run %s rolled-up usage %v", r.ID, u)
 			}
 		}
-		if ls["run_type"] != r.RunType {
-			t.Errorf("run_type %v", ls["run_type"])
+		if ls["run_type"] != r.RunType || ls["trace_tier"] != *r.TraceTier || ls["dotted_order"] != r.DottedOrder || ls["status"] != r.Status ||
+			ls["session_id"] != project || ls["tenant_id"] != tenant || ls["export_id"] != export1 {
+			t.Errorf("run %s metadata %v", r.ID, ls)
+		}
+		if r.FirstTokenTime != nil && ls["first_token_time"] != r.FirstTokenTime.UTC().Format(time.RFC3339Nano) {
+			t.Errorf("first_token_time %v", ls["first_token_time"])
+		}
+		if b, _ := json.Marshal(ls["parent_run_ids"]); len(r.ParentRunIDs) > 0 && string(b) != mustJSON(r.ParentRunIDs) {
+			t.Errorf("parent_run_ids %s", b)
 		}
 	}
 	// Usage only on generations and embeddings adds up to what LangSmith
@@ -359,6 +366,14 @@ func TestGeneratedRuns(t *testing.T) {
 }
 
 func lsMetaUser(t *testing.T, s *string) map[string]any { return meta(t, s) }
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
 
 // TestFormats converts the same runs written in every physical layout that
 // exports use and checks that the lake comes out the same.
