@@ -2,6 +2,7 @@ package importer
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,8 +13,8 @@ import (
 	"time"
 
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
-	resourcepb "go.opentelemetry.io/proto/otlp/resource/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/lakefuse/lakefuse/hive"
@@ -425,49 +426,77 @@ func unhex(c byte) byte {
 // ---------------------------------------------------------------------------------------------
 // Batching and sending
 
+// spanBatch is one OTLP request in the making. Spans are encoded as they
+// are added (as ScopeSpans.spans fields), so the batch holds bytes, not
+// protobuf structs: memory stays small and the garbage collector idle.
 type spanBatch struct {
 	segs  []entry // rows entries
-	spans []*tracepb.Span
-	bytes int
+	buf   []byte  // encoded ScopeSpans.spans fields
+	n     int
 	ids   []byte // id mapping lines for ids that changed
 	key   string
+	first [2][]byte // trace and span id of the first and last span, for lookups
+	last  [2][]byte
 }
 
-func (b *spanBatch) add(file string, row int64, sp *tracepb.Span, srcTrace, srcSpan string) {
+var marshalOpts = proto.MarshalOptions{}
+
+func (b *spanBatch) add(file string, row int64, sp *tracepb.Span, srcTrace, srcSpan string) error {
 	if n := len(b.segs); n > 0 && b.segs[n-1].File == file && b.segs[n-1].To == row {
 		b.segs[n-1].To = row + 1
 	} else {
 		b.segs = append(b.segs, entry{K: "rows", Kind: "observations", File: file, From: row, To: row + 1})
 	}
-	b.spans = append(b.spans, sp)
-	b.bytes += proto.Size(sp) + 8
-	dt, ds := fmt.Sprintf("%x", sp.TraceId), fmt.Sprintf("%x", sp.SpanId)
+	b.buf = protowire.AppendTag(b.buf, 2, protowire.BytesType)
+	b.buf = protowire.AppendVarint(b.buf, uint64(marshalOpts.Size(sp)))
+	var err error
+	if b.buf, err = marshalOpts.MarshalAppend(b.buf, sp); err != nil {
+		return fmt.Errorf("encode span %s: %w", srcSpan, err)
+	}
+	if b.n == 0 {
+		b.first = [2][]byte{sp.TraceId, sp.SpanId}
+	}
+	b.last = [2][]byte{sp.TraceId, sp.SpanId}
+	b.n++
+	dt, ds := hex.EncodeToString(sp.TraceId), hex.EncodeToString(sp.SpanId)
 	if dt != srcTrace || ds != srcSpan {
 		line, _ := json.Marshal(map[string]string{"trace": srcTrace, "observation": srcSpan, "otel_trace": dt, "otel_span": ds})
 		b.ids = append(append(b.ids, line...), '\n')
 	}
+	return nil
 }
 
 func (b *spanBatch) probe() []string {
-	f, l := b.spans[0], b.spans[len(b.spans)-1]
-	return []string{fmt.Sprintf("%x", f.TraceId), fmt.Sprintf("%x", f.SpanId), fmt.Sprintf("%x", l.TraceId), fmt.Sprintf("%x", l.SpanId)}
+	return []string{hex.EncodeToString(b.first[0]), hex.EncodeToString(b.first[1]), hex.EncodeToString(b.last[0]), hex.EncodeToString(b.last[1])}
 }
 
-func encodeSpans(spans []*tracepb.Span) ([]byte, error) {
-	req := &tracepb.TracesData{ResourceSpans: []*tracepb.ResourceSpans{{
-		Resource:   &resourcepb.Resource{},
-		ScopeSpans: []*tracepb.ScopeSpans{{Scope: &commonpb.InstrumentationScope{Name: ScopeName, Version: "1"}, Spans: spans}},
-	}}}
-	return proto.Marshal(req)
+// scopeHeader is the encoded instrumentation scope of every request.
+var scopeHeader = func() []byte {
+	sc, _ := proto.Marshal(&commonpb.InstrumentationScope{Name: ScopeName, Version: "1"})
+	return protowire.AppendBytes(protowire.AppendTag(nil, 1, protowire.BytesType), sc)
+}()
+
+// encode wraps the spans into an ExportTraceServiceRequest: one
+// ResourceSpans (empty resource) with one ScopeSpans.
+func (b *spanBatch) encode() []byte {
+	scopeSpansLen := len(scopeHeader) + len(b.buf)
+	resource := protowire.AppendBytes(protowire.AppendTag(nil, 1, protowire.BytesType), nil)
+	rsLen := len(resource) + protowire.SizeTag(2) + protowire.SizeBytes(scopeSpansLen)
+	out := make([]byte, 0, protowire.SizeTag(1)+protowire.SizeBytes(rsLen))
+	out = protowire.AppendTag(out, 1, protowire.BytesType)
+	out = protowire.AppendVarint(out, uint64(rsLen))
+	out = append(out, resource...)
+	out = protowire.AppendTag(out, 2, protowire.BytesType)
+	out = protowire.AppendVarint(out, uint64(scopeSpansLen))
+	out = append(out, scopeHeader...)
+	return append(out, b.buf...)
 }
 
 // sendBatch delivers one batch exactly once: intent, send, completion; an
 // unknown outcome is looked up in the destination before it is resent.
 func (im *importer) sendBatch(ctx context.Context, table string, b *spanBatch) error {
-	body, err := encodeSpans(b.spans)
-	if err != nil {
-		return fmt.Errorf("encode spans: %w", err)
-	}
+	body := b.encode()
+	b.buf = nil
 	segs, _ := json.Marshal(b.segs)
 	b.key = fmt.Sprintf("obs:%s:%d", b.segs[0].File, b.segs[0].From)
 	if err := im.led.write(ctx, entry{K: "intent", Kind: table, Key: b.key, Probe: b.probe(), Note: string(segs)}); err != nil {
@@ -480,9 +509,9 @@ func (im *importer) sendBatch(ctx context.Context, table string, b *spanBatch) e
 			break
 		}
 		if !errors.Is(err, lf.ErrOutcomeUnknown) {
-			return fmt.Errorf("send %d spans: %w", len(b.spans), err)
+			return fmt.Errorf("send %d spans: %w", b.n, err)
 		}
-		im.log.Warn("outcome of an OTLP request unknown; looking the spans up in the destination", "spans", len(b.spans), "error", err)
+		im.log.Warn("outcome of an OTLP request unknown; looking the spans up in the destination", "spans", b.n, "error", err)
 		found, lerr := im.lookupSpans(ctx, b.probe())
 		if lerr != nil {
 			return fmt.Errorf("look up spans after an unknown outcome: %w", lerr)
@@ -491,10 +520,10 @@ func (im *importer) sendBatch(ctx context.Context, table string, b *spanBatch) e
 			break
 		}
 		if attempt >= 10 {
-			return fmt.Errorf("send %d spans: gave up after %d attempts with unknown outcome: %w", len(b.spans), attempt, err)
+			return fmt.Errorf("send %d spans: gave up after %d attempts with unknown outcome: %w", b.n, attempt, err)
 		}
 	}
-	return im.accept(ctx, table, b.key, b.segs, b.ids, int64(len(b.spans)))
+	return im.accept(ctx, table, b.key, b.segs, b.ids, int64(b.n))
 }
 
 func (im *importer) accept(ctx context.Context, table, key string, segs []entry, ids []byte, n int64) error {
@@ -619,7 +648,8 @@ func (im *importer) observations(ctx context.Context) error {
 
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	work := make(chan *spanBatch, im.o.Concurrency)
+	// Unbuffered: at most Concurrency batches in flight and one being built.
+	work := make(chan *spanBatch)
 	var wg sync.WaitGroup
 	for range im.o.Concurrency {
 		wg.Add(1)
@@ -634,7 +664,7 @@ func (im *importer) observations(ctx context.Context) error {
 	}
 	cur := &spanBatch{}
 	flush := func() error {
-		if len(cur.spans) == 0 {
+		if cur.n == 0 {
 			return nil
 		}
 		select {
@@ -646,14 +676,13 @@ func (im *importer) observations(ctx context.Context) error {
 		return nil
 	}
 	add := func(file string, row int64, sp *tracepb.Span, srcTrace, srcSpan string) error {
-		size := proto.Size(sp)
-		if len(cur.spans) > 0 && (len(cur.spans) >= im.o.MaxBatchSpans || cur.bytes+size > im.o.MaxBatchBytes) {
+		size := marshalOpts.Size(sp) + 8
+		if cur.n > 0 && (cur.n >= im.o.MaxBatchSpans || len(cur.buf)+size > im.o.MaxBatchBytes) {
 			if err := flush(); err != nil {
 				return err
 			}
 		}
-		cur.add(file, row, sp, srcTrace, srcSpan)
-		return nil
+		return cur.add(file, row, sp, srcTrace, srcSpan)
 	}
 	scanErr := im.scanAll(ctx, func(f hive.FileEntry, row int64, o *schema.Observation) error {
 		ta := ix.attrsFor(o)

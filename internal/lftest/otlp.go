@@ -660,7 +660,6 @@ func (p *Project) mapSpan(mode Mode, sp *otlpSpan, now time.Time) (*Observation,
 // scope, ...observation metadata, ...trace metadata}; on the legacy path (v3)
 // the generated keys win over the user's.
 func observationMetadata(mode Mode, sp *otlpSpan, traceMeta map[string]any) Payload {
-	md := map[string]any{}
 	gen := map[string]any{}
 	if !strings.HasPrefix(sp.scopeName, "langfuse-sdk") {
 		unmapped := map[string]any{}
@@ -677,27 +676,65 @@ func observationMetadata(mode Mode, sp *otlpSpan, traceMeta map[string]any) Payl
 		scope["attributes"] = sp.scopeAttrs
 	}
 	gen["scope"] = scope
-	user := prefixedObject(sp.attrs, "langfuse.observation.metadata", "langfuse.metadata")
+	genText, _ := marshalJSON(gen)
+	// Fast path: one JSON object of user metadata is spliced in as text.
+	// Readers take the last of repeated keys, which gives the precedence of
+	// each path (v4: user keys win; v3: generated keys win).
+	user, fast := userMetadataText(sp.attrs)
+	if !fast {
+		b, _ := marshalJSON(prefixedObject(sp.attrs, "langfuse.observation.metadata", "langfuse.metadata"))
+		user = string(b)
+	}
+	parts := []string{string(genText), user}
 	if mode == V4 {
-		for k, v := range gen {
-			md[k] = v
-		}
-		for k, v := range user {
-			md[k] = v
-		}
-		for k, v := range traceMeta {
-			md[k] = v
+		if len(traceMeta) > 0 {
+			b, _ := marshalJSON(traceMeta)
+			parts = append(parts, string(b))
 		}
 	} else {
-		for k, v := range user {
-			md[k] = v
-		}
-		for k, v := range gen {
-			md[k] = v
+		parts = []string{user, string(genText)}
+	}
+	return JSONPayload(joinObjects(parts))
+}
+
+// userMetadataText returns the langfuse.observation.metadata object text
+// when it is the only user metadata attribute.
+func userMetadataText(a map[string]any) (string, bool) {
+	s, ok := a["langfuse.observation.metadata"].(string)
+	if !ok {
+		return "", false
+	}
+	for k := range a {
+		if k != "langfuse.observation.metadata" && (strings.HasPrefix(k, "langfuse.observation.metadata.") || strings.HasPrefix(k, "langfuse.metadata")) {
+			return "", false
 		}
 	}
-	b, _ := marshalJSON(md)
-	return JSONPayload(string(b))
+	t := strings.TrimSpace(s)
+	if !strings.HasPrefix(t, "{") || !json.Valid([]byte(t)) {
+		return "", false
+	}
+	return t, true
+}
+
+// joinObjects concatenates the members of JSON object texts into one object.
+func joinObjects(objs []string) string {
+	var b strings.Builder
+	b.WriteByte('{')
+	n := 0
+	for _, o := range objs {
+		inner := strings.TrimSpace(o)
+		inner = strings.TrimSpace(inner[1 : len(inner)-1])
+		if inner == "" {
+			continue
+		}
+		if n > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(inner)
+		n++
+	}
+	b.WriteByte('}')
+	return b.String()
 }
 
 func parseTags(v any) []string {

@@ -1,0 +1,121 @@
+package importer
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
+	resourcepb "go.opentelemetry.io/proto/otlp/resource/v1"
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/lakefuse/lakefuse/bucket"
+)
+
+func TestIDs(t *testing.T) {
+	for _, tc := range []struct{ src, trace, span string }{
+		{"0123456789abcdef0123456789abcdef", "0123456789abcdef0123456789abcdef", hashHex("0123456789abcdef0123456789abcdef", 16)},
+		{"0123456789abcdef", hashHex("0123456789abcdef", 32), "0123456789abcdef"},
+		{"99111769-2ACC-da0d-976b-1210fbeb6eab", "991117692accda0d976b1210fbeb6eab", hashHex("99111769-2ACC-da0d-976b-1210fbeb6eab", 16)},
+		{"trace-Not-Hex", hashHex("trace-Not-Hex", 32), hashHex("trace-Not-Hex", 16)},
+		{"00000000000000000000000000000000", hashHex("00000000000000000000000000000000", 32), hashHex("00000000000000000000000000000000", 16)},
+		{"0123456789ABCDEF", hashHex("0123456789ABCDEF", 32), hashHex("0123456789ABCDEF", 16)},
+	} {
+		if got := TraceID(tc.src); got != tc.trace {
+			t.Errorf("TraceID(%q) = %q, want %q", tc.src, got, tc.trace)
+		}
+		if got := SpanID(tc.src); got != tc.span {
+			t.Errorf("SpanID(%q) = %q, want %q", tc.src, got, tc.span)
+		}
+		if !isHex(TraceID(tc.src), 32) || !isHex(SpanID(tc.src), 16) {
+			t.Errorf("%q: mapped ids are not OTel hex", tc.src)
+		}
+	}
+}
+
+func TestIOText(t *testing.T) {
+	for in, want := range map[string]string{
+		`"plain text"`: "plain text", `"{\"a\":1}"`: `"{\"a\":1}"`, `{"a":1}`: `{"a":1}`, `""`: "", `"42"`: `"42"`, `[1,2]`: `[1,2]`,
+	} {
+		if got := ioText(in); got != want {
+			t.Errorf("ioText(%s) = %q, want %q", in, got, want)
+		}
+	}
+	if got := metadataObject(`"just a string"`); got != `{"metadata":"just a string"}` {
+		t.Errorf("metadataObject of a string: %s", got)
+	}
+}
+
+// The hand-assembled request must be what proto.Marshal makes of the same
+// message.
+func TestBatchEncodeMatchesProto(t *testing.T) {
+	var b spanBatch
+	var spans []*tracepb.Span
+	for i := range 3 {
+		sp := &tracepb.Span{TraceId: mustHex(TraceID(fmt.Sprint("t", i))), SpanId: mustHex(SpanID(fmt.Sprint("s", i))), Name: "n",
+			StartTimeUnixNano: 1, EndTimeUnixNano: 2, Attributes: []*commonpb.KeyValue{kvStr("k", "v"), kvList("tags", []string{"a"})}}
+		spans = append(spans, sp)
+		if err := b.add("f", int64(i), sp, "t", "s"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, _ := proto.Marshal(&tracepb.TracesData{ResourceSpans: []*tracepb.ResourceSpans{{Resource: &resourcepb.Resource{},
+		ScopeSpans: []*tracepb.ScopeSpans{{Scope: &commonpb.InstrumentationScope{Name: ScopeName, Version: "1"}, Spans: spans}}}}})
+	var got, exp tracepb.TracesData
+	if err := proto.Unmarshal(b.encode(), &got); err != nil {
+		t.Fatal(err)
+	}
+	_ = proto.Unmarshal(want, &exp)
+	if !proto.Equal(&got, &exp) {
+		t.Fatalf("encoded batch differs from proto.Marshal")
+	}
+	if len(b.segs) != 1 || b.segs[0].From != 0 || b.segs[0].To != 3 {
+		t.Errorf("segments %+v, want rows [0,3) of f", b.segs)
+	}
+}
+
+func TestLedgerResume(t *testing.T) {
+	ctx := context.Background()
+	b := bucket.NewMemory()
+	l, err := openLedger(ctx, b, "imp/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(l.write(ctx, entry{K: "intent", Kind: "observations", Key: "k1", Probe: []string{"a", "b"}}))
+	must(l.write(ctx, entry{K: "rows", File: "f", From: 0, To: 10, Key: "k1"}, entry{K: "rows", File: "f", From: 10, To: 20}))
+	must(l.write(ctx, entry{K: "intent", Kind: "observations", Key: "k2"}))
+	must(l.write(ctx, entry{K: "id", Kind: "score_configs", Src: "s", Dst: "d"}))
+	for i := 0; i < compactAfter+5; i++ {
+		must(l.write(ctx, entry{K: "rows", File: "g", From: int64(i * 2), To: int64(i*2 + 1)}))
+	}
+	r, err := openLedger(ctx, b, "imp/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.accepted("f", 19) || r.accepted("f", 20) || r.acceptedRows("f") != 20 {
+		t.Errorf("ranges of f: %v", r.rows["f"])
+	}
+	if _, open := r.intent("k1"); open {
+		t.Error("completed intent k1 is still open")
+	}
+	if _, open := r.intent("k2"); !open {
+		t.Error("intent k2 without completion must stay open after a restart")
+	}
+	if d, ok := r.id("score_configs", "s"); !ok || d != "d" {
+		t.Errorf("id mapping lost: %q %v", d, ok)
+	}
+	if len(r.segs) != 1 {
+		t.Errorf("%d segments after compaction, want 1", len(r.segs))
+	}
+	again, err := openLedger(ctx, b, "imp/")
+	if err != nil || again.acceptedRows("g") != compactAfter+5 {
+		t.Fatalf("after compaction: %v rows of g, %v", again.acceptedRows("g"), err)
+	}
+}
