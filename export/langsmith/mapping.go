@@ -151,7 +151,11 @@ func (p *extraParts) split(extra string) {
 		m := p.rest[i]
 		switch m.key {
 		case `"metadata"`:
-			if p.hasMeta || !members(m.val, func(k, v string) bool { p.metadata = append(p.metadata, kv{k, v}); return true }) {
+			if p.hasMeta {
+				continue // a repeated key stays in rest
+			}
+			if !members(m.val, func(k, v string) bool { p.metadata = append(p.metadata, kv{k, v}); return true }) {
+				p.metadata = p.metadata[:0] // not an object: it stays in rest
 				continue
 			}
 			p.hasMeta = true
@@ -224,9 +228,8 @@ func modelName(p *extraParts, inputs string) (string, bool) {
 	return "", false
 }
 
-// usageOut is the part of an LLM run's outputs that carries usage, in the
-// shapes the research notes list (LangChain's llm_output and generations,
-// LangChain.js's llmOutput).
+// tokenUsage is LangChain's llm_output.token_usage (and LangChain.js's
+// llmOutput.tokenUsage), where older LLM runs report their tokens.
 type tokenUsage struct {
 	Prompt     *int64 `json:"prompt_tokens"`
 	Completion *int64 `json:"completion_tokens"`
@@ -237,6 +240,8 @@ type tokenUsage struct {
 	TotalJS      *int64 `json:"totalTokens"`
 }
 
+// generations is LangChain's outputs.generations, whose messages carry
+// usage_metadata.
 type generations [][]struct {
 	Message *struct {
 		Kwargs *struct {
@@ -245,6 +250,8 @@ type generations [][]struct {
 	} `json:"message"`
 }
 
+// usageMetadata is LangChain's usage_metadata (in outputs or in
+// extra.metadata): tokens, token details and, sometimes, costs.
 type usageMetadata struct {
 	Input, Output, Total             *int64
 	InputDetails, OutputDetails      []detail
