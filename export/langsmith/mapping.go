@@ -469,14 +469,10 @@ func eventTime(v string) (time.Time, bool) {
 		t, err := parseTime(s)
 		return t, err == nil
 	}
-	if v == "" || v == "null" {
+	if v == "" || !isNumber(v) {
 		return time.Time{}, false
 	}
-	var f float64
-	if json.Unmarshal(bytesOf(v), &f) != nil {
-		return time.Time{}, false
-	}
-	t, err := epochTime(f)
+	t, err := epochText(v)
 	return t, err == nil
 }
 

@@ -2,6 +2,7 @@ package langsmith
 
 import (
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -266,3 +267,42 @@ func TestUnusualColumnTypes(t *testing.T) {
 }
 
 func jsonInt(n int64) string { b, _ := json.Marshal(n); return string(b) }
+
+// TestOddPayloads: JSON columns that are not what LangSmith usually writes
+// still convert without losing anything.
+func TestOddPayloads(t *testing.T) {
+	runs := generate(lsfixture.GenOptions{Seed: 59, Runs: 10, Depth: 1, Fanout: 1})
+	set := func(i int, f func(r *lsfixture.Run)) { f(&runs[i]) }
+	s := func(v string) *string { return &v }
+	set(0, func(r *lsfixture.Run) { r.Extra = s(`{"metadata":null,"runtime":{"sdk":"js"}}`) })
+	set(1, func(r *lsfixture.Run) { r.Extra = s(`{"metadata":{"langsmith":"mine","thread_id":42}}`) })
+	set(2, func(r *lsfixture.Run) { r.Extra = s(`not json at all`); r.Inputs = s(`plain text input`) })
+	set(3, func(r *lsfixture.Run) { r.Events = s(`[{"name":"new_token","time":1714351752090}]`); r.Tags = []string{"a\"b", "ü"} })
+	src := bucket.NewMemory()
+	putExport(t, src, layout(export1), runs, lsfixture.V1())
+	l, _ := convert(t, src, "mem://src", Options{})
+	obs := func(i int) map[string]any { return meta(t, l.obs[spanHex(runs[i].ID)].Metadata) }
+	ls := func(m map[string]any) map[string]any { return m["langsmith"].(map[string]any) }
+	if m := obs(0); ls(m)["extra"].(map[string]any)["metadata"] != nil || ls(m)["extra"].(map[string]any)["runtime"] == nil {
+		t.Errorf("null metadata: %v", m)
+	}
+	if m := obs(1); m["thread_id"] != 42.0 || ls(m)["metadata_langsmith"] != "mine" {
+		t.Errorf("user langsmith key: %v", m)
+	}
+	if m := obs(2); ls(m)["extra"] != "not json at all" {
+		t.Errorf("extra that is not JSON: %v", m)
+	}
+	if in := l.obs[spanHex(runs[2].ID)].Input; str(in) != `"plain text input"` {
+		t.Errorf("input that is not JSON: %s", str(in))
+	}
+	if o := l.obs[spanHex(runs[3].ID)]; o.CompletionStartTime != nil && runs[3].FirstTokenTime == nil &&
+		!o.CompletionStartTime.Equal(time.UnixMilli(1714351752090)) {
+		t.Errorf("epoch event time: %v", o.CompletionStartTime)
+	}
+	if m := obs(3); fmt.Sprint(ls(m)["tags"]) != `[a"b ü]` {
+		t.Errorf("tags %v", ls(m)["tags"])
+	}
+	if sess := l.traces[hexOf(runs[1].TraceID)].SessionID; runs[1].ParentRunID == nil && str(sess) != "42" {
+		t.Errorf("numeric thread id: %s", str(sess))
+	}
+}
