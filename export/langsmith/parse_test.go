@@ -277,7 +277,10 @@ func TestOddPayloads(t *testing.T) {
 	set(0, func(r *lsfixture.Run) { r.Extra = s(`{"metadata":null,"runtime":{"sdk":"js"}}`) })
 	set(1, func(r *lsfixture.Run) { r.Extra = s(`{"metadata":{"langsmith":"mine","thread_id":42}}`) })
 	set(2, func(r *lsfixture.Run) { r.Extra = s(`not json at all`); r.Inputs = s(`plain text input`) })
-	set(3, func(r *lsfixture.Run) { r.Events = s(`[{"name":"new_token","time":1714351752090}]`); r.Tags = []string{"a\"b", "ü"} })
+	set(3, func(r *lsfixture.Run) {
+		r.Events = s(`[{"name":"new_token","time":1714351752090}]`)
+		r.Tags = []string{"a\"b", "ü"}
+	})
 	src := bucket.NewMemory()
 	putExport(t, src, layout(export1), runs, lsfixture.V1())
 	l, _ := convert(t, src, "mem://src", Options{})
