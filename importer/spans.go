@@ -720,7 +720,8 @@ func (im *importer) observations(ctx context.Context) error {
 func (im *importer) scanAll(ctx context.Context, fn func(f hive.FileEntry, row int64, o *schema.Observation) error) error {
 	for _, f := range im.files("observations") {
 		var row int64
-		err := hive.ScanFile(ctx, im.lake.Bucket(), f, hive.ScanOptions{}, func(b hive.Batch) error {
+		// Small record batches: observation rows carry their whole I/O.
+		err := hive.ScanFile(ctx, im.lake.Bucket(), f, hive.ScanOptions{BatchSize: 1024}, func(b hive.Batch) error {
 			d, err := schema.NewDecoder(schema.Observations, b.Record.Schema())
 			if err != nil {
 				return err
