@@ -209,7 +209,9 @@ func (c *Client) call(ctx context.Context, o *op, out any) error {
 	for attempt := 1; ; attempt++ {
 		r := c.do(ctx, o)
 		if r.err == nil && r.status >= 200 && r.status < 300 && out != nil && o.decodable(r.body) {
-			if err := json.Unmarshal(r.body, out); err != nil {
+			if fd, ok := out.(interface{ decodeFast([]byte) bool }); ok && fd.decodeFast(r.body) {
+				// decoded (fastjson.go); anything unusual takes encoding/json below
+			} else if err := json.Unmarshal(r.body, out); err != nil {
 				r.err, r.cut = err, isTruncation(err, r.body)
 			}
 		}
