@@ -44,7 +44,7 @@ type Options struct {
 	// KeepTokenEvents keeps every new_token event in the metadata instead
 	// of a count and the first and last times.
 	KeepTokenEvents bool
-	// BatchRows is the rows per record batch read (default 2048).
+	// BatchRows is the rows per record batch read (default 1024).
 	BatchRows int64
 	Mem       memory.Allocator
 	Logger    *slog.Logger
@@ -117,7 +117,7 @@ func Open(ctx context.Context, src bucket.Bucket, location string, opts Options)
 		opts.Environment = "default"
 	}
 	if opts.BatchRows <= 0 {
-		opts.BatchRows = 2048
+		opts.BatchRows = 1024
 	}
 	if opts.Mem == nil {
 		opts.Mem = memory.DefaultAllocator
@@ -306,7 +306,7 @@ type outBatch struct {
 
 // pipelineDepth bounds the batches in flight between converting and
 // writing, and so the memory they hold.
-const pipelineDepth = 4
+const pipelineDepth = 3
 
 // writer is the state of one Convert call. Converting (reading, mapping,
 // bookkeeping) runs in the calling goroutine; appending to the lake, which

@@ -31,6 +31,9 @@ var (
 	ErrBadRun = errors.New("run cannot be converted")
 )
 
+// readBuffer is the read-ahead per column chunk.
+const readBuffer = 1 << 20
+
 // fileReader reads one source file.
 type fileReader struct {
 	where string // location/key, for messages
@@ -63,7 +66,13 @@ func openFile(ctx context.Context, src bucket.Bucket, where, key string, mem mem
 		}
 	}()
 	fr = &fileReader{where: where, obj: obj, cols: map[string]int{}}
-	fr.pf, err = file.NewParquetReader(io.NewSectionReader(obj, 0, obj.Size()), file.WithReadProps(parquet.NewReaderProperties(mem)))
+	// Column chunks are streamed through a buffer instead of read whole:
+	// exports may have row groups of hundreds of megabytes, and memory must
+	// not grow with them. On S3 each refill is one ranged GET.
+	props := parquet.NewReaderProperties(mem)
+	props.BufferedStreamEnabled = true
+	props.BufferSize = readBuffer
+	fr.pf, err = file.NewParquetReader(io.NewSectionReader(obj, 0, obj.Size()), file.WithReadProps(props))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w: %v", where, ErrCorrupt, err)
 	}
