@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strconv"
 	"time"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	lf "github.com/lakefuse/lakefuse/internal/langfuse"
 	"github.com/lakefuse/lakefuse/schema"
@@ -41,9 +43,11 @@ func rawIO(raw json.RawMessage) (*string, error) {
 		s := string(raw)
 		return &s, nil
 	}
-	var text string
-	if err := json.Unmarshal(raw, &text); err != nil {
-		return nil, fmt.Errorf("input/output is not a JSON string: %w", err)
+	text, ok := unquote(raw)
+	if !ok {
+		if err := json.Unmarshal(raw, &text); err != nil {
+			return nil, fmt.Errorf("input/output is not a JSON string: %w", err)
+		}
 	}
 	if json.Valid([]byte(text)) {
 		return &text, nil
@@ -53,6 +57,108 @@ func rawIO(raw json.RawMessage) (*string, error) {
 		return nil, err
 	}
 	return &s, nil
+}
+
+// unquote decodes the JSON string raw as encoding/json does, for the
+// escapes that stored text holds; ok is false for anything else (invalid
+// UTF-8, a lone surrogate, invalid JSON), which encoding/json then decodes
+// or rejects. Every observation's input and output pass through here.
+func unquote(raw []byte) (s string, ok bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return "", false
+	}
+	body := raw[1 : len(raw)-1]
+	esc := bytes.IndexByte(body, '\\')
+	if esc < 0 {
+		if bytes.IndexByte(body, '"') >= 0 || hasControl(body) || !utf8.Valid(body) {
+			return "", false
+		}
+		return string(body), true
+	}
+	out := make([]byte, 0, len(body))
+	for len(body) > 0 {
+		esc = bytes.IndexByte(body, '\\')
+		if esc < 0 {
+			esc = len(body)
+		}
+		chunk := body[:esc]
+		if bytes.IndexByte(chunk, '"') >= 0 || hasControl(chunk) {
+			return "", false
+		}
+		out = append(out, chunk...)
+		body = body[esc:]
+		if len(body) == 0 {
+			break
+		}
+		if len(body) < 2 {
+			return "", false
+		}
+		switch c := body[1]; c {
+		case '"', '\\', '/':
+			out = append(out, c)
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			r, ok := hex4(body[2:])
+			if !ok || utf16.IsSurrogate(r) {
+				if !ok || len(body) < 12 || body[6] != '\\' || body[7] != 'u' {
+					return "", false
+				}
+				r2, ok := hex4(body[8:])
+				if r = utf16.DecodeRune(r, r2); !ok || r == utf8.RuneError {
+					return "", false
+				}
+				body = body[6:]
+			}
+			out = utf8.AppendRune(out, r)
+			body = body[4:]
+		default:
+			return "", false
+		}
+		body = body[2:]
+	}
+	if !utf8.Valid(out) {
+		return "", false
+	}
+	return string(out), true
+}
+
+func hasControl(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 {
+			return true
+		}
+	}
+	return false
+}
+
+func hex4(b []byte) (rune, bool) {
+	if len(b) < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c -= 'a' - 10
+		case 'A' <= c && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
 }
 
 // marshalString encodes s as a JSON string without HTML escaping, so text
