@@ -326,7 +326,13 @@ func (s *Server) authenticate(r *http.Request) (*Project, error) {
 }
 
 func writeJSON(w http.ResponseWriter, status int, body any) {
-	b, err := marshalJSON(body)
+	var b []byte
+	var err error
+	if enc, ok := body.(encodedJSON); ok {
+		b = enc
+	} else {
+		b, err = marshalJSON(body)
+	}
 	if err != nil {
 		status, b = http.StatusInternalServerError, []byte(`{"message":"Internal Server Error","error":"response is not JSON-serialisable"}`)
 	}
