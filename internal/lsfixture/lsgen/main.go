@@ -24,18 +24,19 @@ func main() {
 	perFile := flag.Int("rows-per-file", 50000, "rows per Parquet file")
 	every := flag.Duration("trace-every", 20*time.Second, "time between trace starts")
 	stream := flag.Int("stream-tokens", 20, "new_token events of streaming LLM runs")
+	rowGroup := flag.Int("row-group-rows", 5000, "rows per Parquet row group")
 	flag.Parse()
 	if *dir == "" {
 		fmt.Fprintln(os.Stderr, "lsgen: -dir is required")
 		os.Exit(2)
 	}
-	if err := run(*dir, *runs, *seed, *format, *payload, *perFile, *every, *stream); err != nil {
+	if err := run(*dir, *runs, *seed, *format, *payload, *perFile, *rowGroup, *every, *stream); err != nil {
 		fmt.Fprintln(os.Stderr, "lsgen:", err)
 		os.Exit(1)
 	}
 }
 
-func run(dir string, runs int, seed uint64, format string, payload, perFile int, every time.Duration, stream int) error {
+func run(dir string, runs int, seed uint64, format string, payload, perFile, rowGroup int, every time.Duration, stream int) error {
 	ctx := context.Background()
 	b, err := bucket.Open(ctx, dir, bucket.Options{})
 	if err != nil {
@@ -46,6 +47,7 @@ func run(dir string, runs int, seed uint64, format string, payload, perFile int,
 	if format == "v1" {
 		f = lsfixture.V1()
 	}
+	f.RowGroupRows = rowGroup
 	opts := lsfixture.GenOptions{Seed: seed, Runs: runs, TraceEvery: every, PayloadBytes: payload, StreamTokens: stream, ErrorEvery: 50, Threads: 1000}
 	st, err := lsfixture.WriteExport(ctx, b, lsfixture.Generate(opts), lsfixture.ExportOptions{
 		Layout: lsfixture.Layout{ExportID: "0f6b1f5e-0000-4000-8000-000000000001", TenantID: "7d4c0a8e-0000-4000-8000-000000000002", SessionID: "3a9e2b1c-0000-4000-8000-000000000003"},
