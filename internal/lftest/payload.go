@@ -51,6 +51,7 @@ var (
 // filler returns about n bytes of mixed English, Japanese and emoji text.
 func filler(r *rand.Rand, n int) string {
 	var b strings.Builder
+	b.Grow(n + 32) // a word or phrase past n at most
 	for b.Len() < n {
 		switch r.IntN(10) {
 		case 0, 1:
@@ -162,6 +163,15 @@ func appendJSONString(b []byte, s string) []byte {
 	const hexd = "0123456789abcdef"
 	b = append(b, '"')
 	for i := 0; i < len(s); i++ {
+		// Most payload bytes need no escape: copy them in runs.
+		j := i
+		for j < len(s) && s[j] >= 0x20 && s[j] != '"' && s[j] != '\\' {
+			j++
+		}
+		b = append(b, s[i:j]...)
+		if i = j; i == len(s) {
+			break
+		}
 		c := s[i]
 		switch {
 		case c == '"' || c == '\\':

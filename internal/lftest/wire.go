@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -93,7 +94,7 @@ func scanObject(s string, fn func(key, raw string)) bool {
 		}
 		i = skipWS(s, i+1)
 		end = skipValue(s, i)
-		if end < 0 || !json.Valid([]byte(s[i:end])) {
+		if end < 0 || !validValue(s[i:end]) {
 			return false
 		}
 		fn(key, s[i:end])
@@ -175,15 +176,110 @@ func plainJSONString(s string) bool {
 	return utf8.ValidString(s)
 }
 
+// validValue is json.Valid for the value skipValue found; strings, most
+// of metadata, are checked here without a copy.
+func validValue(raw string) bool {
+	if raw[0] != '"' {
+		return json.Valid([]byte(raw))
+	}
+	for i := 1; i < len(raw)-1; i++ {
+		switch c := raw[i]; {
+		case c < 0x20:
+			return false
+		case c == '\\':
+			i++
+			switch raw[i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if _, ok := hex4(raw[i+1:]); !ok {
+					return false
+				}
+				i += 4
+			default:
+				return false
+			}
+		}
+	}
+	return true
+}
+
 func unquoteJSON(raw string) string {
 	if plainJSONString(raw[1 : len(raw)-1]) {
 		return raw[1 : len(raw)-1]
+	}
+	if s, ok := unquoteEscaped(raw[1 : len(raw)-1]); ok {
+		return s
 	}
 	var s string
 	if err := json.Unmarshal([]byte(raw), &s); err != nil {
 		return raw
 	}
 	return s
+}
+
+// unquoteEscaped decodes the content of a valid JSON string with simple
+// escapes; ok is false for invalid UTF-8 or a surrogate escape, which
+// encoding/json decodes.
+func unquoteEscaped(body string) (string, bool) {
+	out := make([]byte, 0, len(body))
+	for len(body) > 0 {
+		esc := strings.IndexByte(body, '\\')
+		if esc < 0 {
+			esc = len(body)
+		}
+		out = append(out, body[:esc]...)
+		body = body[esc:]
+		if len(body) < 2 {
+			break
+		}
+		switch c := body[1]; c {
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			r, ok := hex4(body[2:])
+			if !ok || utf16.IsSurrogate(r) {
+				return "", false
+			}
+			out = utf8.AppendRune(out, r)
+			body = body[4:]
+		default: // '"', '\\', '/'
+			out = append(out, c)
+		}
+		body = body[2:]
+	}
+	if len(body) != 0 || !utf8.Valid(out) {
+		return "", false
+	}
+	return string(out), true
+}
+
+func hex4(s string) (rune, bool) {
+	if len(s) < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range []byte(s[:4]) {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c -= 'a' - 10
+		case 'A' <= c && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
 }
 
 func compactJSON(raw string) string {
