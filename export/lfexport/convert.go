@@ -43,13 +43,16 @@ func rawIO(raw json.RawMessage) (*string, error) {
 		s := string(raw)
 		return &s, nil
 	}
-	text, ok := unquote(raw)
+	b, ok := unquote(raw)
 	if !ok {
+		var text string
 		if err := json.Unmarshal(raw, &text); err != nil {
 			return nil, fmt.Errorf("input/output is not a JSON string: %w", err)
 		}
+		b = []byte(text)
 	}
-	if json.Valid([]byte(text)) {
+	text := string(b)
+	if lf.ValidJSON(b) {
 		return &text, nil
 	}
 	s, err := marshalString(text)
@@ -59,21 +62,22 @@ func rawIO(raw json.RawMessage) (*string, error) {
 	return &s, nil
 }
 
-// unquote decodes the JSON string raw as encoding/json does, for the
+// unquote decodes the JSON string raw as encoding/json does (the result
+// may share raw's bytes), for the
 // escapes that stored text holds; ok is false for anything else (invalid
 // UTF-8, a lone surrogate, invalid JSON), which encoding/json then decodes
 // or rejects. Every observation's input and output pass through here.
-func unquote(raw []byte) (s string, ok bool) {
+func unquote(raw []byte) (s []byte, ok bool) {
 	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
-		return "", false
+		return nil, false
 	}
 	body := raw[1 : len(raw)-1]
 	esc := bytes.IndexByte(body, '\\')
 	if esc < 0 {
 		if bytes.IndexByte(body, '"') >= 0 || hasControl(body) || !utf8.Valid(body) {
-			return "", false
+			return nil, false
 		}
-		return string(body), true
+		return body, true
 	}
 	out := make([]byte, 0, len(body))
 	for len(body) > 0 {
@@ -83,7 +87,7 @@ func unquote(raw []byte) (s string, ok bool) {
 		}
 		chunk := body[:esc]
 		if bytes.IndexByte(chunk, '"') >= 0 || hasControl(chunk) {
-			return "", false
+			return nil, false
 		}
 		out = append(out, chunk...)
 		body = body[esc:]
@@ -91,7 +95,7 @@ func unquote(raw []byte) (s string, ok bool) {
 			break
 		}
 		if len(body) < 2 {
-			return "", false
+			return nil, false
 		}
 		switch c := body[1]; c {
 		case '"', '\\', '/':
@@ -110,25 +114,25 @@ func unquote(raw []byte) (s string, ok bool) {
 			r, ok := hex4(body[2:])
 			if !ok || utf16.IsSurrogate(r) {
 				if !ok || len(body) < 12 || body[6] != '\\' || body[7] != 'u' {
-					return "", false
+					return nil, false
 				}
 				r2, ok := hex4(body[8:])
 				if r = utf16.DecodeRune(r, r2); !ok || r == utf8.RuneError {
-					return "", false
+					return nil, false
 				}
 				body = body[6:]
 			}
 			out = utf8.AppendRune(out, r)
 			body = body[4:]
 		default:
-			return "", false
+			return nil, false
 		}
 		body = body[2:]
 	}
 	if !utf8.Valid(out) {
-		return "", false
+		return nil, false
 	}
-	return string(out), true
+	return out, true
 }
 
 func hasControl(b []byte) bool {

@@ -15,7 +15,7 @@ func TestUnquote(t *testing.T) {
 		if err := json.Unmarshal([]byte(raw), &want); err != nil {
 			t.Fatal(err)
 		}
-		if !ok || got != want {
+		if !ok || string(got) != want {
 			t.Errorf("unquote(%s) = %q, %v; want %q", raw, got, ok, want)
 		}
 	}
@@ -41,7 +41,7 @@ func FuzzUnquote(f *testing.F) {
 		if err := json.Unmarshal([]byte(raw), &want); err != nil {
 			t.Fatalf("unquote(%q) = %q, encoding/json refuses it: %v", raw, got, err)
 		}
-		if got != want {
+		if string(got) != want {
 			t.Fatalf("unquote(%q) = %q, encoding/json %q", raw, got, want)
 		}
 	})

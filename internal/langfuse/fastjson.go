@@ -2,6 +2,7 @@ package langfuse
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"reflect"
 	"strconv"
@@ -179,11 +180,10 @@ func skipWS(d []byte, i int) int {
 }
 
 // strStop marks the bytes a JSON string scan stops at: the quote, the
-// backslash, control characters (invalid unescaped) and non-ASCII bytes
-// (whose UTF-8 validity decides whether the content is plain).
+// backslash and control characters (invalid unescaped).
 var strStop = func() (t [256]bool) {
 	for c := 0; c < 256; c++ {
-		t[c] = c == '"' || c == '\\' || c < 0x20 || c >= 0x80
+		t[c] = c == '"' || c == '\\' || c < 0x20
 	}
 	return t
 }()
@@ -195,8 +195,13 @@ func stringEnd(d []byte, i int) (end int, plain, ok bool) {
 	plain = true
 	j := i + 1
 	for {
+		start := j
 		for j < len(d) && !strStop[d[j]] {
 			j++
+		}
+		// One check per run of text: cheaper than decoding rune by rune.
+		if plain && !asciiOnly(d[start:j]) && !utf8.Valid(d[start:j]) {
+			plain = false
 		}
 		if j >= len(d) {
 			return 0, false, false
@@ -225,16 +230,26 @@ func stringEnd(d []byte, i int) (end int, plain, ok bool) {
 			default:
 				return 0, false, false
 			}
-		case c < 0x20:
+		default: // a control character
 			return 0, false, false
-		default: // non-ASCII
-			r, n := utf8.DecodeRune(d[j:])
-			if r == utf8.RuneError && n <= 1 {
-				plain = false
-			}
-			j += n
 		}
 	}
+}
+
+// asciiOnly reports whether b is ASCII, eight bytes at a time.
+func asciiOnly(b []byte) bool {
+	for len(b) >= 8 {
+		if binary.LittleEndian.Uint64(b)&0x8080808080808080 != 0 {
+			return false
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 func isHex(c byte) bool {
@@ -678,4 +693,16 @@ func (x *ObservationV2) setField(name, v []byte) (bit uint64, ok bool) {
 		return 1 << 41, decStringPtr(&x.Release, v)
 	}
 	return 0, false
+}
+
+// ValidJSON reports whether data is one JSON value, as json.Valid does, in
+// one quick pass: the exporter checks every observation's input and output
+// with it.
+func ValidJSON(data []byte) bool {
+	i := skipWS(data, 0)
+	if end, ok := validValue(data, i, 0); ok {
+		return skipWS(data, end) == len(data)
+	}
+	// Invalid, or nested deeper than the fast path follows.
+	return json.Valid(data)
 }

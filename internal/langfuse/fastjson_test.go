@@ -112,3 +112,15 @@ func BenchmarkDecodePageFast(b *testing.B) {
 		}
 	}
 }
+
+func FuzzValidJSON(f *testing.F) {
+	for _, s := range []string{``, ` 1 `, `{"a":[1,2,{"b":null}]}`, `"\ud800"`, "\"\xff\"", `[1,]`, `01`, `-`, `1e`, `{"a" 1}`,
+		strings.Repeat("[", 600) + strings.Repeat("]", 600), `tru`, `"a\u12"`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := ValidJSON([]byte(s)), json.Valid([]byte(s)); got != want {
+			t.Fatalf("ValidJSON(%q) = %v, json.Valid %v", s, got, want)
+		}
+	})
+}
