@@ -24,9 +24,9 @@ import (
 
 // fastDecoder is a wire type with a fast path for fresh (zero) values.
 type fastDecoder interface {
-	// decodeFast decodes the JSON object data into the receiver, which is
-	// zero, and reports whether it could.
-	decodeFast(data []byte) bool
+	// decodeAt decodes the JSON object at data[i] into the receiver, which
+	// is zero, validating it, and returns the index after it.
+	decodeAt(data []byte, i int) (end int, ok bool)
 }
 
 // decodeFast decodes a page whose items have a fast path. On false r is
@@ -77,13 +77,10 @@ func (r *cursorResponse[T]) decodeItems(d []byte, i int) (int, bool) {
 		return i + 1, true
 	}
 	for {
-		end, ok := validValue(d, i, 0)
-		if !ok || d[i] != '{' {
-			return 0, false
-		}
 		var zero T
 		r.Data = append(r.Data, zero)
-		if !any(&r.Data[len(r.Data)-1]).(fastDecoder).decodeFast(d[i:end]) {
+		end, ok := any(&r.Data[len(r.Data)-1]).(fastDecoder).decodeAt(d, i)
+		if !ok {
 			return 0, false
 		}
 		i = skipWS(d, end)
@@ -567,10 +564,10 @@ var observationV2Fields = func() []string {
 	return names
 }()
 
-// decodeFast decodes one v2 observation, unknown members into Extra.
-func (x *ObservationV2) decodeFast(d []byte) bool {
+// decodeAt decodes one v2 observation, unknown members into Extra.
+func (x *ObservationV2) decodeAt(d []byte, i int) (int, bool) {
 	var seen uint64
-	_, ok := objectFields(d, 0, func(name []byte, i int) (int, bool) {
+	return objectFields(d, i, func(name []byte, i int) (int, bool) {
 		end, ok := validValue(d, i, 0)
 		if !ok {
 			return 0, false
@@ -600,7 +597,6 @@ func (x *ObservationV2) decodeFast(d []byte) bool {
 		seen |= bit
 		return end, true
 	})
-	return ok
 }
 
 // setField sets the declared member name from v; bit identifies the member
