@@ -2,12 +2,14 @@ package langfuse
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 	"time"
+
+	"github.com/klauspost/compress/gzip"
 )
 
 // Writes share the retries of reads with one difference: a write that is not idempotent is
@@ -34,7 +36,10 @@ func (c *Client) Ingest(ctx context.Context, batch []IngestionEvent) (*Ingestion
 // deduplicate spans.
 func (c *Client) ExportOTLP(ctx context.Context, protobuf []byte) (*OTLPResponse, error) {
 	var gz bytes.Buffer
-	zw := gzip.NewWriter(&gz)
+	gz.Grow(len(protobuf) / 4)
+	zw := otlpGzip.Get().(*gzip.Writer)
+	defer otlpGzip.Put(zw)
+	zw.Reset(&gz)
 	if _, err := zw.Write(protobuf); err != nil {
 		return nil, fmt.Errorf("export spans: compressing: %w", err)
 	}
@@ -53,6 +58,11 @@ func (c *Client) ExportOTLP(ctx context.Context, protobuf []byte) (*OTLPResponse
 	}
 	return r, nil
 }
+
+// otlpGzip holds the compressors of ExportOTLP: their state is large and worth reusing.
+// klauspost's gzip at its default level compresses several times faster than compress/gzip's
+// default at a similar ratio, and compression is most of the client's work for spans.
+var otlpGzip = sync.Pool{New: func() any { return gzip.NewWriter(nil) }}
 
 // CreateScoreConfig creates a score config; Langfuse assigns its id.
 func (c *Client) CreateScoreConfig(ctx context.Context, req CreateScoreConfigRequest) (*ScoreConfig, error) {
