@@ -11,8 +11,10 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
@@ -401,7 +403,10 @@ func (r *Run) failFile(pf *partFile, err error) error {
 	return fmt.Errorf("write %s/%s: %w", r.b, pf.key, err)
 }
 
-// partFile is one Parquet file being written.
+// partFile is one Parquet file being written. Rows are collected into
+// record batches on the caller's goroutine; encoding and compressing them
+// (most of the cost) happens on the file's own goroutine, so a producer and
+// the writer use two cores. At most two batches are in flight.
 type partFile struct {
 	key     string
 	table   *schema.Table
@@ -409,13 +414,21 @@ type partFile struct {
 	opts    *RunOptions
 	w       bucket.Writer
 	sink    *hashingWriter
-	fw      *pqarrow.FileWriter
+	fw      *pqarrow.FileWriter // owned by encode until done is closed
 	bld     *schema.Builder
 	rows    int64
 	minT    time.Time
 	maxT    time.Time
 	lastUse uint64
-	full    bool
+
+	work    chan arrow.RecordBatch
+	done    chan struct{}
+	stopped bool        // work is closed
+	encErr  error       // set by encode; read after done
+	failed  atomic.Bool // encode hit an error
+	isFull  atomic.Bool // the file reached TargetFileBytes
+	// full is read by Run after each append.
+	full bool
 }
 
 // hashingWriter counts and hashes what goes to the bucket.
@@ -474,10 +487,46 @@ func newPartFile(ctx context.Context, b bucket.Bucket, key string, t *schema.Tab
 		_ = w.Abort()
 		return nil, fmt.Errorf("write %s/%s: %w", b, key, err)
 	}
-	return &partFile{key: key, table: t, part: part, opts: opts, w: w, sink: sink, fw: fw, bld: schema.NewBuilder(opts.Mem, t)}, nil
+	pf := &partFile{key: key, table: t, part: part, opts: opts, w: w, sink: sink, fw: fw, bld: schema.NewBuilder(opts.Mem, t),
+		work: make(chan arrow.RecordBatch, 1), done: make(chan struct{})}
+	go pf.encode()
+	return pf, nil
+}
+
+// encode writes the batches it receives into the Parquet file, cutting row
+// groups by compressed size. After an error it only releases batches.
+func (pf *partFile) encode() {
+	defer close(pf.done)
+	for rec := range pf.work {
+		if pf.encErr == nil {
+			pf.encErr = pf.writeBatch(rec)
+			if pf.encErr != nil {
+				pf.failed.Store(true)
+			}
+		}
+		rec.Release()
+	}
+}
+
+func (pf *partFile) writeBatch(rec arrow.RecordBatch) error {
+	if err := pf.fw.WriteBuffered(rec); err != nil {
+		return err
+	}
+	if pf.fw.RowGroupTotalCompressedBytes() >= pf.opts.TargetRowGroupBytes {
+		if err := pf.fw.NewBufferedRowGroupChecked(); err != nil {
+			return err
+		}
+	}
+	if pf.fw.TotalCompressedBytes() >= pf.opts.TargetFileBytes {
+		pf.isFull.Store(true)
+	}
+	return nil
 }
 
 func (pf *partFile) append(row any, ts time.Time) error {
+	if pf.failed.Load() {
+		return pf.stop()
+	}
 	if err := pf.bld.Append(row); err != nil {
 		return err
 	}
@@ -491,38 +540,40 @@ func (pf *partFile) append(row any, ts time.Time) error {
 		}
 	}
 	if pf.bld.Len() >= pf.opts.BatchRows || pf.bld.Bytes() >= pf.opts.BatchBytes {
-		return pf.flush()
+		pf.flush()
 	}
+	pf.full = pf.isFull.Load()
 	return nil
 }
 
-func (pf *partFile) flush() error {
-	if pf.bld.Len() == 0 {
-		return nil
+// flush hands the rows collected so far to the encoder.
+func (pf *partFile) flush() {
+	if pf.bld.Len() == 0 || pf.stopped {
+		return
 	}
-	rec := pf.bld.NewRecordBatch()
-	defer rec.Release()
-	if err := pf.fw.WriteBuffered(rec); err != nil {
-		return err
+	pf.work <- pf.bld.NewRecordBatch()
+}
+
+// stop ends the encoder and returns its error.
+func (pf *partFile) stop() error {
+	if !pf.stopped {
+		pf.stopped = true
+		close(pf.work)
 	}
-	if pf.fw.RowGroupTotalCompressedBytes() >= pf.opts.TargetRowGroupBytes {
-		if err := pf.fw.NewBufferedRowGroupChecked(); err != nil {
-			return err
-		}
-	}
-	if pf.fw.TotalCompressedBytes() >= pf.opts.TargetFileBytes {
-		pf.full = true
-	}
-	return nil
+	<-pf.done
+	return pf.encErr
 }
 
 func (pf *partFile) close() (FileEntry, error) {
-	defer pf.bld.Release()
-	if err := pf.flush(); err != nil {
-		pf.abort()
-		return FileEntry{}, err
+	pf.flush()
+	err := pf.stop()
+	pf.bld.Release()
+	if err == nil {
+		err = pf.fw.Close()
+	} else {
+		_ = pf.fw.Close() // frees buffers; the bytes go nowhere
 	}
-	if err := pf.fw.Close(); err != nil {
+	if err != nil {
 		_ = pf.w.Abort()
 		return FileEntry{}, err
 	}
@@ -541,6 +592,7 @@ func (pf *partFile) close() (FileEntry, error) {
 }
 
 func (pf *partFile) abort() {
+	_ = pf.stop()
 	_ = pf.fw.Close() // frees buffers; the bytes go nowhere
 	_ = pf.w.Abort()
 	pf.bld.Release()
