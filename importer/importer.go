@@ -220,6 +220,7 @@ type importer struct {
 	results map[string]*Result
 
 	traces *traceIndex // built for the observations step
+	rec    spanRec     // the span being built (one goroutine builds spans)
 }
 
 // Run imports the lake into the destination project of o.Client.

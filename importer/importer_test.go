@@ -1,8 +1,10 @@
 package importer
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
@@ -48,15 +50,52 @@ func TestIOText(t *testing.T) {
 }
 
 // The hand-assembled request must be what proto.Marshal makes of the same
-// message.
+// message, span by span byte for byte.
 func TestBatchEncodeMatchesProto(t *testing.T) {
 	var b spanBatch
+	nb := newSpanBatch(64) // with room for the header; grows past its capacity
 	var spans []*tracepb.Span
-	for i := range 3 {
-		sp := &tracepb.Span{TraceId: mustHex(TraceID(fmt.Sprint("t", i))), SpanId: mustHex(SpanID(fmt.Sprint("s", i))), Name: "n",
-			StartTimeUnixNano: 1, EndTimeUnixNano: 2, Attributes: []*commonpb.KeyValue{kvStr("k", "v"), kvList("tags", []string{"a"})}}
+	str := func(k, v string) *commonpb.KeyValue {
+		return &commonpb.KeyValue{Key: k, Value: &commonpb.AnyValue{Value: &commonpb.AnyValue_StringValue{StringValue: v}}}
+	}
+	long := strings.Repeat("é", 100)
+	for i := range 4 {
+		rec := &spanRec{traceID: mustHex(TraceID(fmt.Sprint("t", i))), spanID: mustHex(SpanID(fmt.Sprint("s", i))), name: "n",
+			start: 1, end: uint64(2 + i)}
+		sp := &tracepb.Span{TraceId: rec.traceID, SpanId: rec.spanID, Name: "n", Kind: tracepb.Span_SPAN_KIND_INTERNAL,
+			StartTimeUnixNano: 1, EndTimeUnixNano: uint64(2 + i)}
+		rec.str("k", "v")
+		rec.list("tags", []string{"a", "", long})
+		rec.boolean("b", i%2 == 0)
+		rec.str("empty", "")
+		rec.str(long, long)
+		rec.list("none", nil)
+		sp.Attributes = []*commonpb.KeyValue{str("k", "v"),
+			{Key: "tags", Value: &commonpb.AnyValue{Value: &commonpb.AnyValue_ArrayValue{ArrayValue: &commonpb.ArrayValue{Values: []*commonpb.AnyValue{
+				{Value: &commonpb.AnyValue_StringValue{StringValue: "a"}}, {Value: &commonpb.AnyValue_StringValue{StringValue: ""}},
+				{Value: &commonpb.AnyValue_StringValue{StringValue: long}}}}}}},
+			{Key: "b", Value: &commonpb.AnyValue{Value: &commonpb.AnyValue_BoolValue{BoolValue: i%2 == 0}}},
+			str("empty", ""), str(long, long),
+			{Key: "none", Value: &commonpb.AnyValue{Value: &commonpb.AnyValue_ArrayValue{ArrayValue: &commonpb.ArrayValue{}}}}}
+		switch i {
+		case 1:
+			rec.parentID, sp.ParentSpanId = mustHex(SpanID("p")), mustHex(SpanID("p"))
+		case 2:
+			rec.name, sp.Name = "", ""
+			rec.start, sp.StartTimeUnixNano = 0, 0
+		}
+		want, err := proto.Marshal(sp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := rec.appendTo(nil); !bytes.Equal(got, want) || rec.size() != len(want) {
+			t.Errorf("span %d: hand encoding (size %d)\n%x\nproto.Marshal\n%x", i, rec.size(), got, want)
+		}
 		spans = append(spans, sp)
-		if err := b.add("f", int64(i), sp, "t", "s"); err != nil {
+		if err := b.add("f", int64(i), rec, "t", "s"); err != nil {
+			t.Fatal(err)
+		}
+		if err := nb.add("f", int64(i), rec, "t", "s"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -70,8 +109,28 @@ func TestBatchEncodeMatchesProto(t *testing.T) {
 	if !proto.Equal(&got, &exp) {
 		t.Fatalf("encoded batch differs from proto.Marshal")
 	}
-	if len(b.segs) != 1 || b.segs[0].From != 0 || b.segs[0].To != 3 {
-		t.Errorf("segments %+v, want rows [0,3) of f", b.segs)
+	if !bytes.Equal(nb.encode(), b.encode()) || nb.spanBytes() != b.spanBytes() {
+		t.Errorf("a batch with header room encodes differently")
+	}
+	if len(b.segs) != 1 || b.segs[0].From != 0 || b.segs[0].To != 4 {
+		t.Errorf("segments %+v, want rows [0,4) of f", b.segs)
+	}
+}
+
+// Strings that protobuf cannot carry fail the span, as proto.Marshal does.
+func TestSpanInvalidUTF8(t *testing.T) {
+	for _, build := range []func(r *spanRec){
+		func(r *spanRec) { r.str("k", "a\xff") },
+		func(r *spanRec) { r.str("k\xff", "v") },
+		func(r *spanRec) { r.list("tags", []string{"ok", "\xc3"}) },
+		func(r *spanRec) { r.checkUTF8("span name", "\xff", "\xff") },
+	} {
+		r := &spanRec{traceID: mustHex(TraceID("t")), spanID: mustHex(SpanID("s"))}
+		build(r)
+		var b spanBatch
+		if err := b.add("f", 0, r, "t", "s"); err == nil {
+			t.Errorf("invalid UTF-8 accepted: %x", r.attrs)
+		}
 	}
 }
 

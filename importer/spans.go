@@ -2,6 +2,7 @@ package importer
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
@@ -196,20 +198,134 @@ func (im *importer) buildRunIndex(ctx context.Context) (map[string]*runInfo, err
 // ---------------------------------------------------------------------------------------------
 // Attribute helpers
 
-func kvStr(k, v string) *commonpb.KeyValue {
-	return &commonpb.KeyValue{Key: k, Value: &commonpb.AnyValue{Value: &commonpb.AnyValue_StringValue{StringValue: v}}}
+// spanRec is a span encoded as it is built: the importer writes the OTLP
+// protobuf by hand (field order and encoding as proto.Marshal makes them,
+// which the tests check) because building and marshalling tracepb structs
+// was most of its CPU time.
+type spanRec struct {
+	traceID, spanID, parentID []byte
+	name                      string
+	start, end                uint64
+	attrs                     []byte // encoded Span.attributes fields
+	err                       error  // the first string that protobuf cannot carry
 }
 
-func kvBool(k string, v bool) *commonpb.KeyValue {
-	return &commonpb.KeyValue{Key: k, Value: &commonpb.AnyValue{Value: &commonpb.AnyValue_BoolValue{BoolValue: v}}}
-}
+// Field numbers of opentelemetry/proto/trace/v1 Span and common/v1 KeyValue,
+// AnyValue and ArrayValue.
+const (
+	fSpanTraceID  = 1
+	fSpanSpanID   = 2
+	fSpanParentID = 4
+	fSpanName     = 5
+	fSpanKind     = 6
+	fSpanStart    = 7
+	fSpanEnd      = 8
+	fSpanAttrs    = 9
+	fKVKey        = 1
+	fKVValue      = 2
+	fAnyString    = 1
+	fAnyBool      = 2
+	fAnyArray     = 5
+	fArrayValues  = 1
+)
 
-func kvList(k string, vs []string) *commonpb.KeyValue {
-	arr := &commonpb.ArrayValue{}
-	for _, v := range vs {
-		arr.Values = append(arr.Values, &commonpb.AnyValue{Value: &commonpb.AnyValue_StringValue{StringValue: v}})
+// checkUTF8 keeps what proto.Marshal guarantees: proto3 strings are UTF-8.
+func (s *spanRec) checkUTF8(what, key, v string) {
+	if s.err == nil && !utf8.ValidString(v) {
+		s.err = fmt.Errorf("%s %q is not valid UTF-8 (protobuf strings must be)", what, key)
 	}
-	return &commonpb.KeyValue{Key: k, Value: &commonpb.AnyValue{Value: &commonpb.AnyValue_ArrayValue{ArrayValue: arr}}}
+}
+
+// anyString is the size of an AnyValue{string_value: v}.
+func anyStringSize(v string) int { return protowire.SizeTag(fAnyString) + protowire.SizeBytes(len(v)) }
+
+func (s *spanRec) kv(k string, valueSize int) {
+	s.checkUTF8("attribute key", k, k)
+	kvSize := protowire.SizeTag(fKVKey) + protowire.SizeBytes(len(k)) + protowire.SizeTag(fKVValue) + protowire.SizeBytes(valueSize)
+	s.attrs = protowire.AppendTag(s.attrs, fSpanAttrs, protowire.BytesType)
+	s.attrs = protowire.AppendVarint(s.attrs, uint64(kvSize))
+	s.attrs = protowire.AppendTag(s.attrs, fKVKey, protowire.BytesType)
+	s.attrs = protowire.AppendString(s.attrs, k)
+	s.attrs = protowire.AppendTag(s.attrs, fKVValue, protowire.BytesType)
+	s.attrs = protowire.AppendVarint(s.attrs, uint64(valueSize))
+}
+
+func (s *spanRec) str(k, v string) {
+	s.checkUTF8("attribute", k, v)
+	s.kv(k, anyStringSize(v))
+	s.attrs = protowire.AppendTag(s.attrs, fAnyString, protowire.BytesType)
+	s.attrs = protowire.AppendString(s.attrs, v)
+}
+
+func (s *spanRec) boolean(k string, v bool) {
+	s.kv(k, protowire.SizeTag(fAnyBool)+1)
+	s.attrs = protowire.AppendTag(s.attrs, fAnyBool, protowire.VarintType)
+	s.attrs = protowire.AppendVarint(s.attrs, protowire.EncodeBool(v))
+}
+
+func (s *spanRec) list(k string, vs []string) {
+	arr := 0
+	for _, v := range vs {
+		s.checkUTF8("attribute", k, v)
+		arr += protowire.SizeTag(fArrayValues) + protowire.SizeBytes(anyStringSize(v))
+	}
+	s.kv(k, protowire.SizeTag(fAnyArray)+protowire.SizeBytes(arr))
+	s.attrs = protowire.AppendTag(s.attrs, fAnyArray, protowire.BytesType)
+	s.attrs = protowire.AppendVarint(s.attrs, uint64(arr))
+	for _, v := range vs {
+		s.attrs = protowire.AppendTag(s.attrs, fArrayValues, protowire.BytesType)
+		s.attrs = protowire.AppendVarint(s.attrs, uint64(anyStringSize(v)))
+		s.attrs = protowire.AppendTag(s.attrs, fAnyString, protowire.BytesType)
+		s.attrs = protowire.AppendString(s.attrs, v)
+	}
+}
+
+// size is the size of the encoded Span message.
+func (s *spanRec) size() int {
+	n := protowire.SizeTag(fSpanTraceID) + protowire.SizeBytes(len(s.traceID)) +
+		protowire.SizeTag(fSpanSpanID) + protowire.SizeBytes(len(s.spanID)) +
+		protowire.SizeTag(fSpanKind) + 1 + len(s.attrs)
+	if len(s.parentID) > 0 {
+		n += protowire.SizeTag(fSpanParentID) + protowire.SizeBytes(len(s.parentID))
+	}
+	if s.name != "" {
+		n += protowire.SizeTag(fSpanName) + protowire.SizeBytes(len(s.name))
+	}
+	if s.start != 0 {
+		n += protowire.SizeTag(fSpanStart) + 8
+	}
+	if s.end != 0 {
+		n += protowire.SizeTag(fSpanEnd) + 8
+	}
+	return n
+}
+
+// appendTo appends the Span message (without its tag and length) in field
+// number order, leaving out proto3 zero values, as proto.Marshal does.
+func (s *spanRec) appendTo(b []byte) []byte {
+	b = protowire.AppendTag(b, fSpanTraceID, protowire.BytesType)
+	b = protowire.AppendBytes(b, s.traceID)
+	b = protowire.AppendTag(b, fSpanSpanID, protowire.BytesType)
+	b = protowire.AppendBytes(b, s.spanID)
+	if len(s.parentID) > 0 {
+		b = protowire.AppendTag(b, fSpanParentID, protowire.BytesType)
+		b = protowire.AppendBytes(b, s.parentID)
+	}
+	if s.name != "" {
+		b = protowire.AppendTag(b, fSpanName, protowire.BytesType)
+		b = protowire.AppendString(b, s.name)
+	}
+	b = protowire.AppendTag(b, fSpanKind, protowire.VarintType)
+	b = protowire.AppendVarint(b, uint64(tracepb.Span_SPAN_KIND_INTERNAL))
+	if s.start != 0 {
+		b = protowire.AppendTag(b, fSpanStart, protowire.Fixed64Type)
+		b = protowire.AppendFixed64(b, s.start)
+	}
+	if s.end != 0 {
+		b = protowire.AppendTag(b, fSpanEnd, protowire.Fixed64Type)
+		b = protowire.AppendFixed64(b, s.end)
+	}
+	return append(b, s.attrs...)
 }
 
 // ioText turns lake JSON text back into the string Langfuse stores: the
@@ -218,7 +334,7 @@ func kvList(k string, vs []string) *commonpb.KeyValue {
 func ioText(lake string) string {
 	if len(lake) >= 2 && lake[0] == '"' {
 		var s string
-		if json.Unmarshal([]byte(lake), &s) == nil && !json.Valid([]byte(s)) {
+		if json.Unmarshal([]byte(lake), &s) == nil && !lf.ValidJSON([]byte(s)) {
 			return s
 		}
 	}
@@ -229,7 +345,7 @@ func ioText(lake string) string {
 // metadata as an object and files anything else under the key "metadata".
 func metadataObject(lake string) string {
 	t := strings.TrimSpace(lake)
-	if strings.HasPrefix(t, "{") && json.Valid([]byte(t)) {
+	if strings.HasPrefix(t, "{") && lf.ValidJSON([]byte(t)) {
 		return t
 	}
 	var v any
@@ -243,26 +359,31 @@ func metadataObject(lake string) string {
 func iso(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 
 // span builds the OTLP span of an observation.
-func (im *importer) span(o *schema.Observation, ta *traceAttrs, runs map[string]*runInfo) (*tracepb.Span, error) {
+// The spanRec is reused by the next call: its bytes must be copied (add
+// does) before then.
+func (im *importer) span(o *schema.Observation, ta *traceAttrs, runs map[string]*runInfo) (*spanRec, error) {
 	traceID := TraceID(strOr(o.TraceID, ""))
 	spanID := SpanID(o.ID)
-	sp := &tracepb.Span{TraceId: mustHex(traceID), SpanId: mustHex(spanID), Name: strOr(o.Name, ""),
-		Kind: tracepb.Span_SPAN_KIND_INTERNAL, StartTimeUnixNano: uint64(o.StartTime.UnixNano())}
+	sp := &im.rec
+	*sp = spanRec{traceID: appendHex(sp.traceID[:0], traceID), spanID: appendHex(sp.spanID[:0], spanID), name: strOr(o.Name, ""),
+		start: uint64(o.StartTime.UnixNano()), attrs: sp.attrs[:0], parentID: sp.parentID[:0]}
+	sp.checkUTF8("span name", sp.name, sp.name)
 	root := o.ParentObservationID == nil || *o.ParentObservationID == ""
 	if !root {
-		sp.ParentSpanId = mustHex(SpanID(*o.ParentObservationID))
+		sp.parentID = appendHex(sp.parentID, SpanID(*o.ParentObservationID))
 	}
 	if o.EndTime != nil {
-		sp.EndTimeUnixNano = uint64(o.EndTime.UnixNano())
+		sp.end = uint64(o.EndTime.UnixNano())
 	} else {
 		// Langfuse copies the start when the end is missing; say so explicitly.
-		sp.EndTimeUnixNano = sp.StartTimeUnixNano
+		sp.end = sp.start
 	}
-	a := make([]*commonpb.KeyValue, 0, 24)
-	a = append(a, kvStr("langfuse.observation.type", strings.ToLower(o.Type)), kvStr("langfuse.observation.level", o.Level),
-		kvStr("langfuse.environment", o.Environment))
+	a := sp
+	a.str("langfuse.observation.type", strings.ToLower(o.Type))
+	a.str("langfuse.observation.level", o.Level)
+	a.str("langfuse.environment", o.Environment)
 	if o.StatusMessage != nil {
-		a = append(a, kvStr("langfuse.observation.status_message", *o.StatusMessage))
+		a.str("langfuse.observation.status_message", *o.StatusMessage)
 	}
 	in, out := o.Input, o.Output
 	var tp *tracePayload
@@ -273,10 +394,10 @@ func (im *importer) span(o *schema.Observation, ta *traceAttrs, runs map[string]
 		}
 		if im.gen == lf.V3 {
 			if tp.Input != nil {
-				a = append(a, kvStr("langfuse.trace.input", ioText(*tp.Input)))
+				a.str("langfuse.trace.input", ioText(*tp.Input))
 			}
 			if tp.Output != nil {
-				a = append(a, kvStr("langfuse.trace.output", ioText(*tp.Output)))
+				a.str("langfuse.trace.output", ioText(*tp.Output))
 			}
 		} else {
 			// v4 keeps no trace I/O of its own: it shows the root's.
@@ -288,72 +409,72 @@ func (im *importer) span(o *schema.Observation, ta *traceAttrs, runs map[string]
 			}
 		}
 		if tp.Metadata != nil {
-			a = append(a, kvStr("langfuse.trace.metadata", metadataObject(*tp.Metadata)))
+			a.str("langfuse.trace.metadata", metadataObject(*tp.Metadata))
 		}
 		if ta.version != nil && o.Version == nil {
-			a = append(a, kvStr("langfuse.version", *ta.version))
+			a.str("langfuse.version", *ta.version)
 		}
 	}
 	if in != nil {
-		a = append(a, kvStr("langfuse.observation.input", ioText(*in)))
+		a.str("langfuse.observation.input", ioText(*in))
 	}
 	if out != nil {
-		a = append(a, kvStr("langfuse.observation.output", ioText(*out)))
+		a.str("langfuse.observation.output", ioText(*out))
 	}
 	if o.Metadata != nil {
-		a = append(a, kvStr("langfuse.observation.metadata", metadataObject(*o.Metadata)))
+		a.str("langfuse.observation.metadata", metadataObject(*o.Metadata))
 	}
 	if o.ProvidedModelName != nil {
-		a = append(a, kvStr("langfuse.observation.model.name", *o.ProvidedModelName))
+		a.str("langfuse.observation.model.name", *o.ProvidedModelName)
 	}
 	if o.ModelParameters != nil {
-		a = append(a, kvStr("langfuse.observation.model.parameters", *o.ModelParameters))
+		a.str("langfuse.observation.model.parameters", *o.ModelParameters)
 	}
 	if len(o.UsageDetails) > 0 {
 		b, _ := json.Marshal(o.UsageDetails)
-		a = append(a, kvStr("langfuse.observation.usage_details", string(b)))
+		a.str("langfuse.observation.usage_details", string(b))
 	}
 	if len(o.CostDetails) > 0 {
 		b, _ := json.Marshal(o.CostDetails)
-		a = append(a, kvStr("langfuse.observation.cost_details", string(b)))
+		a.str("langfuse.observation.cost_details", string(b))
 	}
 	if o.CompletionStartTime != nil {
-		a = append(a, kvStr("langfuse.observation.completion_start_time", iso(*o.CompletionStartTime)))
+		a.str("langfuse.observation.completion_start_time", iso(*o.CompletionStartTime))
 	}
 	if o.PromptName != nil {
-		a = append(a, kvStr("langfuse.observation.prompt.name", *o.PromptName))
+		a.str("langfuse.observation.prompt.name", *o.PromptName)
 		if o.PromptVersion != nil {
 			v := *o.PromptVersion
 			if d, ok := im.led.id("prompt_version", *o.PromptName+"\x00"+strconv.FormatInt(v, 10)); ok {
 				v, _ = strconv.ParseInt(d, 10, 64)
 			}
-			a = append(a, kvStr("langfuse.observation.prompt.version", strconv.FormatInt(v, 10)))
+			a.str("langfuse.observation.prompt.version", strconv.FormatInt(v, 10))
 		}
 	}
 	if o.Version != nil {
-		a = append(a, kvStr("langfuse.version", *o.Version))
+		a.str("langfuse.version", *o.Version)
 	}
 	if !root && o.IsRootObservation != nil && *o.IsRootObservation {
-		a = append(a, kvBool("langfuse.internal.is_app_root", true))
+		a.boolean("langfuse.internal.is_app_root", true)
 	}
 	if ta != nil {
 		if ta.name != nil {
-			a = append(a, kvStr("langfuse.trace.name", *ta.name))
+			a.str("langfuse.trace.name", *ta.name)
 		}
 		if ta.user != nil {
-			a = append(a, kvStr("langfuse.user.id", *ta.user))
+			a.str("langfuse.user.id", *ta.user)
 		}
 		if ta.session != nil {
-			a = append(a, kvStr("langfuse.session.id", *ta.session))
+			a.str("langfuse.session.id", *ta.session)
 		}
 		if ta.release != nil {
-			a = append(a, kvStr("langfuse.release", *ta.release))
+			a.str("langfuse.release", *ta.release)
 		}
 		if len(ta.tags) > 0 {
-			a = append(a, kvList("langfuse.trace.tags", ta.tags))
+			a.list("langfuse.trace.tags", ta.tags)
 		}
 		if ta.public {
-			a = append(a, kvBool("langfuse.trace.public", true))
+			a.boolean("langfuse.trace.public", true)
 		}
 	}
 	if im.gen == lf.V4 && runs != nil {
@@ -362,39 +483,42 @@ func (im *importer) span(o *schema.Observation, ta *traceAttrs, runs map[string]
 			ri = runs["t:"+traceID]
 		}
 		if ri != nil {
-			a = append(a, experimentAttrs(ri, spanID)...)
+			experimentAttrs(a, ri, spanID)
 		}
 	}
-	sp.Attributes = a
+	if sp.err != nil {
+		return nil, fmt.Errorf("observation %s: %w", o.ID, sp.err)
+	}
 	return sp, nil
 }
 
-func experimentAttrs(ri *runInfo, spanID string) []*commonpb.KeyValue {
-	a := []*commonpb.KeyValue{kvStr("langfuse.experiment.id", ri.runID), kvStr("langfuse.experiment.name", ri.runName),
-		kvStr("langfuse.experiment.item.id", ri.itemID), kvStr("langfuse.experiment.item.root_observation_id", spanID)}
+func experimentAttrs(a *spanRec, ri *runInfo, spanID string) {
+	a.str("langfuse.experiment.id", ri.runID)
+	a.str("langfuse.experiment.name", ri.runName)
+	a.str("langfuse.experiment.item.id", ri.itemID)
+	a.str("langfuse.experiment.item.root_observation_id", spanID)
 	if ri.datasetID != "" {
-		a = append(a, kvStr("langfuse.experiment.dataset.id", ri.datasetID))
+		a.str("langfuse.experiment.dataset.id", ri.datasetID)
 	}
 	if ri.description != nil {
-		a = append(a, kvStr("langfuse.experiment.description", *ri.description))
+		a.str("langfuse.experiment.description", *ri.description)
 	}
 	if ri.metadata != nil {
-		a = append(a, kvStr("langfuse.experiment.metadata", metadataObject(*ri.metadata)))
+		a.str("langfuse.experiment.metadata", metadataObject(*ri.metadata))
 	}
 	if ri.itemVersion != nil {
-		a = append(a, kvStr("langfuse.experiment.item.version", iso(*ri.itemVersion)))
+		a.str("langfuse.experiment.item.version", iso(*ri.itemVersion))
 	}
 	if ri.expectedOutput != nil {
-		a = append(a, kvStr("langfuse.experiment.item.expected_output", ioText(*ri.expectedOutput)))
+		a.str("langfuse.experiment.item.expected_output", ioText(*ri.expectedOutput))
 	}
 	if ri.itemMetadata != nil {
-		a = append(a, kvStr("langfuse.experiment.item.metadata", metadataObject(*ri.itemMetadata)))
+		a.str("langfuse.experiment.item.metadata", metadataObject(*ri.itemMetadata))
 	}
-	return a
 }
 
 // rootSpan is the root observation made for a v3 trace without observations.
-func (im *importer) rootSpan(t *schema.Trace, ta *traceAttrs) (*tracepb.Span, error) {
+func (im *importer) rootSpan(t *schema.Trace, ta *traceAttrs) (*spanRec, error) {
 	name := strOr(t.Name, "")
 	o := &schema.Observation{ID: RootSpanID(t.ID), TraceID: &t.ID, Type: "SPAN", Name: &name, StartTime: t.Timestamp,
 		EndTime: &t.Timestamp, Level: "DEFAULT", Environment: t.Environment}
@@ -408,10 +532,12 @@ func strOr(p *string, def string) string {
 	return *p
 }
 
-func mustHex(s string) []byte {
-	b := make([]byte, len(s)/2)
-	for i := range b {
-		b[i] = unhex(s[2*i])<<4 | unhex(s[2*i+1])
+func mustHex(s string) []byte { return appendHex(nil, s) }
+
+// appendHex appends the bytes of lowercase hex (ids made by TraceID and SpanID).
+func appendHex(b []byte, s string) []byte {
+	for i := 0; i+1 < len(s); i += 2 {
+		b = append(b, unhex(s[i])<<4|unhex(s[i+1]))
 	}
 	return b
 }
@@ -431,7 +557,8 @@ func unhex(c byte) byte {
 // protobuf structs: memory stays small and the garbage collector idle.
 type spanBatch struct {
 	segs  []entry // rows entries
-	buf   []byte  // encoded ScopeSpans.spans fields
+	buf   []byte  // encoded ScopeSpans.spans fields, after room bytes kept for the header
+	room  int
 	n     int
 	ids   []byte // id mapping lines for ids that changed
 	key   string
@@ -439,26 +566,40 @@ type spanBatch struct {
 	last  [2][]byte
 }
 
-var marshalOpts = proto.MarshalOptions{}
+// headerRoom is the space kept in front of a batch's spans for the request
+// header, so that encode does not copy the spans.
+var headerRoom = len(scopeHeader) + 2 + 2*(1+binary.MaxVarintLen64) + 16
 
-func (b *spanBatch) add(file string, row int64, sp *tracepb.Span, srcTrace, srcSpan string) error {
+// newSpanBatch makes a batch whose buffer holds capBytes of spans without
+// growing (growing a 4 MiB buffer by doubling copied it again and again).
+func newSpanBatch(capBytes int) *spanBatch {
+	return &spanBatch{buf: make([]byte, headerRoom, headerRoom+capBytes), room: headerRoom}
+}
+
+// spanBytes is the size of the encoded spans so far.
+func (b *spanBatch) spanBytes() int {
+	return len(b.buf) - b.room
+}
+
+func (b *spanBatch) add(file string, row int64, sp *spanRec, srcTrace, srcSpan string) error {
+	if sp.err != nil {
+		return fmt.Errorf("encode span %s: %w", srcSpan, sp.err)
+	}
 	if n := len(b.segs); n > 0 && b.segs[n-1].File == file && b.segs[n-1].To == row {
 		b.segs[n-1].To = row + 1
 	} else {
 		b.segs = append(b.segs, entry{K: "rows", Kind: "observations", File: file, From: row, To: row + 1})
 	}
 	b.buf = protowire.AppendTag(b.buf, 2, protowire.BytesType)
-	b.buf = protowire.AppendVarint(b.buf, uint64(marshalOpts.Size(sp)))
-	var err error
-	if b.buf, err = marshalOpts.MarshalAppend(b.buf, sp); err != nil {
-		return fmt.Errorf("encode span %s: %w", srcSpan, err)
-	}
+	b.buf = protowire.AppendVarint(b.buf, uint64(sp.size()))
+	b.buf = sp.appendTo(b.buf)
+	ids := [2][]byte{append([]byte(nil), sp.traceID...), append([]byte(nil), sp.spanID...)}
 	if b.n == 0 {
-		b.first = [2][]byte{sp.TraceId, sp.SpanId}
+		b.first = ids
 	}
-	b.last = [2][]byte{sp.TraceId, sp.SpanId}
+	b.last = ids
 	b.n++
-	dt, ds := hex.EncodeToString(sp.TraceId), hex.EncodeToString(sp.SpanId)
+	dt, ds := hex.EncodeToString(sp.traceID), hex.EncodeToString(sp.spanID)
 	if dt != srcTrace || ds != srcSpan {
 		line, _ := json.Marshal(map[string]string{"trace": srcTrace, "observation": srcSpan, "otel_trace": dt, "otel_span": ds})
 		b.ids = append(append(b.ids, line...), '\n')
@@ -477,19 +618,28 @@ var scopeHeader = func() []byte {
 }()
 
 // encode wraps the spans into an ExportTraceServiceRequest: one
-// ResourceSpans (empty resource) with one ScopeSpans.
+// ResourceSpans (empty resource) with one ScopeSpans. The header goes into
+// the room newSpanBatch left in front of the spans (a batch made otherwise
+// is copied).
 func (b *spanBatch) encode() []byte {
-	scopeSpansLen := len(scopeHeader) + len(b.buf)
+	if b.room != headerRoom {
+		b.buf = append(make([]byte, headerRoom, headerRoom+len(b.buf)), b.buf[b.room:]...)
+		b.room = headerRoom
+	}
+	spans := len(b.buf) - headerRoom
+	scopeSpansLen := len(scopeHeader) + spans
 	resource := protowire.AppendBytes(protowire.AppendTag(nil, 1, protowire.BytesType), nil)
 	rsLen := len(resource) + protowire.SizeTag(2) + protowire.SizeBytes(scopeSpansLen)
-	out := make([]byte, 0, protowire.SizeTag(1)+protowire.SizeBytes(rsLen))
-	out = protowire.AppendTag(out, 1, protowire.BytesType)
-	out = protowire.AppendVarint(out, uint64(rsLen))
-	out = append(out, resource...)
-	out = protowire.AppendTag(out, 2, protowire.BytesType)
-	out = protowire.AppendVarint(out, uint64(scopeSpansLen))
-	out = append(out, scopeHeader...)
-	return append(out, b.buf...)
+	head := make([]byte, 0, headerRoom)
+	head = protowire.AppendTag(head, 1, protowire.BytesType)
+	head = protowire.AppendVarint(head, uint64(rsLen))
+	head = append(head, resource...)
+	head = protowire.AppendTag(head, 2, protowire.BytesType)
+	head = protowire.AppendVarint(head, uint64(scopeSpansLen))
+	head = append(head, scopeHeader...)
+	out := b.buf[headerRoom-len(head):]
+	copy(out, head)
+	return out
 }
 
 // sendBatch delivers one batch exactly once: intent, send, completion; an
@@ -662,7 +812,7 @@ func (im *importer) observations(ctx context.Context) error {
 			}
 		}()
 	}
-	cur := &spanBatch{}
+	cur := newSpanBatch(im.o.MaxBatchBytes)
 	flush := func() error {
 		if cur.n == 0 {
 			return nil
@@ -672,12 +822,12 @@ func (im *importer) observations(ctx context.Context) error {
 		case <-ctx.Done():
 			return context.Cause(ctx)
 		}
-		cur = &spanBatch{}
+		cur = newSpanBatch(im.o.MaxBatchBytes)
 		return nil
 	}
-	add := func(file string, row int64, sp *tracepb.Span, srcTrace, srcSpan string) error {
-		size := marshalOpts.Size(sp) + 8
-		if cur.n > 0 && (cur.n >= im.o.MaxBatchSpans || len(cur.buf)+size > im.o.MaxBatchBytes) {
+	add := func(file string, row int64, sp *spanRec, srcTrace, srcSpan string) error {
+		size := sp.size() + 8
+		if cur.n > 0 && (cur.n >= im.o.MaxBatchSpans || cur.spanBytes()+size > im.o.MaxBatchBytes) {
 			if err := flush(); err != nil {
 				return err
 			}
@@ -747,7 +897,7 @@ func (im *importer) scanAll(ctx context.Context, fn func(f hive.FileEntry, row i
 
 // rootSpans sends one root span per trace without observations (a v3 trace
 // can have none; OTLP cannot carry a trace without a span).
-func (im *importer) rootSpans(ctx context.Context, add func(file string, row int64, sp *tracepb.Span, srcTrace, srcSpan string) error) error {
+func (im *importer) rootSpans(ctx context.Context, add func(file string, row int64, sp *spanRec, srcTrace, srcSpan string) error) error {
 	var made int64
 	for _, f := range im.files("traces") {
 		var row int64
