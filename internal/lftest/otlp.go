@@ -2,7 +2,7 @@ package lftest
 
 import (
 	"bytes"
-	"compress/gzip"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -13,9 +13,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
+	"github.com/klauspost/compress/gzip"
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -72,7 +75,12 @@ func firstHeader(r *http.Request, names ...string) string {
 
 // readBody reads a request body, gunzipping it when Content-Encoding says so.
 func readBody(r *http.Request) ([]byte, error) {
-	raw, err := io.ReadAll(io.LimitReader(r.Body, maxOTLPBody+1))
+	var buf bytes.Buffer
+	if r.ContentLength > 0 && r.ContentLength <= maxOTLPBody {
+		buf.Grow(int(r.ContentLength) + bytes.MinRead)
+	}
+	_, err := buf.ReadFrom(io.LimitReader(r.Body, maxOTLPBody+1))
+	raw := buf.Bytes()
 	if err != nil {
 		return nil, badRequest("reading the request body: " + err.Error())
 	}
@@ -87,7 +95,16 @@ func decodeBody(encoding string, raw []byte) ([]byte, error) {
 	if err != nil {
 		return nil, badRequest("Content-Encoding gzip, but the body is not gzip: " + err.Error())
 	}
-	out, err := io.ReadAll(io.LimitReader(zr, maxOTLPBody+1))
+	// The gzip trailer's ISIZE (the size mod 2^32 of one member) sizes the
+	// buffer; it is only a hint.
+	var buf bytes.Buffer
+	if n := len(raw); n >= 18 {
+		if size := binary.LittleEndian.Uint32(raw[n-4:]); size <= maxOTLPBody {
+			buf.Grow(int(size) + bytes.MinRead)
+		}
+	}
+	_, err = buf.ReadFrom(io.LimitReader(zr, maxOTLPBody+1))
+	out := buf.Bytes()
 	if err != nil {
 		return nil, badRequest("Content-Encoding gzip, but the body is not gzip: " + err.Error())
 	}
@@ -103,6 +120,9 @@ func decodeBody(encoding string, raw []byte) ([]byte, error) {
 func decodeOTLP(contentType string, body []byte) ([]otlpSpan, error) {
 	switch {
 	case strings.Contains(contentType, "application/x-protobuf"):
+		if spans, ok := fastSpansFromProto(body); ok {
+			return spans, nil
+		}
 		var req tracepb.TracesData
 		if err := proto.Unmarshal(body, &req); err != nil {
 			return nil, badRequest("Failed to parse OTLP protobuf: " + err.Error())
@@ -168,6 +188,343 @@ func anyValue(v *commonpb.AnyValue) any {
 		return hex.EncodeToString(x.BytesValue)
 	}
 	return nil
+}
+
+// fastSpansFromProto decodes an ExportTraceServiceRequest straight into
+// otlpSpans, without building the tracepb messages (the test server's
+// largest cost after gzip). It handles the messages OTel exporters and the
+// importer send; anything else — an unknown or repeated singular field, a
+// wire type it does not expect, invalid UTF-8, malformed bytes — makes it
+// give up (ok false) and the caller decodes with proto.Unmarshal, whose
+// answer (and error) is the reference. The tests hold the two paths equal.
+func fastSpansFromProto(b []byte) (out []otlpSpan, ok bool) {
+	d := protoDec{}
+	for len(b) > 0 {
+		num, typ, v, rest := d.field(b)
+		if d.bad || num != 1 || typ != protowire.BytesType {
+			return nil, false
+		}
+		b = rest
+		if out, ok = d.resourceSpans(v, out); !ok {
+			return nil, false
+		}
+	}
+	return out, true
+}
+
+type protoDec struct{ bad bool }
+
+// field reads one field; v is the payload of a length-delimited field and
+// the varint or fixed value is in n.
+func (d *protoDec) field(b []byte) (num protowire.Number, typ protowire.Type, v []byte, rest []byte) {
+	num, typ, n := protowire.ConsumeTag(b)
+	if n < 0 {
+		d.bad = true
+		return
+	}
+	b = b[n:]
+	switch typ {
+	case protowire.BytesType:
+		v, n = protowire.ConsumeBytes(b)
+	case protowire.VarintType:
+		_, n = protowire.ConsumeVarint(b)
+		v = b[:max(n, 0)]
+	case protowire.Fixed64Type:
+		_, n = protowire.ConsumeFixed64(b)
+		v = b[:max(n, 0)]
+	case protowire.Fixed32Type:
+		_, n = protowire.ConsumeFixed32(b)
+		v = b[:max(n, 0)]
+	default:
+		d.bad = true
+		return
+	}
+	if n < 0 {
+		d.bad = true
+		return
+	}
+	return num, typ, v, b[n:]
+}
+
+func (d *protoDec) str(v []byte) string {
+	if !utf8.Valid(v) {
+		d.bad = true
+	}
+	return string(v)
+}
+
+func (d *protoDec) resourceSpans(b []byte, out []otlpSpan) ([]otlpSpan, bool) {
+	var res map[string]any
+	var scopes [][]byte
+	seenRes := false
+	for len(b) > 0 {
+		num, typ, v, rest := d.field(b)
+		if d.bad {
+			return nil, false
+		}
+		b = rest
+		switch {
+		case num == 1 && typ == protowire.BytesType && !seenRes:
+			seenRes = true
+			if res = d.resource(v); d.bad {
+				return nil, false
+			}
+		case num == 2 && typ == protowire.BytesType:
+			scopes = append(scopes, v)
+		case num == 3 && typ == protowire.BytesType: // schema_url
+			d.str(v)
+		default:
+			return nil, false
+		}
+	}
+	if d.bad {
+		return nil, false
+	}
+	if res == nil {
+		res = map[string]any{}
+	}
+	// Spans are decoded after the whole ResourceSpans: they share its resource.
+	for _, sc := range scopes {
+		var ok bool
+		if out, ok = d.scopeSpans(sc, res, out); !ok {
+			return nil, false
+		}
+	}
+	return out, true
+}
+
+func (d *protoDec) resource(b []byte) map[string]any {
+	m := map[string]any{}
+	for len(b) > 0 {
+		num, typ, v, rest := d.field(b)
+		if d.bad {
+			return nil
+		}
+		b = rest
+		switch {
+		case num == 1 && typ == protowire.BytesType:
+			d.keyValue(v, m)
+		case num == 2 && typ == protowire.VarintType: // dropped_attributes_count
+		default:
+			d.bad = true
+			return nil
+		}
+	}
+	return m
+}
+
+func (d *protoDec) scopeSpans(b []byte, res map[string]any, out []otlpSpan) ([]otlpSpan, bool) {
+	var name, version string
+	scAttrs := map[string]any{}
+	var spans [][]byte
+	seenScope := false
+	for len(b) > 0 {
+		num, typ, v, rest := d.field(b)
+		if d.bad {
+			return nil, false
+		}
+		b = rest
+		switch {
+		case num == 1 && typ == protowire.BytesType && !seenScope:
+			seenScope = true
+			name, version = d.scope(v, scAttrs)
+		case num == 2 && typ == protowire.BytesType:
+			spans = append(spans, v)
+		case num == 3 && typ == protowire.BytesType: // schema_url
+			d.str(v)
+		default:
+			return nil, false
+		}
+		if d.bad {
+			return nil, false
+		}
+	}
+	for _, sp := range spans {
+		s := otlpSpan{res: res, scopeName: name, scopeVersion: version, scopeAttrs: scAttrs}
+		if !d.span(sp, &s) {
+			return nil, false
+		}
+		out = append(out, s)
+	}
+	return out, true
+}
+
+func (d *protoDec) scope(b []byte, attrs map[string]any) (name, version string) {
+	for len(b) > 0 {
+		num, typ, v, rest := d.field(b)
+		if d.bad {
+			return
+		}
+		b = rest
+		switch {
+		case num == 1 && typ == protowire.BytesType:
+			name = d.str(v)
+		case num == 2 && typ == protowire.BytesType:
+			version = d.str(v)
+		case num == 3 && typ == protowire.BytesType:
+			d.keyValue(v, attrs)
+		case num == 4 && typ == protowire.VarintType: // dropped_attributes_count
+		default:
+			d.bad = true
+			return
+		}
+	}
+	return
+}
+
+// span fills s; like spansFromProto it needs a trace and a span id (a
+// request without them is for the reference path to refuse).
+func (d *protoDec) span(b []byte, s *otlpSpan) bool {
+	var traceID, spanID, parentID []byte
+	s.attrs = make(map[string]any, 24)
+	seenStatus := false
+	for len(b) > 0 {
+		num, typ, v, rest := d.field(b)
+		if d.bad {
+			return false
+		}
+		b = rest
+		switch {
+		case num == 1 && typ == protowire.BytesType:
+			traceID = v
+		case num == 2 && typ == protowire.BytesType:
+			spanID = v
+		case num == 3 && typ == protowire.BytesType: // trace_state
+			d.str(v)
+		case num == 4 && typ == protowire.BytesType:
+			parentID = v
+		case num == 5 && typ == protowire.BytesType:
+			s.name = d.str(v)
+		case num == 6 && typ == protowire.VarintType: // kind
+		case num == 7 && typ == protowire.Fixed64Type:
+			n, _ := protowire.ConsumeFixed64(v)
+			s.start = int64(n)
+		case num == 8 && typ == protowire.Fixed64Type:
+			n, _ := protowire.ConsumeFixed64(v)
+			s.end = int64(n)
+		case num == 9 && typ == protowire.BytesType:
+			d.keyValue(v, s.attrs)
+		case (num == 10 || num == 12 || num == 14) && typ == protowire.VarintType: // dropped counts
+		case num == 16 && typ == protowire.Fixed32Type: // flags
+		case num == 15 && typ == protowire.BytesType && !seenStatus:
+			seenStatus = true
+			d.status(v, s)
+		default:
+			return false
+		}
+		if d.bad {
+			return false
+		}
+	}
+	if len(traceID) == 0 || len(spanID) == 0 {
+		return false
+	}
+	s.traceID, s.spanID, s.parentID = hex.EncodeToString(traceID), hex.EncodeToString(spanID), hex.EncodeToString(parentID)
+	return true
+}
+
+func (d *protoDec) status(b []byte, s *otlpSpan) {
+	for len(b) > 0 {
+		num, typ, v, rest := d.field(b)
+		if d.bad {
+			return
+		}
+		b = rest
+		switch {
+		case num == 2 && typ == protowire.BytesType:
+			s.statusMessage = d.str(v)
+		case num == 3 && typ == protowire.VarintType:
+			n, _ := protowire.ConsumeVarint(v)
+			s.statusCode = int(int32(n))
+		default:
+			d.bad = true
+			return
+		}
+	}
+}
+
+// keyValue decodes a KeyValue into m (a later key wins, as in kvMap).
+func (d *protoDec) keyValue(b []byte, m map[string]any) {
+	var key string
+	var val any
+	seenVal := false
+	for len(b) > 0 {
+		num, typ, v, rest := d.field(b)
+		if d.bad {
+			return
+		}
+		b = rest
+		switch {
+		case num == 1 && typ == protowire.BytesType:
+			key = d.str(v)
+		case num == 2 && typ == protowire.BytesType && !seenVal:
+			seenVal = true
+			val = d.anyValue(v)
+		default:
+			d.bad = true
+			return
+		}
+	}
+	m[key] = val
+}
+
+// anyValue is anyValue of the decoded AnyValue; a second value field (the
+// oneof set twice) is left to the reference path.
+func (d *protoDec) anyValue(b []byte) any {
+	var out any
+	seen := false
+	for len(b) > 0 {
+		num, typ, v, rest := d.field(b)
+		if d.bad || seen {
+			d.bad = true
+			return nil
+		}
+		seen = true
+		b = rest
+		switch {
+		case num == 1 && typ == protowire.BytesType:
+			out = d.str(v)
+		case num == 2 && typ == protowire.VarintType:
+			n, _ := protowire.ConsumeVarint(v)
+			out = n != 0
+		case num == 3 && typ == protowire.VarintType:
+			n, _ := protowire.ConsumeVarint(v)
+			out = int64(n)
+		case num == 4 && typ == protowire.Fixed64Type:
+			n, _ := protowire.ConsumeFixed64(v)
+			out = math.Float64frombits(n)
+		case num == 5 && typ == protowire.BytesType:
+			list := []any{}
+			for len(v) > 0 {
+				n2, t2, e, r2 := d.field(v)
+				if d.bad || n2 != 1 || t2 != protowire.BytesType {
+					d.bad = true
+					return nil
+				}
+				v = r2
+				list = append(list, d.anyValue(e))
+			}
+			out = list
+		case num == 6 && typ == protowire.BytesType:
+			m := map[string]any{}
+			for len(v) > 0 {
+				n2, t2, e, r2 := d.field(v)
+				if d.bad || n2 != 1 || t2 != protowire.BytesType {
+					d.bad = true
+					return nil
+				}
+				v = r2
+				d.keyValue(e, m)
+			}
+			out = m
+		case num == 7 && typ == protowire.BytesType:
+			out = hex.EncodeToString(v)
+		default:
+			d.bad = true
+			return nil
+		}
+	}
+	return out
 }
 
 // OTLP/JSON. Ids are taken verbatim when they are strings (Langfuse's

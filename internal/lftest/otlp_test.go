@@ -1,0 +1,115 @@
+package lftest
+
+import (
+	"math"
+	"reflect"
+	"testing"
+
+	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
+	resourcepb "go.opentelemetry.io/proto/otlp/resource/v1"
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"google.golang.org/protobuf/proto"
+)
+
+// referenceSpans is the decoding the fast path must equal.
+func referenceSpans(body []byte) ([]otlpSpan, error) {
+	var req tracepb.TracesData
+	if err := proto.Unmarshal(body, &req); err != nil {
+		return nil, err
+	}
+	return spansFromProto(&req)
+}
+
+func sv(s string) *commonpb.AnyValue {
+	return &commonpb.AnyValue{Value: &commonpb.AnyValue_StringValue{StringValue: s}}
+}
+
+func otlpSample() *tracepb.TracesData {
+	kv := func(k string, v *commonpb.AnyValue) *commonpb.KeyValue { return &commonpb.KeyValue{Key: k, Value: v} }
+	attrs := []*commonpb.KeyValue{
+		kv("langfuse.observation.type", sv("generation")), kv("s", sv("")), kv("dup", sv("first")), kv("dup", sv("second")),
+		kv("b", &commonpb.AnyValue{Value: &commonpb.AnyValue_BoolValue{BoolValue: true}}),
+		kv("f", &commonpb.AnyValue{Value: &commonpb.AnyValue_BoolValue{}}),
+		kv("i", &commonpb.AnyValue{Value: &commonpb.AnyValue_IntValue{IntValue: -42}}),
+		kv("d", &commonpb.AnyValue{Value: &commonpb.AnyValue_DoubleValue{DoubleValue: math.Pi}}),
+		kv("bytes", &commonpb.AnyValue{Value: &commonpb.AnyValue_BytesValue{BytesValue: []byte{1, 0xff}}}),
+		kv("arr", &commonpb.AnyValue{Value: &commonpb.AnyValue_ArrayValue{ArrayValue: &commonpb.ArrayValue{Values: []*commonpb.AnyValue{sv("a"), {}}}}}),
+		kv("emptyarr", &commonpb.AnyValue{Value: &commonpb.AnyValue_ArrayValue{ArrayValue: &commonpb.ArrayValue{}}}),
+		kv("kvl", &commonpb.AnyValue{Value: &commonpb.AnyValue_KvlistValue{KvlistValue: &commonpb.KeyValueList{Values: []*commonpb.KeyValue{kv("x", sv("y"))}}}}),
+		kv("nil", nil), kv("novalue", &commonpb.AnyValue{}),
+	}
+	return &tracepb.TracesData{ResourceSpans: []*tracepb.ResourceSpans{
+		{Resource: &resourcepb.Resource{Attributes: []*commonpb.KeyValue{kv("service.version", sv("1.2"))}, DroppedAttributesCount: 1},
+			SchemaUrl: "u",
+			ScopeSpans: []*tracepb.ScopeSpans{{Scope: &commonpb.InstrumentationScope{Name: "langfuse-sdk", Version: "3", Attributes: attrs[:2]},
+				Spans: []*tracepb.Span{
+					{TraceId: []byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}, SpanId: []byte{1, 2, 3, 4, 5, 6, 7, 8},
+						ParentSpanId: []byte{8, 7, 6, 5, 4, 3, 2, 1}, Name: "n", Kind: tracepb.Span_SPAN_KIND_CLIENT, StartTimeUnixNano: 1,
+						EndTimeUnixNano: math.MaxUint64, Attributes: attrs, Status: &tracepb.Status{Code: tracepb.Status_STATUS_CODE_ERROR, Message: "boom"},
+						TraceState: "ts", Flags: 1, DroppedAttributesCount: 2},
+					{TraceId: []byte{1}, SpanId: []byte{2}},
+				}}, {}}},
+		{},
+	}}
+}
+
+// The fast decoder gives what proto.Unmarshal and spansFromProto give, and
+// leaves every message it does not fully understand to them.
+func TestFastSpansFromProto(t *testing.T) {
+	full, err := proto.Marshal(otlpSample())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok := fastSpansFromProto(full)
+	if !ok {
+		t.Fatal("the fast path refused a plain request")
+	}
+	want, err := referenceSpans(full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("fast decoding\n%#v\nreference\n%#v", got, want)
+	}
+	withEvent := otlpSample()
+	withEvent.ResourceSpans[0].ScopeSpans[0].Spans[0].Events = []*tracepb.Span_Event{{Name: "e"}}
+	noID := otlpSample()
+	noID.ResourceSpans[0].ScopeSpans[0].Spans[1].SpanId = nil
+	badUTF8 := otlpSample()
+	badUTF8.ResourceSpans[0].ScopeSpans[0].Spans[0].Name = "\xff"
+	for name, m := range map[string]*tracepb.TracesData{"event": withEvent, "no span id": noID, "invalid UTF-8": badUTF8} {
+		b, _ := proto.MarshalOptions{}.Marshal(m)
+		if _, ok := fastSpansFromProto(b); ok {
+			t.Errorf("%s: the fast path took a request it must leave to proto.Unmarshal", name)
+		}
+	}
+	for i := range full {
+		if _, ok := fastSpansFromProto(full[:i]); ok && i > 0 {
+			if _, err := referenceSpans(full[:i]); err != nil {
+				t.Errorf("truncated at %d: fast path accepted what proto.Unmarshal refuses: %v", i, err)
+			}
+		}
+	}
+}
+
+func FuzzFastSpansFromProto(f *testing.F) {
+	full, _ := proto.Marshal(otlpSample())
+	f.Add(full)
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, ok := fastSpansFromProto(b)
+		if !ok {
+			return
+		}
+		want, err := referenceSpans(b)
+		if err != nil {
+			t.Fatalf("fast path accepted what the reference refuses: %v", err)
+		}
+		if len(got) == 0 && len(want) == 0 {
+			return
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("fast decoding\n%#v\nreference\n%#v", got, want)
+		}
+	})
+}
