@@ -178,3 +178,24 @@ func TestLedgerResume(t *testing.T) {
 		t.Fatalf("after compaction: %v rows of g, %v", again.acceptedRows("g"), err)
 	}
 }
+
+func TestTraceSpill(t *testing.T) {
+	in, empty, meta := `{"q":"é"}`, "", strings.Repeat("m", 300)
+	for _, p := range []tracePayload{{}, {Input: &in}, {Output: &empty, Metadata: &meta}, {Input: &in, Output: &in, Metadata: &meta}} {
+		b := appendSpill(nil, p)
+		got, err := parseSpill(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, pair := range [][2]*string{{p.Input, got.Input}, {p.Output, got.Output}, {p.Metadata, got.Metadata}} {
+			if (pair[0] == nil) != (pair[1] == nil) || pair[0] != nil && *pair[0] != *pair[1] {
+				t.Errorf("field %d of %+v did not survive the spill", i, p)
+			}
+		}
+		for n := range b {
+			if _, err := parseSpill(b[:n]); err == nil {
+				t.Errorf("%d of %d bytes of a spilled payload parsed", n, len(b))
+			}
+		}
+	}
+}
