@@ -37,6 +37,16 @@ type otlpSpan struct {
 	res                       map[string]any
 	scopeName, scopeVersion   string
 	scopeAttrs                map[string]any
+	// shared is the same for every span of one ScopeSpans (which share res
+	// and scopeAttrs); nil: nothing is shared.
+	shared *scopeShared
+}
+
+// scopeShared holds what observationMetadata makes once per scope: the
+// generated metadata of a Langfuse SDK scope depends on nothing else.
+type scopeShared struct {
+	genText string
+	done    bool
 }
 
 // maxOTLPBody bounds a decoded request: the real route has no limit, but a
@@ -141,6 +151,7 @@ func spansFromProto(req *tracepb.TracesData) ([]otlpSpan, error) {
 		for _, ss := range rs.GetScopeSpans() {
 			sc := ss.GetScope()
 			scAttrs := kvMap(sc.GetAttributes())
+			shared := &scopeShared{}
 			for _, sp := range ss.GetSpans() {
 				if len(sp.GetTraceId()) == 0 || len(sp.GetSpanId()) == 0 {
 					return nil, badRequest("Invalid OTEL span: missing traceId or spanId")
@@ -150,7 +161,7 @@ func spansFromProto(req *tracepb.TracesData) ([]otlpSpan, error) {
 					parentID: hex.EncodeToString(sp.GetParentSpanId()), name: sp.GetName(),
 					start: int64(sp.GetStartTimeUnixNano()), end: int64(sp.GetEndTimeUnixNano()),
 					attrs: kvMap(sp.GetAttributes()), statusCode: int(sp.GetStatus().GetCode()), statusMessage: sp.GetStatus().GetMessage(),
-					res: res, scopeName: sc.GetName(), scopeVersion: sc.GetVersion(), scopeAttrs: scAttrs,
+					res: res, scopeName: sc.GetName(), scopeVersion: sc.GetVersion(), scopeAttrs: scAttrs, shared: shared,
 				})
 			}
 		}
@@ -339,8 +350,9 @@ func (d *protoDec) scopeSpans(b []byte, res map[string]any, out []otlpSpan) ([]o
 			return nil, false
 		}
 	}
+	shared := &scopeShared{}
 	for _, sp := range spans {
-		s := otlpSpan{res: res, scopeName: name, scopeVersion: version, scopeAttrs: scAttrs}
+		s := otlpSpan{res: res, scopeName: name, scopeVersion: version, scopeAttrs: scAttrs, shared: shared}
 		if !d.span(sp, &s) {
 			return nil, false
 		}
@@ -616,6 +628,7 @@ func spansFromJSON(body []byte) ([]otlpSpan, error) {
 		res := jsonKVMap(rs.Resource.Attributes)
 		for _, ss := range rs.ScopeSpans {
 			scAttrs := jsonKVMap(ss.Scope.Attributes)
+			shared := &scopeShared{}
 			for _, sp := range ss.Spans {
 				tid, ok1 := jsonID(sp.TraceID)
 				sid, ok2 := jsonID(sp.SpanID)
@@ -627,7 +640,7 @@ func spansFromJSON(body []byte) ([]otlpSpan, error) {
 				out = append(out, otlpSpan{traceID: tid, spanID: sid, parentID: pid, name: sp.Name,
 					start: jsonNanos(sp.Start), end: jsonNanos(sp.End), attrs: jsonKVMap(sp.Attributes),
 					statusCode: code, statusMessage: sp.Status.Message, res: res,
-					scopeName: ss.Scope.Name, scopeVersion: ss.Scope.Version, scopeAttrs: scAttrs})
+					scopeName: ss.Scope.Name, scopeVersion: ss.Scope.Version, scopeAttrs: scAttrs, shared: shared})
 			}
 		}
 	}
@@ -1017,23 +1030,33 @@ func (p *Project) mapSpan(mode Mode, sp *otlpSpan, now time.Time) (*Observation,
 // scope, ...observation metadata, ...trace metadata}; on the legacy path (v3)
 // the generated keys win over the user's.
 func observationMetadata(mode Mode, sp *otlpSpan, traceMeta map[string]any) Payload {
-	gen := map[string]any{}
-	if !strings.HasPrefix(sp.scopeName, "langfuse-sdk") {
-		unmapped := map[string]any{}
-		for k, v := range sp.attrs {
-			if !mappedKey(k) {
-				unmapped[k] = attrStr(v)
+	sdk := strings.HasPrefix(sp.scopeName, "langfuse-sdk")
+	var genText string
+	if sdk && sp.shared != nil && sp.shared.done {
+		genText = sp.shared.genText
+	} else {
+		gen := map[string]any{}
+		if !sdk {
+			unmapped := map[string]any{}
+			for k, v := range sp.attrs {
+				if !mappedKey(k) {
+					unmapped[k] = attrStr(v)
+				}
 			}
+			gen["attributes"] = unmapped
 		}
-		gen["attributes"] = unmapped
+		gen["resourceAttributes"] = sp.res
+		scope := map[string]any{"name": sp.scopeName, "version": sp.scopeVersion}
+		if len(sp.scopeAttrs) > 0 {
+			scope["attributes"] = sp.scopeAttrs
+		}
+		gen["scope"] = scope
+		b, _ := marshalJSON(gen)
+		genText = string(b)
+		if sdk && sp.shared != nil {
+			sp.shared.genText, sp.shared.done = genText, true
+		}
 	}
-	gen["resourceAttributes"] = sp.res
-	scope := map[string]any{"name": sp.scopeName, "version": sp.scopeVersion}
-	if len(sp.scopeAttrs) > 0 {
-		scope["attributes"] = sp.scopeAttrs
-	}
-	gen["scope"] = scope
-	genText, _ := marshalJSON(gen)
 	// Fast path: one JSON object of user metadata is spliced in as text.
 	// Readers take the last of repeated keys, which gives the precedence of
 	// each path (v4: user keys win; v3: generated keys win).
@@ -1042,14 +1065,14 @@ func observationMetadata(mode Mode, sp *otlpSpan, traceMeta map[string]any) Payl
 		b, _ := marshalJSON(prefixedObject(sp.attrs, "langfuse.observation.metadata", "langfuse.metadata"))
 		user = string(b)
 	}
-	parts := []string{string(genText), user}
+	parts := []string{genText, user}
 	if mode == V4 {
 		if len(traceMeta) > 0 {
 			b, _ := marshalJSON(traceMeta)
 			parts = append(parts, string(b))
 		}
 	} else {
-		parts = []string{user, string(genText)}
+		parts = []string{user, genText}
 	}
 	return JSONPayload(joinObjects(parts))
 }
