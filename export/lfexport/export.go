@@ -628,6 +628,18 @@ func (e *exporter) addMediaRefs(ctx context.Context, text *string, field string,
 	return nil
 }
 
+// addIOMediaRefs appends the media rows of a trace's or an observation's
+// input, output and metadata.
+func (e *exporter) addIOMediaRefs(ctx context.Context, input, output, metadata, traceID, obsID *string) error {
+	if err := e.addMediaRefs(ctx, input, "input", traceID, obsID); err != nil {
+		return err
+	}
+	if err := e.addMediaRefs(ctx, output, "output", traceID, obsID); err != nil {
+		return err
+	}
+	return e.addMediaRefs(ctx, metadata, "metadata", traceID, obsID)
+}
+
 // markReExported notes that the object an old media row refers to was read
 // again, so its old row is not carried over.
 func (e *exporter) markReExported(id string) {

@@ -54,13 +54,8 @@ func (e *exporter) tracesV3(ctx context.Context) error {
 						return err
 					}
 					e.markReExported(r.ID)
-					for _, f := range []struct {
-						name string
-						v    *string
-					}{{"input", r.Input}, {"output", r.Output}, {"metadata", r.Metadata}} {
-						if err := e.addMediaRefs(ctx, f.v, f.name, &r.ID, nil); err != nil {
-							return err
-						}
+					if err := e.addIOMediaRefs(ctx, r.Input, r.Output, r.Metadata, &r.ID, nil); err != nil {
+						return err
 					}
 				}
 				n += len(page)
@@ -92,13 +87,8 @@ func (e *exporter) observationsV1(ctx context.Context) error {
 					return err
 				}
 				e.markReExported(r.ID)
-				for _, f := range []struct {
-					name string
-					v    *string
-				}{{"input", r.Input}, {"output", r.Output}, {"metadata", r.Metadata}} {
-					if err := e.addMediaRefs(ctx, f.v, f.name, r.TraceID, &r.ID); err != nil {
-						return err
-					}
+				if err := e.addIOMediaRefs(ctx, r.Input, r.Output, r.Metadata, r.TraceID, &r.ID); err != nil {
+					return err
 				}
 			}
 			n += len(page)

@@ -178,13 +178,8 @@ func (e *exporter) observationV2(ctx context.Context, o *lf.ObservationV2, w *wi
 		return err
 	}
 	e.markReExported(row.ID)
-	for _, f := range []struct {
-		name string
-		v    *string
-	}{{"input", row.Input}, {"output", row.Output}, {"metadata", row.Metadata}} {
-		if err := e.addMediaRefs(ctx, f.v, f.name, row.TraceID, &row.ID); err != nil {
-			return err
-		}
+	if err := e.addIOMediaRefs(ctx, row.Input, row.Output, row.Metadata, row.TraceID, &row.ID); err != nil {
+		return err
 	}
 	if row.SessionID != nil && e.tables["sessions"] {
 		s := e.st.Sessions[*row.SessionID]
