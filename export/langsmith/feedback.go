@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lakefuse/lakefuse/internal/jsonx"
 	"github.com/lakefuse/lakefuse/schema"
 )
 
@@ -27,7 +28,7 @@ func statsScores(r *run, res *resolved, env string, emit func(*schema.Score) err
 		ts = res.start
 	}
 	var err error
-	members(r.fbStats, func(k, v string) bool {
+	jsonx.Members(r.fbStats, func(k, v string) bool {
 		key, ok := unquote(k)
 		if !ok || key == "" {
 			return true

@@ -1,11 +1,12 @@
 package langsmith
 
 import (
-	"encoding/binary"
 	"strconv"
 	"time"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/lakefuse/lakefuse/internal/jsonx"
 )
 
 // bytesOf views s as bytes without copying, for read-only use (json.Valid,
@@ -102,7 +103,7 @@ func appendString(b []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		// Eight plain bytes at a time: most text needs no escaping.
-		if j := skipPlain(s, i); j > i {
+		if j := jsonx.SkipPlain(s, i); j > i {
 			i = j
 			continue
 		}
@@ -141,31 +142,4 @@ func appendString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
-}
-
-const (
-	lsb = 0x0101010101010101
-	msb = 0x8080808080808080
-)
-
-// skipPlain returns the index of the first 8-byte block at or after i that
-// holds a control character, a quote, a backslash or a non-ASCII byte (the
-// bytes a JSON string must escape or a scanner must look at); only whole
-// blocks are skipped.
-func skipPlain(s string, i int) int {
-	b := bytesOf(s)
-	for i+8 <= len(b) {
-		x := binary.LittleEndian.Uint64(b[i:])
-		q := x ^ (lsb * '"')
-		bs := x ^ (lsb * '\\')
-		// The high bit of a byte is set in x-k·lsb when the byte is below k
-		// (or a borrow reached it, which only makes this conservative),
-		// so a zero byte of q or bs, a byte below 0x20, or a non-ASCII
-		// byte shows there.
-		if ((x-lsb*0x20)|(q-lsb)|(bs-lsb)|x)&msb != 0 {
-			return i
-		}
-		i += 8
-	}
-	return i
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/lakefuse/lakefuse/internal/jsonx"
 	"github.com/lakefuse/lakefuse/schema"
 )
 
@@ -139,7 +140,7 @@ func (p *extraParts) split(extra string) {
 	if extra == "" {
 		return
 	}
-	p.object = members(extra, func(k, v string) bool {
+	p.object = jsonx.Members(extra, func(k, v string) bool {
 		p.rest = append(p.rest, kv{k, v})
 		return true
 	})
@@ -154,7 +155,7 @@ func (p *extraParts) split(extra string) {
 			if p.hasMeta {
 				continue // a repeated key stays in rest
 			}
-			if !members(m.val, func(k, v string) bool { p.metadata = append(p.metadata, kv{k, v}); return true }) {
+			if !jsonx.Members(m.val, func(k, v string) bool { p.metadata = append(p.metadata, kv{k, v}); return true }) {
 				p.metadata = p.metadata[:0] // not an object: it stays in rest
 				continue
 			}
@@ -163,7 +164,7 @@ func (p *extraParts) split(extra string) {
 			i--
 		case `"invocation_params"`:
 			p.invoc = p.invoc[:0]
-			members(m.val, func(k, v string) bool { p.invoc = append(p.invoc, kv{k, v}); return true })
+			jsonx.Members(m.val, func(k, v string) bool { p.invoc = append(p.invoc, kv{k, v}); return true })
 		}
 	}
 }
@@ -217,7 +218,7 @@ func modelName(p *extraParts, inputs string) (string, bool) {
 		return "", false
 	}
 	var in []kv
-	members(inputs, func(k, v string) bool { in = append(in, kv{k, v}); return true })
+	jsonx.Members(inputs, func(k, v string) bool { in = append(in, kv{k, v}); return true })
 	for _, k := range []string{"model", "model_name"} {
 		if v, ok := lookup(in, k); ok {
 			if s, ok := unquote(v); ok && s != "" {
@@ -274,7 +275,7 @@ func (u *usageMetadata) UnmarshalJSON(b []byte) error {
 }
 
 func (u *usageMetadata) parse(v string) bool {
-	return members(v, func(k, val string) bool {
+	return jsonx.Members(v, func(k, val string) bool {
 		switch k {
 		case `"input_tokens"`:
 			u.Input = jsonInt64(val)
@@ -290,7 +291,7 @@ func (u *usageMetadata) parse(v string) bool {
 			u.TotalCost = jsonFloat(val)
 		case `"input_token_details"`, `"output_token_details"`:
 			var ds []detail
-			members(val, func(dk, dv string) bool {
+			jsonx.Members(val, func(dk, dv string) bool {
 				if n := jsonInt64(dv); n != nil {
 					if key, ok := unquote(dk); ok {
 						ds = append(ds, detail{key, *n})
@@ -335,13 +336,13 @@ func jsonFloat(v string) *float64 {
 // LangChain generations), then in extra.metadata.
 func findUsage(outputs string, p *extraParts) *usageMetadata {
 	if outputs != "" && strings.Contains(outputs, `"usage_metadata"`) {
-		if v, ok := member(outputs, "usage_metadata"); ok {
+		if v, ok := jsonx.Member(outputs, "usage_metadata"); ok {
 			var um usageMetadata
 			if um.parse(v) {
 				return &um
 			}
 		}
-		if v, ok := member(outputs, "generations"); ok {
+		if v, ok := jsonx.Member(outputs, "generations"); ok {
 			var g generations
 			if json.Unmarshal(bytesOf(v), &g) == nil {
 				for _, gs := range g {
@@ -370,8 +371,8 @@ func findTokenUsage(outputs string) *tokenUsage {
 		if !strings.Contains(outputs, path[1]) {
 			continue
 		}
-		if o, ok := member(outputs, path[0]); ok {
-			if v, ok := member(o, path[1]); ok {
+		if o, ok := jsonx.Member(outputs, path[0]); ok {
+			if v, ok := jsonx.Member(o, path[1]); ok {
 				var tu tokenUsage
 				if json.Unmarshal(bytesOf(v), &tu) == nil {
 					return &tu
@@ -492,10 +493,10 @@ func (te *tokenEvents) split(events string, keep bool) {
 	if events == "" || events == "[]" {
 		return
 	}
-	te.valid = elements(events, func(e string) bool {
+	te.valid = jsonx.Elements(events, func(e string) bool {
 		if strings.Contains(e, `"new_token"`) {
 			var name, tm string
-			members(e, func(k, v string) bool {
+			jsonx.Members(e, func(k, v string) bool {
 				switch k {
 				case `"name"`:
 					name = v
@@ -530,7 +531,7 @@ func stringList(s string) []string {
 		return nil
 	}
 	out := []string{}
-	ok := elements(s, func(v string) bool {
+	ok := jsonx.Elements(s, func(v string) bool {
 		if str, ok := unquote(v); ok {
 			out = append(out, strings.Clone(str))
 		} else {
@@ -585,7 +586,7 @@ func (mp *mapper) jsonText(s string) *string {
 	if s == "" {
 		return nil
 	}
-	if validJSON(s) {
+	if jsonx.Valid(s) {
 		return &s
 	}
 	start := len(mp.arena)
@@ -596,7 +597,7 @@ func (mp *mapper) jsonText(s string) *string {
 
 // rawJSON appends s to o as a JSON value (quoted when it is not JSON).
 func rawJSON(o *obj, k, s string) {
-	if validJSON(s) {
+	if jsonx.Valid(s) {
 		o.raw(k, s)
 	} else {
 		o.str(k, s)

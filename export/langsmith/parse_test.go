@@ -143,35 +143,6 @@ func TestIDs(t *testing.T) {
 	}
 }
 
-func FuzzValidJSON(f *testing.F) {
-	for _, s := range []string{`{}`, `[]`, `{"a":[1,2,{"b":null}],"c":"\u00e9\n"}`, `"x`, `[1,]`, `-0.5e+10`, `01`, ` true `, `{"a":1}x`, "\"\x01\"", `"\ud800"`, `1.`, `[`} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		if got, want := validJSON(s), json.Valid([]byte(s)); got != want {
-			t.Fatalf("validJSON(%q) = %v, json.Valid says %v", s, got, want)
-		}
-		var obj map[string]json.RawMessage
-		isObj := json.Unmarshal([]byte(s), &obj) == nil && obj != nil
-		n := 0
-		ok := members(s, func(k, v string) bool {
-			n++
-			if !validJSON(k) || !validJSON(v) {
-				t.Fatalf("member %s: %s of %q", k, v, s)
-			}
-			return true
-		})
-		if ok != isObj {
-			t.Fatalf("members(%q) = %v, is an object: %v", s, ok, isObj)
-		}
-		var arr []json.RawMessage
-		isArr := json.Unmarshal([]byte(s), &arr) == nil && arr != nil
-		if ok := elements(s, func(string) bool { return true }); ok != isArr {
-			t.Fatalf("elements(%q) = %v, is an array: %v", s, ok, isArr)
-		}
-	})
-}
-
 func FuzzAppendString(f *testing.F) {
 	for _, s := range []string{"", "plain", "quote\" back\\ nl\n tab\t ctl\x01", "héllo 你好 🚀", "bad \xff\xfe utf8", "\u2028"} {
 		f.Add(s)

@@ -20,6 +20,8 @@ import (
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/lakefuse/lakefuse/internal/jsonx"
 )
 
 // This file is the OTLP write side: POST /api/public/otel/v1/traces, with the
@@ -772,7 +774,7 @@ func payloadOf(v any) Payload {
 		b, _ := marshalJSON(v)
 		return JSONPayload(string(b))
 	}
-	if jsonValid(s) {
+	if jsonx.Valid(s) {
 		return JSONPayload(s)
 	}
 	return TextPayload(s)
@@ -1090,7 +1092,7 @@ func userMetadataText(a map[string]any) (string, bool) {
 		}
 	}
 	t := strings.TrimSpace(s)
-	if !strings.HasPrefix(t, "{") || !jsonValid(t) {
+	if !strings.HasPrefix(t, "{") || !jsonx.Valid(t) {
 		return "", false
 	}
 	return t, true
@@ -1356,149 +1358,4 @@ func specValue(v *commonpb.AnyValue) map[string]any {
 		return map[string]any{"arrayValue": map[string]any{"values": vals}}
 	}
 	return map[string]any{}
-}
-
-// jsonValid is json.Valid without its per-byte state machine (the OTLP
-// path checks every input, output and metadata text with it). Like
-// json.Valid it does not check UTF-8 and refuses nesting deeper than 10000.
-func jsonValid(b string) bool {
-	i, ok := jsonValidValue(b, jsonWS(b, 0), 0)
-	return ok && jsonWS(b, i) == len(b)
-}
-
-func jsonWS(b string, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-func jsonValidValue(b string, i, depth int) (int, bool) {
-	if i >= len(b) {
-		return i, false
-	}
-	switch c := b[i]; {
-	case c == '"':
-		return jsonString(b, i)
-	case c == '{' || c == '[':
-		if depth >= 10000 {
-			return i, false
-		}
-		closing := byte('}')
-		if c == '[' {
-			closing = ']'
-		}
-		i = jsonWS(b, i+1)
-		if i < len(b) && b[i] == closing {
-			return i + 1, true
-		}
-		for {
-			var ok bool
-			if c == '{' {
-				if i >= len(b) || b[i] != '"' {
-					return i, false
-				}
-				if i, ok = jsonString(b, i); !ok {
-					return i, false
-				}
-				if i = jsonWS(b, i); i >= len(b) || b[i] != ':' {
-					return i, false
-				}
-				i = jsonWS(b, i+1)
-			}
-			if i, ok = jsonValidValue(b, i, depth+1); !ok {
-				return i, false
-			}
-			if i = jsonWS(b, i); i >= len(b) {
-				return i, false
-			}
-			switch b[i] {
-			case ',':
-				i = jsonWS(b, i+1)
-			case closing:
-				return i + 1, true
-			default:
-				return i, false
-			}
-		}
-	case c == 't':
-		return i + 4, len(b) >= i+4 && b[i:i+4] == "true"
-	case c == 'f':
-		return i + 5, len(b) >= i+5 && b[i:i+5] == "false"
-	case c == 'n':
-		return i + 4, len(b) >= i+4 && b[i:i+4] == "null"
-	case c == '-' || (c >= '0' && c <= '9'):
-		return jsonNumber(b, i)
-	}
-	return i, false
-}
-
-func jsonString(b string, i int) (int, bool) {
-	for i++; i < len(b); i++ {
-		switch c := b[i]; {
-		case c == '"':
-			return i + 1, true
-		case c < 0x20:
-			return i, false
-		case c == '\\':
-			i++
-			if i >= len(b) {
-				return i, false
-			}
-			switch b[i] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-			case 'u':
-				if i+4 >= len(b) {
-					return i, false
-				}
-				for _, h := range []byte(b[i+1 : i+5]) {
-					if !(h >= '0' && h <= '9' || h >= 'a' && h <= 'f' || h >= 'A' && h <= 'F') {
-						return i, false
-					}
-				}
-				i += 4
-			default:
-				return i, false
-			}
-		}
-	}
-	return i, false
-}
-
-func jsonNumber(b string, i int) (int, bool) {
-	digits := func(i int) (int, bool) {
-		j := i
-		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
-			j++
-		}
-		return j, j > i
-	}
-	if b[i] == '-' {
-		i++
-	}
-	if i < len(b) && b[i] == '0' {
-		i++
-	} else {
-		var ok bool
-		if i, ok = digits(i); !ok {
-			return i, false
-		}
-	}
-	if i < len(b) && b[i] == '.' {
-		var ok bool
-		if i, ok = digits(i + 1); !ok {
-			return i, false
-		}
-	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
-			i++
-		}
-		var ok bool
-		if i, ok = digits(i); !ok {
-			return i, false
-		}
-	}
-	return i, true
 }

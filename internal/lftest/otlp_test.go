@@ -1,10 +1,8 @@
 package lftest
 
 import (
-	"encoding/json"
 	"math"
 	"reflect"
-	"strings"
 	"testing"
 
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
@@ -112,31 +110,6 @@ func FuzzFastSpansFromProto(f *testing.F) {
 		}
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("fast decoding\n%#v\nreference\n%#v", got, want)
-		}
-	})
-}
-
-var jsonValidCases = []string{``, ` `, `0`, `-0`, `01`, `-`, `1.`, `1.5e`, `1.5e+3`, `1E-2`, `-12.30e4`, `.5`, `+1`, `"a"`, `"\u00e9\n"`,
-	`"\u00g0"`, `"\x"`, "\"\x01\"", "\"\xff\"", `"unterminated`, `"\`, `"\u12`, `true`, `tru`, `truex`, `false`, `null`, `nul`,
-	`{}`, `{ }`, `{"a":1}`, `{"a":1,}`, `{"a" 1}`, `{a:1}`, `{"a":1 "b":2}`, `[]`, `[1,2]`, `[1,]`, `[,]`, `[1 2]`, ` [ {"x" : [true , null] } ] `,
-	`{"a":{"b":[1,{"c":"d"}]}}`, `[`, `{`, `{"a"`, `{"a":`, `1 2`, "\t{\r\n}\n", `[1]]`, `{}}`,
-	strings.Repeat("[", 10000) + strings.Repeat("]", 10000), strings.Repeat("[", 10001) + strings.Repeat("]", 10001)}
-
-func TestJSONValid(t *testing.T) {
-	for _, c := range jsonValidCases {
-		if got, want := jsonValid(c), json.Valid([]byte(c)); got != want {
-			t.Errorf("jsonValid(%.40q) = %v, json.Valid says %v", c, got, want)
-		}
-	}
-}
-
-func FuzzJSONValid(f *testing.F) {
-	for _, c := range jsonValidCases {
-		f.Add([]byte(c))
-	}
-	f.Fuzz(func(t *testing.T, b []byte) {
-		if got, want := jsonValid(string(b)), json.Valid(b); got != want {
-			t.Fatalf("jsonValid(%q) = %v, json.Valid says %v", b, got, want)
 		}
 	})
 }

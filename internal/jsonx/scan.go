@@ -1,12 +1,16 @@
-package langsmith
+// Package jsonx validates and walks JSON text in one pass without
+// allocating, for the hot paths that check every input, output and metadata
+// document (the LangSmith converter, the test server's OTLP ingestion).
+// encoding/json validates at about 200 MB/s and decoding into maps
+// allocates per member; these functions hand out members as substrings.
+// FuzzValid checks them against encoding/json. The package owns no I/O and
+// imports no other lakefuse package.
+package jsonx
 
-// A small JSON scanner for the converter's hot path. Every run carries
-// several JSON documents (inputs, outputs, extra, events, tags) that must be
-// checked before they go into the lake's JSON columns, and of which only a
-// few members are read. encoding/json validates at about 200 MB/s and
-// decoding into maps allocates per member; this scanner validates in one
-// pass without allocating and hands out members as substrings.
-// FuzzValidJSON checks it against encoding/json.
+import (
+	"encoding/binary"
+	"unsafe"
+)
 
 const maxDepth = 10000 // as encoding/json
 
@@ -26,9 +30,9 @@ func (p *scanner) ws() {
 	}
 }
 
-// validJSON reports whether s is exactly one JSON value, surrounded by
+// Valid reports whether s is exactly one JSON value, surrounded by
 // optional whitespace, as json.Valid does.
-func validJSON(s string) bool {
+func Valid(s string) bool {
 	p := scanner{s: s}
 	p.ws()
 	if !p.value(0) {
@@ -39,7 +43,12 @@ func validJSON(s string) bool {
 }
 
 func (p *scanner) value(depth int) bool {
-	if p.i >= len(p.s) || depth > maxDepth {
+	if p.i >= len(p.s) {
+		return false
+	}
+	// A container opened here is nesting level depth+1; encoding/json
+	// allows maxDepth levels.
+	if c := p.s[p.i]; (c == '{' || c == '[') && depth >= maxDepth {
 		return false
 	}
 	switch c := p.s[p.i]; c {
@@ -134,7 +143,7 @@ func (p *scanner) str() bool {
 	s := p.s
 	i := p.i + 1
 	for i < len(s) {
-		if j := skipPlain(s, i); j > i {
+		if j := SkipPlain(s, i); j > i {
 			i = j
 			continue
 		}
@@ -207,11 +216,11 @@ func (p *scanner) number() bool {
 	return true
 }
 
-// members calls fn with each member of the JSON object s: the key as
+// Members calls fn with each member of the JSON object s: the key as
 // written (quoted, escapes kept) and the value's text. It returns false
 // when s is not a valid JSON object; fn may then have seen some members.
 // fn returns false to stop early.
-func members(s string, fn func(key, val string) bool) bool {
+func Members(s string, fn func(key, val string) bool) bool {
 	p := scanner{s: s}
 	p.ws()
 	if p.i >= len(s) || s[p.i] != '{' {
@@ -260,9 +269,9 @@ func members(s string, fn func(key, val string) bool) bool {
 	}
 }
 
-// elements calls fn with each element of the JSON array s; false when s
+// Elements calls fn with each element of the JSON array s; false when s
 // is not a valid JSON array.
-func elements(s string, fn func(val string) bool) bool {
+func Elements(s string, fn func(val string) bool) bool {
 	p := scanner{s: s}
 	p.ws()
 	if p.i >= len(s) || s[p.i] != '[' {
@@ -300,12 +309,12 @@ func elements(s string, fn func(val string) bool) bool {
 	}
 }
 
-// member returns the value of the first member of object s whose key is
+// Member returns the value of the first member of object s whose key is
 // name (written without escapes, as LangSmith's keys are).
-func member(s, name string) (string, bool) {
+func Member(s, name string) (string, bool) {
 	var out string
 	found := false
-	members(s, func(k, v string) bool {
+	Members(s, func(k, v string) bool {
 		if len(k) == len(name)+2 && k[1:len(k)-1] == name {
 			out, found = v, true
 			return false
@@ -313,4 +322,31 @@ func member(s, name string) (string, bool) {
 		return true
 	})
 	return out, found
+}
+
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// SkipPlain returns the index of the first 8-byte block at or after i that
+// holds a control character, a quote, a backslash or a non-ASCII byte (the
+// bytes a JSON string must escape or a scanner must look at); only whole
+// blocks are skipped.
+func SkipPlain(s string, i int) int {
+	b := unsafe.Slice(unsafe.StringData(s), len(s))
+	for i+8 <= len(b) {
+		x := binary.LittleEndian.Uint64(b[i:])
+		q := x ^ (lsb * '"')
+		bs := x ^ (lsb * '\\')
+		// The high bit of a byte is set in x-k·lsb when the byte is below k
+		// (or a borrow reached it, which only makes this conservative),
+		// so a zero byte of q or bs, a byte below 0x20, or a non-ASCII
+		// byte shows there.
+		if ((x-lsb*0x20)|(q-lsb)|(bs-lsb)|x)&msb != 0 {
+			return i
+		}
+		i += 8
+	}
+	return i
 }
