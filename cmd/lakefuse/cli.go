@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/alecthomas/kong"
@@ -35,6 +36,8 @@ func toolVersion() string {
 type CLI struct {
 	LogLevel  string `help:"Log level: debug, info, warn, error." enum:"debug,info,warn,error" default:"info" env:"LAKEFUSE_LOG_LEVEL"`
 	LogFormat string `help:"Log format: text or json." enum:"text,json" default:"text" env:"LAKEFUSE_LOG_FORMAT"`
+	// CPUProfile is for finding where a command spends its time on real data.
+	CPUProfile string `name:"cpu-profile" hidden:"" help:"Write a Go CPU profile of the command to this file." type:"path"`
 
 	Version VersionCmd `cmd:"" help:"Print the version."`
 	Schema  SchemaCmd  `cmd:"" help:"Show the lake's tables and columns."`
@@ -115,6 +118,17 @@ func Do(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 		return 2
 	}
 	setMemoryLimit()
+	if cli.CPUProfile != "" {
+		f, err := os.Create(cli.CPUProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "lakefuse: error: --cpu-profile:", err)
+			return 2
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	g := &Globals{

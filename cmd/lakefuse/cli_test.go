@@ -35,6 +35,22 @@ func TestVersionAndHelp(t *testing.T) {
 	}
 }
 
+// TestCPUProfile checks the hidden --cpu-profile flag writes a profile, and
+// names the file when it cannot.
+func TestCPUProfile(t *testing.T) {
+	prof := filepath.Join(t.TempDir(), "cpu.pprof")
+	if code, _, errOut := run(t, "--cpu-profile", prof, "schema"); code != 0 {
+		t.Fatalf("schema with --cpu-profile: %d %s", code, errOut)
+	}
+	if st, err := os.Stat(prof); err != nil || st.Size() == 0 {
+		t.Fatalf("profile: %v", err)
+	}
+	bad := filepath.Join(t.TempDir(), "missing", "cpu.pprof")
+	if code, _, errOut := run(t, "--cpu-profile", bad, "schema"); code != 2 || !strings.Contains(errOut, "cpu.pprof") {
+		t.Fatalf("unwritable profile: %d %q", code, errOut)
+	}
+}
+
 func TestSchemaCommand(t *testing.T) {
 	code, out, _ := run(t, "schema")
 	if code != 0 {
