@@ -20,6 +20,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/lakefuse/lakefuse/hive"
+	"github.com/lakefuse/lakefuse/internal/jsonx"
 	lf "github.com/lakefuse/lakefuse/internal/langfuse"
 	"github.com/lakefuse/lakefuse/schema"
 )
@@ -368,7 +369,7 @@ func (s *spanRec) appendTo(b []byte) []byte {
 func ioText(lake string) string {
 	if len(lake) >= 2 && lake[0] == '"' {
 		var s string
-		if json.Unmarshal([]byte(lake), &s) == nil && !lf.ValidJSON([]byte(s)) {
+		if json.Unmarshal([]byte(lake), &s) == nil && !jsonx.Valid(s) {
 			return s
 		}
 	}
@@ -379,7 +380,7 @@ func ioText(lake string) string {
 // metadata as an object and files anything else under the key "metadata".
 func metadataObject(lake string) string {
 	t := strings.TrimSpace(lake)
-	if strings.HasPrefix(t, "{") && lf.ValidJSON([]byte(t)) {
+	if strings.HasPrefix(t, "{") && jsonx.Valid(t) {
 		return t
 	}
 	var v any

@@ -1173,7 +1173,11 @@ func parseTags(v any) []string {
 func modelParameters(a map[string]any) map[string]any {
 	var out map[string]any
 	if s, ok := a["langfuse.observation.model.parameters"].(string); ok {
-		_ = json.Unmarshal([]byte(s), &out)
+		out = map[string]any{}
+		if !flatObject(s, true, func(k string, v any) { out[k] = v }) {
+			out = nil
+			_ = json.Unmarshal([]byte(s), &out)
+		}
 	}
 	for k, v := range a {
 		if rest, ok := strings.CutPrefix(k, "gen_ai.request."); ok && rest != "model" {
@@ -1198,11 +1202,19 @@ func modelParameters(a map[string]any) map[string]any {
 func usageDetails(a map[string]any) map[string]int64 {
 	out := map[string]int64{}
 	if s, ok := a["langfuse.observation.usage_details"].(string); ok {
-		var m map[string]float64
-		if json.Unmarshal([]byte(s), &m) == nil {
-			for k, v := range m {
-				if v >= 0 && v == math.Trunc(v) {
-					out[k] = int64(v)
+		add := func(k string, v float64) {
+			if v >= 0 && v == math.Trunc(v) {
+				out[k] = int64(v)
+			} else {
+				delete(out, k) // a later member replaces an earlier one
+			}
+		}
+		if !flatObject(s, false, func(k string, v any) { add(k, v.(float64)) }) {
+			clear(out)
+			var m map[string]float64
+			if json.Unmarshal([]byte(s), &m) == nil {
+				for k, v := range m {
+					add(k, v)
 				}
 			}
 		}
@@ -1235,13 +1247,52 @@ func usageDetails(a map[string]any) map[string]int64 {
 func costDetails(a map[string]any) map[string]float64 {
 	out := map[string]float64{}
 	if s, ok := a["langfuse.observation.cost_details"].(string); ok {
-		_ = json.Unmarshal([]byte(s), &out)
+		if !flatObject(s, false, func(k string, v any) { out[k] = v.(float64) }) {
+			clear(out)
+			_ = json.Unmarshal([]byte(s), &out)
+		}
 		return out
 	}
 	if v, ok := a["gen_ai.usage.cost"].(float64); ok {
 		out["total"] = v
 	}
 	return out
+}
+
+// flatObject is the fast path of json.Unmarshal of a small JSON object
+// into map[string]float64 (or, with strs, map[string]any): it calls fn with
+// each member in order when s is a valid object whose keys have no escapes
+// and whose values are numbers (as float64) or, with strs, strings without
+// escapes. It reports false for anything else — then fn may have seen some
+// members, and the caller starts over with json.Unmarshal — so that it
+// answers only where encoding/json would answer the same. Usage, cost and
+// model parameters are such objects, and unmarshalling them was a fifth of
+// the test server's span mapping.
+func flatObject(s string, strs bool, fn func(k string, v any)) bool {
+	ok := true
+	valid := jsonx.Members(s, func(k, v string) bool {
+		k = k[1 : len(k)-1]
+		if strings.IndexByte(k, '\\') >= 0 || !utf8.ValidString(k) {
+			ok = false
+			return false
+		}
+		switch c := v[0]; {
+		case c == '-' || c >= '0' && c <= '9':
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				ok = false
+				return false
+			}
+			fn(k, f)
+		case c == '"' && strs && strings.IndexByte(v, '\\') < 0 && utf8.ValidString(v):
+			fn(k, v[1:len(v)-1])
+		default:
+			ok = false
+			return false
+		}
+		return true
+	})
+	return ok && valid
 }
 
 func experimentOf(a map[string]any) *experimentLink {
