@@ -211,8 +211,10 @@ func anyValue(v *commonpb.AnyValue) any {
 // wire type it does not expect, invalid UTF-8, malformed bytes — makes it
 // give up (ok false) and the caller decodes with proto.Unmarshal, whose
 // answer (and error) is the reference. The tests hold the two paths equal.
+//
+// The strings of the spans alias b, which must not change afterwards.
 func fastSpansFromProto(b []byte) (out []otlpSpan, ok bool) {
-	d := protoDec{}
+	d := protoDec{buf: b, text: unsafe.String(unsafe.SliceData(b), len(b))}
 	for len(b) > 0 {
 		num, typ, v, rest := d.field(b)
 		if d.bad || num != 1 || typ != protowire.BytesType {
@@ -226,17 +228,17 @@ func fastSpansFromProto(b []byte) (out []otlpSpan, ok bool) {
 	return out, true
 }
 
-// protoDec decodes; while it decodes a span, spanBytes holds the span's bytes
-// and spanText the same bytes as one string, of which the span's strings
-// are substrings: one allocation per span instead of one per key and value
-// (which were the largest share of the decoder's time with their GC). The
-// observation keeps the span's text alive as long as it keeps any of its
-// strings: its input and output, and with them the span's keys, ids and
-// metadata (about half again as many bytes), which is fine for a test server.
+// protoDec decodes a request body, buf; text is the same bytes as a string
+// (not a copy), of which the strings decoded are substrings: no allocation
+// or copy per key and value (which were the largest share of the decoder's
+// time with their GC), nor per span. The observations keep the body alive
+// as long as they keep any of its strings: their inputs and outputs, and
+// with them the spans' keys, ids and metadata (about half again as many
+// bytes), which is fine for a test server.
 type protoDec struct {
-	bad       bool
-	spanBytes []byte
-	spanText  string
+	bad  bool
+	buf  []byte
+	text string
 }
 
 // field reads one field; v is the payload of a length-delimited field and
@@ -278,12 +280,12 @@ func (d *protoDec) str(v []byte) string {
 	if len(v) == 0 {
 		return ""
 	}
-	if len(v) <= len(d.spanBytes) {
-		// v is a subslice of spanBytes when its offset (which wraps around
-		// when v starts before spanBytes) leaves room for it.
-		off := uintptr(unsafe.Pointer(unsafe.SliceData(v))) - uintptr(unsafe.Pointer(unsafe.SliceData(d.spanBytes)))
-		if off <= uintptr(len(d.spanBytes)-len(v)) {
-			return d.spanText[off : off+uintptr(len(v))]
+	if len(v) <= len(d.buf) {
+		// v is a subslice of buf when its offset (which wraps around when
+		// v starts before buf) leaves room for it.
+		off := uintptr(unsafe.Pointer(unsafe.SliceData(v))) - uintptr(unsafe.Pointer(unsafe.SliceData(d.buf)))
+		if off <= uintptr(len(d.buf)-len(v)) {
+			return d.text[off : off+uintptr(len(v))]
 		}
 	}
 	return string(v)
@@ -414,8 +416,6 @@ func (d *protoDec) scope(b []byte, attrs map[string]any) (name, version string) 
 func (d *protoDec) span(b []byte, s *otlpSpan) bool {
 	var traceID, spanID, parentID []byte
 	s.attrs = make(map[string]any, 24)
-	d.spanBytes, d.spanText = b, string(b)
-	defer func() { d.spanBytes, d.spanText = nil, "" }()
 	seenStatus := false
 	for len(b) > 0 {
 		num, typ, v, rest := d.field(b)
