@@ -761,6 +761,9 @@ var envPrefix = regexp.MustCompile(`^(langfuse[-_])+`)
 // langfuse-/langfuse_ prefixes removed, at most 40 characters, and "default"
 // unless it then matches ^[a-z0-9-_]+$.
 func NormalizeEnvironment(e string) string {
+	if plainEnvironment(e) {
+		return e // what the rules below leave as it is, without regexps
+	}
 	e = envPrefix.ReplaceAllString(strings.ToLower(e), "")
 	if len(e) > 40 {
 		e = e[:40]
@@ -769,6 +772,20 @@ func NormalizeEnvironment(e string) string {
 		return "default"
 	}
 	return e
+}
+
+// plainEnvironment reports an environment that NormalizeEnvironment keeps
+// as it is: at most 40 of [a-z0-9_-], not starting with "langfuse".
+func plainEnvironment(e string) bool {
+	if e == "" || len(e) > 40 || strings.HasPrefix(e, "langfuse") {
+		return false
+	}
+	for i := 0; i < len(e); i++ {
+		if c := e[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // attrStr is an attribute as a string: strings verbatim, anything else as JSON.
@@ -1263,7 +1280,7 @@ func costDetails(a map[string]any) map[string]float64 {
 // into map[string]float64 (or, with strs, map[string]any): it calls fn with
 // each member in order when s is a valid object whose keys have no escapes
 // and whose values are numbers (as float64) or, with strs, strings without
-// escapes. It reports false for anything else — then fn may have seen some
+// escapes, booleans or null. It reports false for anything else — then fn may have seen some
 // members, and the caller starts over with json.Unmarshal — so that it
 // answers only where encoding/json would answer the same. Usage, cost and
 // model parameters are such objects, and unmarshalling them was a fifth of
@@ -1286,6 +1303,10 @@ func flatObject(s string, strs bool, fn func(k string, v any)) bool {
 			fn(k, f)
 		case c == '"' && strs && strings.IndexByte(v, '\\') < 0 && utf8.ValidString(v):
 			fn(k, v[1:len(v)-1])
+		case (c == 't' || c == 'f') && strs:
+			fn(k, c == 't')
+		case c == 'n' && strs:
+			fn(k, nil)
 		default:
 			ok = false
 			return false
