@@ -841,8 +841,9 @@ func prefixedObject(a map[string]any, prefixes ...string) map[string]any {
 		}
 	}
 	for _, p := range prefixes {
+		p += "."
 		for k, v := range a {
-			if rest, ok := strings.CutPrefix(k, p+"."); ok && rest != "" {
+			if rest, ok := strings.CutPrefix(k, p); ok && rest != "" {
 				if s, isStr := v.(string); isStr {
 					var parsed any
 					if json.Unmarshal([]byte(s), &parsed) == nil {
