@@ -998,6 +998,8 @@ func (im *importer) scanAll(ctx context.Context, fn func(f hive.FileEntry, row i
 			if err != nil {
 				return err
 			}
+			// The row's I/O is copied into the span and not kept.
+			d.AliasBinary()
 			for i := 0; i < int(b.Record.NumRows()); i++ {
 				var o schema.Observation
 				if err := d.Decode(b.Record, i, &o); err != nil {
