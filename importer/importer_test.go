@@ -3,7 +3,10 @@ package importer
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -196,6 +199,37 @@ func TestTraceSpill(t *testing.T) {
 			if _, err := parseSpill(b[:n]); err == nil {
 				t.Errorf("%d of %d bytes of a spilled payload parsed", n, len(b))
 			}
+		}
+	}
+}
+
+// numberObject writes what json.Marshal writes.
+func TestNumberObjectMatchesJSON(t *testing.T) {
+	floats := []float64{0, -0.0, 1, -1, 0.5, 1e-6, 9.99e-7, 1e-7, 1.5e-10, 1e20, 1e21, 123456789.125, -2.5e-300, 5e-324, 1.7976931348623157e308,
+		0.1 + 0.2, 3.14159, 1e-5, math.NaN(), math.Inf(1), math.Inf(-1)}
+	keys := []string{"input", "output", "total", "", "a<b", "é", "x\"y", "back\\slash", "tab\t", "input_cached_tokens", "&", "\xff"}
+	for i := range 400 {
+		mf, mi := map[string]float64{}, map[string]int64{}
+		for j := range 1 + i%5 {
+			k := keys[(i*7+j*3)%len(keys)]
+			if i < 200 {
+				k = keys[(i+j)%4]
+			}
+			mf[k] = floats[(i*5+j)%len(floats)]
+			mi[k] = int64(i*j*7919) - 5000
+		}
+		want, _ := json.Marshal(mf)
+		if got := numberObject(mf, appendJSONFloat); got != string(want) {
+			t.Errorf("float map %v: %s, json.Marshal %s", mf, got, want)
+		}
+		want, _ = json.Marshal(mi)
+		if got := numberObject(mi, func(b []byte, v int64) []byte { return strconv.AppendInt(b, v, 10) }); got != string(want) {
+			t.Errorf("int map %v: %s, json.Marshal %s", mi, got, want)
+		}
+	}
+	for _, typ := range []string{"SPAN", "GENERATION", "EVENT", "AGENT", "TOOL", "CHAIN", "RETRIEVER", "EVALUATOR", "EMBEDDING", "GUARDRAIL", "Other"} {
+		if lowerType(typ) != strings.ToLower(typ) {
+			t.Errorf("lowerType(%s) = %s", typ, lowerType(typ))
 		}
 	}
 }

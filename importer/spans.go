@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,6 +22,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/lakefuse/lakefuse/hive"
+	"github.com/lakefuse/lakefuse/internal/jsonx"
 	lf "github.com/lakefuse/lakefuse/internal/langfuse"
 	"github.com/lakefuse/lakefuse/schema"
 )
@@ -368,7 +371,7 @@ func (s *spanRec) appendTo(b []byte) []byte {
 func ioText(lake string) string {
 	if len(lake) >= 2 && lake[0] == '"' {
 		var s string
-		if json.Unmarshal([]byte(lake), &s) == nil && !lf.ValidJSON([]byte(s)) {
+		if json.Unmarshal([]byte(lake), &s) == nil && !jsonx.Valid(s) {
 			return s
 		}
 	}
@@ -379,7 +382,7 @@ func ioText(lake string) string {
 // metadata as an object and files anything else under the key "metadata".
 func metadataObject(lake string) string {
 	t := strings.TrimSpace(lake)
-	if strings.HasPrefix(t, "{") && lf.ValidJSON([]byte(t)) {
+	if strings.HasPrefix(t, "{") && jsonx.Valid(t) {
 		return t
 	}
 	var v any
@@ -388,6 +391,93 @@ func metadataObject(lake string) string {
 	}
 	b, _ := json.Marshal(map[string]any{"metadata": v})
 	return string(b)
+}
+
+// numberObject is json.Marshal of a map of numbers (keys sorted), written
+// without reflection: usage and cost travel on every generation. Keys that
+// json.Marshal would escape, and values appendNum cannot write (it returns
+// nil), are left to json.Marshal.
+func numberObject[V int64 | float64](m map[string]V, appendNum func(b []byte, v V) []byte) string {
+	keys := make([]string, 0, 8)
+	n := 2
+	for k := range m {
+		for i := 0; i < len(k); i++ {
+			if c := k[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+				return marshalString(m)
+			}
+		}
+		keys = append(keys, k)
+		n += len(k) + 24
+	}
+	slices.Sort(keys)
+	b := make([]byte, 0, n)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, k...)
+		b = append(b, '"', ':')
+		if b = appendNum(b, m[k]); b == nil {
+			return marshalString(m)
+		}
+	}
+	return string(append(b, '}'))
+}
+
+func marshalString(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// appendJSONFloat writes f as encoding/json does (shortest representation,
+// exponent form below 1e-6 and from 1e21 on, "e-07" written "e-7"); nil for
+// NaN and infinities, which JSON cannot carry.
+func appendJSONFloat(b []byte, f float64) []byte {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return nil
+	}
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' {
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b
+}
+
+// lowerType is strings.ToLower of an observation type, without allocating
+// for the types Langfuse has.
+func lowerType(t string) string {
+	switch t {
+	case "SPAN":
+		return "span"
+	case "GENERATION":
+		return "generation"
+	case "EVENT":
+		return "event"
+	case "AGENT":
+		return "agent"
+	case "TOOL":
+		return "tool"
+	case "CHAIN":
+		return "chain"
+	case "RETRIEVER":
+		return "retriever"
+	case "EVALUATOR":
+		return "evaluator"
+	case "EMBEDDING":
+		return "embedding"
+	case "GUARDRAIL":
+		return "guardrail"
+	}
+	return strings.ToLower(t)
 }
 
 func iso(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
@@ -413,7 +503,7 @@ func (im *importer) span(o *schema.Observation, ta *traceAttrs, runs map[string]
 		sp.end = sp.start
 	}
 	a := sp
-	a.str("langfuse.observation.type", strings.ToLower(o.Type))
+	a.str("langfuse.observation.type", lowerType(o.Type))
 	a.str("langfuse.observation.level", o.Level)
 	a.str("langfuse.environment", o.Environment)
 	if o.StatusMessage != nil {
@@ -465,12 +555,10 @@ func (im *importer) span(o *schema.Observation, ta *traceAttrs, runs map[string]
 		a.str("langfuse.observation.model.parameters", *o.ModelParameters)
 	}
 	if len(o.UsageDetails) > 0 {
-		b, _ := json.Marshal(o.UsageDetails)
-		a.str("langfuse.observation.usage_details", string(b))
+		a.str("langfuse.observation.usage_details", numberObject(o.UsageDetails, func(b []byte, v int64) []byte { return strconv.AppendInt(b, v, 10) }))
 	}
 	if len(o.CostDetails) > 0 {
-		b, _ := json.Marshal(o.CostDetails)
-		a.str("langfuse.observation.cost_details", string(b))
+		a.str("langfuse.observation.cost_details", numberObject(o.CostDetails, appendJSONFloat))
 	}
 	if o.CompletionStartTime != nil {
 		a.str("langfuse.observation.completion_start_time", iso(*o.CompletionStartTime))
@@ -910,6 +998,8 @@ func (im *importer) scanAll(ctx context.Context, fn func(f hive.FileEntry, row i
 			if err != nil {
 				return err
 			}
+			// The row's I/O is copied into the span and not kept.
+			d.AliasBinary()
 			for i := 0; i < int(b.Record.NumRows()); i++ {
 				var o schema.Observation
 				if err := d.Decode(b.Record, i, &o); err != nil {

@@ -554,8 +554,17 @@ func (b *Builder) Release() { b.rb.Release() }
 type Decoder struct {
 	t *Table
 	// cols[i] is the record column of t.fields[i], or -1.
-	cols []int
+	cols  []int
+	alias bool
 }
+
+// AliasBinary makes Decode return the strings of binary columns (the JSON
+// columns: input, output, metadata, ...) as views of the record's memory
+// instead of copies, as it returns those of string columns. A reader that
+// only looks at each row before it moves on saves the copy of every
+// payload (and the garbage collection of it); a kept string keeps the
+// record's buffer alive.
+func (d *Decoder) AliasBinary() { d.alias = true }
 
 // NewDecoder prepares to decode records of schema s as rows of t. Columns of
 // s that t does not know are an error: they mean the file was written for a
@@ -600,6 +609,21 @@ func (d *Decoder) Decode(rec arrow.RecordBatch, i int, dst any) error {
 		if col.IsNull(i) {
 			reflect.NewAt(f.goType, fp).Elem().SetZero()
 			continue
+		}
+		if d.alias && (f.goType == stringType || f.goType == stringPtrType) {
+			a := col
+			if ea, ok := a.(array.ExtensionArray); ok {
+				a = ea.Storage()
+			}
+			if b, ok := a.(*array.Binary); ok {
+				v := b.ValueString(i)
+				if f.goType == stringType {
+					*(*string)(fp) = v
+				} else {
+					*(**string)(fp) = &v
+				}
+				continue
+			}
 		}
 		if err := f.get(col, i, fp); err != nil {
 			return fmt.Errorf("table %s column %s row %d: %w", d.t.Name, f.name, i, err)

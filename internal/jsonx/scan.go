@@ -9,6 +9,7 @@ package jsonx
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"unsafe"
 )
 
@@ -143,9 +144,9 @@ func (p *scanner) str() bool {
 	s := p.s
 	i := p.i + 1
 	for i < len(s) {
-		if j := SkipPlain(s, i); j > i {
-			i = j
-			continue
+		i = skipString(s, i)
+		if i >= len(s) {
+			break
 		}
 		c := s[i]
 		if c == '"' {
@@ -328,6 +329,29 @@ const (
 	lsb = 0x0101010101010101
 	msb = 0x8080808080808080
 )
+
+// skipString returns the index of the first quote, backslash or control
+// character at or after i, or of the first byte of the last incomplete
+// 8-byte block. Unlike SkipPlain it passes over non-ASCII bytes (a JSON
+// string may hold any of them; validity of UTF-8 is not JSON's concern, as
+// in encoding/json), so that text in Japanese or with emoji is scanned a
+// block at a time too, and it stops at the byte itself, not at its block.
+func skipString(s string, i int) int {
+	b := unsafe.Slice(unsafe.StringData(s), len(s))
+	for i+8 <= len(b) {
+		x := binary.LittleEndian.Uint64(b[i:])
+		q := x ^ (lsb * '"')
+		bs := x ^ (lsb * '\\')
+		// (v-k·lsb)&^v has the high bit of the lowest byte of v below k
+		// set, and of no byte below it (a borrow only runs upward), so the
+		// lowest flag of the union is the first byte to stop at.
+		if m := ((x-lsb*0x20)&^x | (q-lsb)&^q | (bs-lsb)&^bs) & msb; m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+		i += 8
+	}
+	return i
+}
 
 // SkipPlain returns the index of the first 8-byte block at or after i that
 // holds a control character, a quote, a backslash or a non-ASCII byte (the

@@ -51,3 +51,42 @@ func FuzzValid(f *testing.F) {
 		}
 	})
 }
+
+// skipString stops exactly at the first quote, backslash or control byte of
+// every 8-byte block, whatever else (non-ASCII bytes, 0x7f, 0xff) is there.
+func TestSkipString(t *testing.T) {
+	alphabet := []byte{'a', ' ', '"', '\\', 0x00, 0x1f, 0x20, 0x21, 0x5b, 0x5d, 0x7f, 0x80, 0xe3, 0xff, 0x22 | 0x80, 0x5c | 0x80, 0x9f, 0xa0}
+	rng := uint64(1)
+	for n := range 20000 {
+		b := make([]byte, n%40)
+		for i := range b {
+			rng = rng*6364136223846793005 + 1442695040888963407
+			if rng>>60 < 3 {
+				b[i] = alphabet[(rng>>33)%uint64(len(alphabet))]
+			} else {
+				b[i] = byte('a' + (rng>>40)%3)
+				if rng>>62 == 3 {
+					b[i] = 0x80 | byte(rng>>20)
+				}
+			}
+		}
+		s := string(b)
+		for from := 0; from <= len(s); from++ {
+			want := from
+			for want+8 <= len(s) {
+				j := want
+				for j < want+8 && s[j] != '"' && s[j] != '\\' && s[j] >= 0x20 {
+					j++
+				}
+				if j < want+8 {
+					want = j
+					break
+				}
+				want += 8
+			}
+			if got := skipString(s, from); got != want {
+				t.Fatalf("skipString(%q, %d) = %d, want %d", s, from, got, want)
+			}
+		}
+	}
+}

