@@ -243,12 +243,14 @@ func ScanFile(ctx context.Context, b bucket.Bucket, f FileEntry, opts ScanOption
 		if err != nil {
 			return fmt.Errorf("%s: %w: %v", where, ErrCorrupt, err)
 		}
+		// GetRecordReader takes Parquet leaf columns: a list or map field
+		// has several, so field i is not leaf i after the first of them.
 		for _, c := range opts.Columns {
 			idx := sch.FieldIndices(c)
 			if len(idx) == 0 {
 				return fmt.Errorf("%s: no column %q", where, c)
 			}
-			cols = append(cols, idx[0])
+			cols = appendLeaves(cols, fr.Manifest.Fields[idx[0]])
 		}
 	}
 	rr, err := fr.GetRecordReader(ctx, cols, nil)
@@ -271,6 +273,17 @@ func ScanFile(ctx context.Context, b bucket.Bucket, f FileEntry, opts ScanOption
 		return fmt.Errorf("%s: %w: %d rows, the manifest says %d", where, ErrCorrupt, rows, f.Rows)
 	}
 	return nil
+}
+
+// appendLeaves appends the Parquet leaf column indices under f.
+func appendLeaves(cols []int, f pqarrow.SchemaField) []int {
+	if f.IsLeaf() {
+		return append(cols, f.ColIndex)
+	}
+	for _, c := range f.Children {
+		cols = appendLeaves(cols, c)
+	}
+	return cols
 }
 
 func checkFileMeta(pf *file.Reader, f FileEntry) error {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/lakefuse/lakefuse/bucket"
@@ -378,5 +379,51 @@ func TestBadInput(t *testing.T) {
 	})
 	if err := scan(); err != nil {
 		t.Fatalf("lake not intact after bad-input cases: %v", err)
+	}
+}
+
+// TestScanColumns reads chosen columns that come after list and map
+// columns (which span several Parquet leaf columns each).
+func TestScanColumns(t *testing.T) {
+	ctx := context.Background()
+	b := bucket.NewMemory()
+	evs := genEvents(50)
+	writeRun(t, b, RunOptions{Kind: "test"}, []string{"p1"}, evs)
+	l, err := Open(ctx, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]*string{}
+	for _, e := range evs {
+		want[e.ID] = e.Comment
+	}
+	seen := 0
+	err = l.Scan(ctx, eventTable.Name, ScanOptions{Columns: []string{"comment", "cost", "id"}}, func(bt Batch) error {
+		rec := bt.Record
+		if got := rec.Schema().Field(0).Name + "," + rec.Schema().Field(1).Name + "," + rec.Schema().Field(2).Name; got != "comment,cost,id" || rec.NumCols() != 3 {
+			return fmt.Errorf("columns %s (%d)", got, rec.NumCols())
+		}
+		comments := rec.Column(0).(*array.String)
+		ids := rec.Column(2).(*array.String)
+		for i := 0; i < int(rec.NumRows()); i++ {
+			w, ok := want[ids.Value(i)]
+			if !ok {
+				return fmt.Errorf("row %d: unknown id %q", i, ids.Value(i))
+			}
+			if (w == nil) != comments.IsNull(i) || (w != nil && *w != comments.Value(i)) {
+				return fmt.Errorf("id %s: comment %q (null %v), want %v", ids.Value(i), comments.Value(i), comments.IsNull(i), w)
+			}
+			seen++
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seen != len(evs) {
+		t.Fatalf("%d rows read, want %d", seen, len(evs))
+	}
+	if err := l.Scan(ctx, eventTable.Name, ScanOptions{Columns: []string{"nope"}}, func(Batch) error { return nil }); err == nil || !strings.Contains(err.Error(), `"nope"`) {
+		t.Fatalf("unknown column: %v", err)
 	}
 }
