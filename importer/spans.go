@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -31,158 +30,6 @@ import (
 // Langfuse leaves span attributes out of the observation metadata for scopes
 // named langfuse-sdk…, which keeps the imported metadata what it was.
 const ScopeName = "langfuse-sdk-lakefuse-import"
-
-// traceAttrs are the trace-level attributes sent on every span of a trace.
-// Strings are interned: names, users, sessions and releases repeat.
-type traceAttrs struct {
-	name, user, session, release, version *string
-	tags                                  []string
-	public                                bool
-	hasRow                                bool
-	seen                                  bool
-	ts                                    time.Time
-	payloadOff                            int64 // offset of the trace's I/O and metadata in the spill file; -1: none
-	payloadLen                            int32
-}
-
-// traceIndex holds the attributes of every trace in memory (about 150 bytes
-// a trace) and spills the trace's input, output and metadata, needed only
-// for its root span, to a temporary file.
-type traceIndex struct {
-	mu     sync.Mutex
-	m      map[string]*traceAttrs
-	intern map[string]*string
-	spill  *os.File
-	off    int64
-}
-
-type tracePayload struct {
-	Input, Output, Metadata *string
-}
-
-// appendSpill encodes a trace payload for the spill file: per field a
-// presence byte, then the length as a uvarint and the bytes (cheaper than
-// JSON, which cost as much as a tenth of the span building).
-func appendSpill(b []byte, p tracePayload) []byte {
-	for _, f := range []*string{p.Input, p.Output, p.Metadata} {
-		if f == nil {
-			b = append(b, 0)
-			continue
-		}
-		b = append(b, 1)
-		b = binary.AppendUvarint(b, uint64(len(*f)))
-		b = append(b, *f...)
-	}
-	return b
-}
-
-func parseSpill(b []byte) (*tracePayload, error) {
-	var p tracePayload
-	for _, f := range []**string{&p.Input, &p.Output, &p.Metadata} {
-		if len(b) == 0 {
-			return nil, errors.New("trace payload spill is truncated")
-		}
-		present := b[0]
-		b = b[1:]
-		if present == 0 {
-			continue
-		}
-		n, k := binary.Uvarint(b)
-		if k <= 0 || uint64(len(b)-k) < n {
-			return nil, errors.New("trace payload spill is truncated")
-		}
-		v := string(b[k : k+int(n)])
-		*f = &v
-		b = b[k+int(n):]
-	}
-	return &p, nil
-}
-
-func (ix *traceIndex) str(s *string) *string {
-	if s == nil {
-		return nil
-	}
-	if p, ok := ix.intern[*s]; ok {
-		return p
-	}
-	v := *s
-	ix.intern[v] = &v
-	return &v
-}
-
-func (ix *traceIndex) close() {
-	if ix != nil && ix.spill != nil {
-		name := ix.spill.Name()
-		_ = ix.spill.Close()
-		_ = os.Remove(name)
-	}
-}
-
-func (ix *traceIndex) payload(t *traceAttrs) (*tracePayload, error) {
-	if t.payloadOff < 0 {
-		return &tracePayload{}, nil
-	}
-	buf := make([]byte, t.payloadLen)
-	if _, err := ix.spill.ReadAt(buf, t.payloadOff); err != nil {
-		return nil, fmt.Errorf("read trace payload spill: %w", err)
-	}
-	return parseSpill(buf)
-}
-
-// buildTraceIndex reads the traces table once.
-func (im *importer) buildTraceIndex(ctx context.Context) (*traceIndex, error) {
-	f, err := os.CreateTemp("", "lakefuse-import-traces-*")
-	if err != nil {
-		return nil, fmt.Errorf("create a temporary file for trace payloads: %w", err)
-	}
-	ix := &traceIndex{m: map[string]*traceAttrs{}, intern: map[string]*string{}, spill: f}
-	var spill []byte
-	err = each(ctx, im, func(t *schema.Trace) error {
-		a := &traceAttrs{name: ix.str(t.Name), user: ix.str(t.UserID), session: ix.str(t.SessionID), release: ix.str(t.Release),
-			version: ix.str(t.Version), public: t.Public, hasRow: true, ts: t.Timestamp, payloadOff: -1}
-		for _, tag := range t.Tags {
-			a.tags = append(a.tags, *ix.str(&tag))
-		}
-		if t.Input != nil || t.Output != nil || t.Metadata != nil {
-			spill = appendSpill(spill[:0], tracePayload{t.Input, t.Output, t.Metadata})
-			b := spill
-			if _, err := ix.spill.WriteAt(b, ix.off); err != nil {
-				return fmt.Errorf("spill trace payloads: %w", err)
-			}
-			a.payloadOff, a.payloadLen = ix.off, int32(len(b))
-			ix.off += int64(len(b))
-		}
-		ix.m[t.ID] = a
-		return nil
-	})
-	if err != nil {
-		ix.close()
-		return nil, err
-	}
-	return ix, nil
-}
-
-// attrsFor returns the trace attributes of an observation: the traces row,
-// or the trace context a v4 observation row carries.
-func (ix *traceIndex) attrsFor(o *schema.Observation) *traceAttrs {
-	ix.mu.Lock()
-	defer ix.mu.Unlock()
-	id := ""
-	if o.TraceID != nil {
-		id = *o.TraceID
-	}
-	a := ix.m[id]
-	if a == nil {
-		a = &traceAttrs{name: ix.str(o.TraceName), user: ix.str(o.UserID), session: ix.str(o.SessionID), release: ix.str(o.Release),
-			tags: o.Tags, payloadOff: -1}
-		if o.Public != nil {
-			a.public = *o.Public
-		}
-		ix.m[id] = a
-	}
-	a.seen = true
-	return a
-}
 
 // runInfo is what a v4 destination needs on the span of a dataset run item.
 type runInfo struct {
@@ -957,7 +804,10 @@ func (im *importer) observations(ctx context.Context) error {
 		return cur.add(file, row, sp, srcTrace, srcSpan)
 	}
 	scanErr := im.scanAll(ctx, func(f hive.FileEntry, row int64, o *schema.Observation) error {
-		ta := ix.attrsFor(o)
+		ta, err := ix.attrsFor(o)
+		if err != nil {
+			return err
+		}
 		if im.led.accepted(f.Path, row) {
 			im.count(table, func(r *Result) { r.Already++ })
 			return nil
@@ -1036,8 +886,11 @@ func (im *importer) rootSpans(ctx context.Context, add func(file string, row int
 				if err := d.Decode(b.Record, i, &t); err != nil {
 					return err
 				}
-				ta := im.traces.m[t.ID]
-				if ta != nil && ta.seen {
+				ta, seen, err := im.traces.row(t.ID)
+				if err != nil {
+					return err
+				}
+				if seen {
 					continue
 				}
 				made++
