@@ -51,3 +51,32 @@ func FuzzValid(f *testing.F) {
 		}
 	})
 }
+
+func FuzzSkipUnescaped(f *testing.F) {
+	for _, s := range []string{"", "plain ascii text here!", "日本語のテキスト ✨ and more", "abcdefgh\"ijklmnop", "abcdefghijklmn\\op", "abcdefghijk\x1flmnop", "\x7f\x80\xff\xfe\xa0\xa1\xa2\xa3\x20\x21"} {
+		f.Add(s, 0)
+	}
+	f.Fuzz(func(t *testing.T, s string, i int) {
+		if i < 0 || i > len(s) {
+			return
+		}
+		j := SkipUnescaped(s, i)
+		if j < i || j > len(s) || (j-i)%8 != 0 {
+			t.Fatalf("SkipUnescaped(%q, %d) = %d", s, i, j)
+		}
+		for k := i; k < j; k++ {
+			if c := s[k]; c < 0x20 || c == '"' || c == '\\' {
+				t.Fatalf("SkipUnescaped(%q, %d) = %d skips %q at %d", s, i, j, c, k)
+			}
+		}
+		if j+8 <= len(s) {
+			found := false
+			for _, c := range []byte(s[j : j+8]) {
+				found = found || c < 0x20 || c == '"' || c == '\\'
+			}
+			if !found {
+				t.Fatalf("SkipUnescaped(%q, %d) = %d stops at a clean block", s, i, j)
+			}
+		}
+	})
+}

@@ -276,7 +276,7 @@ func hObservationsV2(c *call) (any, error) {
 
 // obsV2SizeHint is about the bytes of a served observation with every field
 // group and a 2 KB payload: enough that a page's buffer rarely grows.
-const obsV2SizeHint = 3 << 10
+const obsV2SizeHint = 4 << 10
 
 // hObservationsV1 serves GET /api/public/observations (v3).
 func hObservationsV1(c *call) (any, error) {

@@ -8,6 +8,9 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
+
+	"github.com/lakefuse/lakefuse/internal/jsonx"
 )
 
 // marshalJSON encodes like JavaScript's JSON.stringify: no HTML escaping.
@@ -73,8 +76,8 @@ func filler(r *rand.Rand, n int) string {
 // fillerRunes returns filler text of at least n characters.
 func fillerRunes(r *rand.Rand, n int) string {
 	s := filler(r, n)
-	for utf8.RuneCountInString(s) < n {
-		s += filler(r, n-utf8.RuneCountInString(s))
+	for c := utf8.RuneCountInString(s); c < n; c = utf8.RuneCountInString(s) {
+		s += filler(r, n-c)
 	}
 	return s
 }
@@ -108,7 +111,7 @@ type jraw []byte
 // reflection because a large lazy project builds payloads for every row it
 // serves.
 func obj(kv ...any) jraw {
-	b := append(make([]byte, 0, 64), '{')
+	b := append(make([]byte, 0, sizeHint(kv)), '{')
 	for i := 0; i+1 < len(kv); i += 2 {
 		if i > 0 {
 			b = append(b, ',')
@@ -121,7 +124,7 @@ func obj(kv ...any) jraw {
 }
 
 func arr(vs ...any) jraw {
-	b := append(make([]byte, 0, 32), '[')
+	b := append(make([]byte, 0, sizeHint(vs)), '[')
 	for i, v := range vs {
 		if i > 0 {
 			b = append(b, ',')
@@ -129,6 +132,26 @@ func arr(vs ...any) jraw {
 		b = appendJValue(b, v)
 	}
 	return append(b, ']')
+}
+
+// sizeHint is about the encoded size of the values vs (keys included), so
+// that obj and arr allocate once: a payload's text is kilobytes and would
+// otherwise be copied through every doubling of the buffer.
+func sizeHint(vs []any) int {
+	n := 16
+	for _, v := range vs {
+		switch x := v.(type) {
+		case string:
+			n += len(x) + len(x)/16 + 3 // quotes, a separator, some escapes
+		case jraw:
+			n += len(x) + 1
+		case []float64:
+			n += len(x) * 8
+		default:
+			n += 8
+		}
+	}
+	return n
 }
 
 func appendJValue(b []byte, v any) []byte {
@@ -163,8 +186,9 @@ func appendJSONString(b []byte, s string) []byte {
 	const hexd = "0123456789abcdef"
 	b = append(b, '"')
 	for i := 0; i < len(s); i++ {
-		// Most payload bytes need no escape: copy them in runs.
-		j := i
+		// Most payload bytes need no escape: copy them in runs, found eight
+		// bytes at a time.
+		j := jsonx.SkipUnescaped(s, i)
 		for j < len(s) && s[j] >= 0x20 && s[j] != '"' && s[j] != '\\' {
 			j++
 		}
@@ -199,11 +223,16 @@ func genPayloadText(seed uint64, k, j int, field int, typ string, size int, medi
 	case fieldMetadata, fieldTraceMeta:
 		return genMetadata(r, field == fieldTraceMeta, k, j)
 	case fieldInput:
-		return string(genInput(r, typ, size, media))
+		return jraw2string(genInput(r, typ, size, media))
 	default:
-		return string(genOutput(r, typ, size))
+		return jraw2string(genOutput(r, typ, size))
 	}
 }
+
+// jraw2string returns the text of b without copying it. Only for a jraw
+// that nothing else holds (as obj and arr return it): the string must never
+// see its bytes change.
+func jraw2string(b jraw) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 func genInput(r *rand.Rand, typ string, size int, media string) jraw {
 	text := filler(r, max(16, size-120))
@@ -275,9 +304,9 @@ func genMetadata(r *rand.Rand, trace bool, k, j int) string {
 	long := fillerRunes(r, 220+r.IntN(80)) // over the 200 characters v2 truncates to
 	attempt, cached := 1+r.IntN(3), r.IntN(2) == 0
 	if trace {
-		return string(obj("request_id", reqID, "customer", customer, "note_long", long, "ja", "日本語のメタデータ ✨",
+		return jraw2string(obj("request_id", reqID, "customer", customer, "note_long", long, "ja", "日本語のメタデータ ✨",
 			"attempt", attempt, "cached", cached, "nothing", nil, "scope", "trace", "k", k))
 	}
-	return string(obj("request_id", reqID, "customer", customer, "note_long", long, "ja", "日本語のメタデータ ✨",
+	return jraw2string(obj("request_id", reqID, "customer", customer, "note_long", long, "ja", "日本語のメタデータ ✨",
 		"attempt", attempt, "cached", cached, "nothing", nil, "position", j))
 }
