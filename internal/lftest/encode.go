@@ -6,11 +6,8 @@ import (
 	"math"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 	"unicode/utf8"
-
-	"github.com/lakefuse/lakefuse/internal/jsonx"
 )
 
 // A page of v2 observations is the response a large export asks for a
@@ -240,54 +237,6 @@ var safeASCII = func() (t [utf8.RuneSelf]bool) {
 // appendString quotes s as marshalJSON does (encoding/json without HTML
 // escaping): invalid UTF-8 becomes U+FFFD, U+2028 and U+2029 are escaped.
 func appendString(b []byte, s string) []byte {
-	// Every served payload passes here. Text that is valid UTF-8 without
-	// U+2028 or U+2029 (nearly all) only needs its ASCII escapes, which
-	// are found eight bytes at a time; the checks are cheaper than
-	// decoding the non-ASCII text rune by rune.
-	if !utf8.ValidString(s) || strings.Contains(s, "\u2028") || strings.Contains(s, "\u2029") {
-		return appendStringRunes(b, s)
-	}
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); i++ {
-		if i = jsonx.SkipUnescaped(s, i); i == len(s) {
-			break
-		}
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
-			continue
-		}
-		b = append(b, s[start:i]...)
-		b = appendEscape(b, c)
-		start = i + 1
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
-
-// appendEscape appends the escape of an ASCII byte that a JSON string
-// cannot hold as it is, as encoding/json writes it.
-func appendEscape(b []byte, c byte) []byte {
-	const hexd = "0123456789abcdef"
-	switch c {
-	case '\\', '"':
-		return append(b, '\\', c)
-	case '\b':
-		return append(b, '\\', 'b')
-	case '\f':
-		return append(b, '\\', 'f')
-	case '\n':
-		return append(b, '\\', 'n')
-	case '\r':
-		return append(b, '\\', 'r')
-	case '\t':
-		return append(b, '\\', 't')
-	}
-	return append(b, '\\', 'u', '0', '0', hexd[c>>4], hexd[c&0xf])
-}
-
-// appendStringRunes is appendString for any text, rune by rune.
-func appendStringRunes(b []byte, s string) []byte {
 	const hexd = "0123456789abcdef"
 	b = append(b, '"')
 	start := 0

@@ -257,14 +257,36 @@ func hObservationsV2(c *call) (any, error) {
 		return nil, err
 	}
 	rows, more := c.scanObs(oq, limit, after)
+	tr := c.tr()
+	encode := func(b []byte, rows []*Observation) []byte {
+		for i, o := range rows {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			v := c.obsV2(o, tr.trace(o.TraceID), groups, expand)
+			b = v.appendJSON(b)
+		}
+		return b
+	}
 	b := make([]byte, 0, 4096+len(rows)*obsV2SizeHint)
 	b = append(b, `{"data":[`...)
-	for i, o := range rows {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		v := c.obsV2(o, c.tr().trace(o.TraceID), groups, expand)
-		b = v.appendJSON(b)
+	if h := len(rows) / 2; h >= minParallelObsV2 {
+		// A full page is milliseconds of work (a lazy project generates
+		// its rows as well), and a real Langfuse reads it from a database
+		// that uses several cores: the second half is encoded on another
+		// goroutine, so that a client on the same machine does not wait
+		// on one core. Observations and traces are read-only here.
+		var second []byte
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			second = encode(make([]byte, 0, (len(rows)-h)*obsV2SizeHint), rows[h:])
+		}()
+		b = encode(b, rows[:h])
+		<-done
+		b = append(append(b, ','), second...)
+	} else {
+		b = encode(b, rows)
 	}
 	b = append(b, `],"meta":{`...)
 	if more {
@@ -273,6 +295,10 @@ func hObservationsV2(c *call) (any, error) {
 	}
 	return encodedJSON(append(b, `}}`...)), nil
 }
+
+// minParallelObsV2 is the half page from which a page of v2 observations is
+// encoded on two goroutines.
+const minParallelObsV2 = 100
 
 // obsV2SizeHint is about the bytes of a served observation with every field
 // group and a 2 KB payload: enough that a page's buffer rarely grows.

@@ -76,10 +76,20 @@ func filler(r *rand.Rand, n int) string {
 // fillerRunes returns filler text of at least n characters.
 func fillerRunes(r *rand.Rand, n int) string {
 	s := filler(r, n)
-	for c := utf8.RuneCountInString(s); c < n; c = utf8.RuneCountInString(s) {
-		s += filler(r, n-c)
+	c := utf8.RuneCountInString(s)
+	if c >= n {
+		return s
 	}
-	return s
+	// Count each piece once (counts add up for valid UTF-8) and build the
+	// text once, rather than recount and copy it for every piece.
+	var b strings.Builder
+	b.WriteString(s)
+	for c < n {
+		t := filler(r, n-c)
+		b.WriteString(t)
+		c += utf8.RuneCountInString(t)
+	}
+	return b.String()
 }
 
 // cutBytes returns the longest prefix of s of at most n bytes that ends on a
