@@ -268,7 +268,7 @@ func hObservationsV2(c *call) (any, error) {
 		}
 		return b
 	}
-	b := make([]byte, 0, 4096+len(rows)*obsV2SizeHint)
+	b := pages.get(4096 + len(rows)*obsV2SizeHint)
 	b = append(b, `{"data":[`...)
 	if h := len(rows) / 2; h >= minParallelObsV2 {
 		// A full page is milliseconds of work (a lazy project generates
@@ -280,11 +280,12 @@ func hObservationsV2(c *call) (any, error) {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			second = encode(make([]byte, 0, (len(rows)-h)*obsV2SizeHint), rows[h:])
+			second = encode(halfPages.get((len(rows)-h)*obsV2SizeHint), rows[h:])
 		}()
 		b = encode(b, rows[:h])
 		<-done
 		b = append(append(b, ','), second...)
+		halfPages.put(second)
 	} else {
 		b = encode(b, rows)
 	}
@@ -294,6 +295,37 @@ func hObservationsV2(c *call) (any, error) {
 		b = appendString(b, encodeObsCursor(rows[len(rows)-1]))
 	}
 	return encodedJSON(append(b, `}}`...)), nil
+}
+
+// buffers keeps a few large buffers for reuse: a page of v2 observations is
+// megabytes, built a thousand times per million rows. A sync.Pool would
+// lose them at every collection, which come every few pages; two are enough
+// for a client or two reading pages one after another.
+type buffers chan []byte
+
+var (
+	pages     = make(buffers, 2) // whole pages, kept by writeJSON once sent
+	halfPages = make(buffers, 2) // second halves, encoded in parallel
+)
+
+// get returns an empty buffer of at least n bytes.
+func (p buffers) get(n int) []byte {
+	select {
+	case b := <-p:
+		if cap(b) >= n {
+			return b[:0]
+		}
+	default:
+	}
+	return make([]byte, 0, n)
+}
+
+// put keeps b for a later get; nothing may refer to b afterwards.
+func (p buffers) put(b []byte) {
+	select {
+	case p <- b[:0]:
+	default:
+	}
 }
 
 // minParallelObsV2 is the half page from which a page of v2 observations is

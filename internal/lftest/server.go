@@ -343,6 +343,11 @@ func writeJSON(w http.ResponseWriter, status int, body any) {
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
+	if enc, ok := body.(encodedJSON); ok {
+		// Written (every wrapper of w copies or sends): the page buffer of
+		// hObservationsV2 is free for the next page.
+		pages.put(enc)
+	}
 }
 
 func writeError(w http.ResponseWriter, err error) {
