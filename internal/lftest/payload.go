@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math/bits"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -34,12 +35,43 @@ func mix64(x uint64) uint64 {
 
 // newRand returns a generator seeded from the parts, so that every row and
 // payload has its own reproducible stream whatever order rows are made in.
-func newRand(parts ...uint64) *rand.Rand {
+func newRand(parts ...uint64) *prng {
 	h := uint64(0x5eed)
 	for _, p := range parts {
 		h = mix64(h ^ p)
 	}
-	return rand.New(rand.NewPCG(h, mix64(h)))
+	pcg := rand.NewPCG(h, mix64(h))
+	return &prng{Rand: rand.New(pcg), pcg: pcg}
+}
+
+// prng is a rand.Rand whose IntN, most of what the generator draws (three
+// per word of filler text, a lazy project's every read), calls its PCG
+// directly instead of through the Source interface. It draws the same
+// numbers as rand.Rand.IntN: the same algorithm (math/rand/v2's uint64n;
+// TestPRNGMatchesRand), on the same source the other methods use.
+type prng struct {
+	*rand.Rand
+	pcg *rand.PCG
+}
+
+// IntN returns a number in [0, n), as rand.Rand.IntN does.
+func (r *prng) IntN(n int) int {
+	if n <= 0 {
+		panic("invalid argument to IntN")
+	}
+	u := uint64(n)
+	if u&(u-1) == 0 { // a power of two: mask
+		return int(r.pcg.Uint64() & (u - 1))
+	}
+	// Lemire's multiply-and-reject, as rand.Rand.uint64n.
+	hi, lo := bits.Mul64(r.pcg.Uint64(), u)
+	if lo < u {
+		thresh := -u % u
+		for lo < thresh {
+			hi, lo = bits.Mul64(r.pcg.Uint64(), u)
+		}
+	}
+	return int(hi)
 }
 
 var (
@@ -52,7 +84,7 @@ var (
 )
 
 // filler returns about n bytes of mixed English, Japanese and emoji text.
-func filler(r *rand.Rand, n int) string {
+func filler(r *prng, n int) string {
 	var b strings.Builder
 	b.Grow(n + 32) // a word or phrase past n at most
 	for b.Len() < n {
@@ -74,7 +106,7 @@ func filler(r *rand.Rand, n int) string {
 }
 
 // fillerRunes returns filler text of at least n characters.
-func fillerRunes(r *rand.Rand, n int) string {
+func fillerRunes(r *prng, n int) string {
 	s := filler(r, n)
 	c := utf8.RuneCountInString(s)
 	if c >= n {
@@ -244,7 +276,7 @@ func genPayloadText(seed uint64, k, j int, field int, typ string, size int, medi
 // see its bytes change.
 func jraw2string(b jraw) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
-func genInput(r *rand.Rand, typ string, size int, media string) jraw {
+func genInput(r *prng, typ string, size int, media string) jraw {
 	text := filler(r, max(16, size-120))
 	switch typ {
 	case TypeGeneration:
@@ -273,7 +305,7 @@ func genInput(r *rand.Rand, typ string, size int, media string) jraw {
 	}
 }
 
-func genOutput(r *rand.Rand, typ string, size int) jraw {
+func genOutput(r *prng, typ string, size int) jraw {
 	text := filler(r, max(16, size-100))
 	switch typ {
 	case TypeGeneration:
@@ -308,7 +340,7 @@ func genOutput(r *rand.Rand, typ string, size int) jraw {
 // genMetadata builds a metadata object with a value longer than the 200
 // characters that v2 observations truncate to, nested values, numbers,
 // booleans, null and non-ASCII text.
-func genMetadata(r *rand.Rand, trace bool, k, j int) string {
+func genMetadata(r *prng, trace bool, k, j int) string {
 	reqID := fmt.Sprintf("req-%08x", r.Uint32())
 	customer := obj("tier", []string{"free", "gold", "エンタープライズ"}[r.IntN(3)], "region", "ap-northeast-1")
 	long := fillerRunes(r, 220+r.IntN(80)) // over the 200 characters v2 truncates to
