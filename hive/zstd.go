@@ -24,9 +24,11 @@ func init() {
 	compress.RegisterCodec(compress.Codecs.Zstd, &zstdCodec{orig: orig, free: map[zstd.EncoderLevel][]*zstd.Encoder{}})
 }
 
-// maxIdleEncoders bounds the encoders kept per level: one per file encoding
-// at once (DefaultMaxOpenFiles), each some megabytes.
-const maxIdleEncoders = DefaultMaxOpenFiles
+// maxIdleEncoders bounds the encoders kept per level, each 4 MB of live
+// heap (which a memory limit makes costly): enough for the files that
+// usually compress at once (observations and traces); more are made and
+// dropped when needed.
+const maxIdleEncoders = 2
 
 type zstdCodec struct {
 	orig compress.Codec

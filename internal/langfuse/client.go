@@ -386,8 +386,9 @@ func readBody(resp *http.Response) ([]byte, error) {
 // response: an export reads a thousand pages of megabytes per million rows,
 // and a new zeroed buffer for each is work for the allocator and the
 // collector. A sync.Pool would lose them at every collection, which come
-// every few pages; two cover the listings an export runs at once.
-var bodies = make(chan []byte, 2)
+// every few pages; one serves a listing that reads page after page (each
+// kept buffer is live heap, which the memory limit makes costly).
+var bodies = make(chan []byte, 1)
 
 // reuseBody gives body's buffer to the next readBody. Nothing may refer to
 // body afterwards.

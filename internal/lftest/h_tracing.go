@@ -299,13 +299,14 @@ func hObservationsV2(c *call) (any, error) {
 
 // buffers keeps a few large buffers for reuse: a page of v2 observations is
 // megabytes, built a thousand times per million rows. A sync.Pool would
-// lose them at every collection, which come every few pages; two are enough
-// for a client or two reading pages one after another.
+// lose them at every collection, which come every few pages; one is enough
+// for a client reading pages one after another (each kept buffer is live
+// heap, which a client's memory limit in the same process pays for).
 type buffers chan []byte
 
 var (
-	pages     = make(buffers, 2) // whole pages, kept by writeJSON once sent
-	halfPages = make(buffers, 2) // second halves, encoded in parallel
+	pages     = make(buffers, 1) // whole pages, kept by writeJSON once sent
+	halfPages = make(buffers, 1) // second halves, encoded in parallel
 )
 
 // get returns an empty buffer of at least n bytes.
