@@ -9,7 +9,9 @@ import (
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 
+	"github.com/lakefuse/lakefuse/internal/jsonx"
 	lf "github.com/lakefuse/lakefuse/internal/langfuse"
 	"github.com/lakefuse/lakefuse/schema"
 )
@@ -32,7 +34,8 @@ func jsonText(raw json.RawMessage) *string {
 // JSON string holding the stored text, into lake JSON text: stored text that
 // is JSON is kept as it is, any other text (a bare string) becomes a JSON
 // string. This is how the v3 APIs parse the same stored value, so the lake
-// holds the same JSON from either generation.
+// holds the same JSON from either generation. The text may share raw's
+// bytes, so raw must not change afterwards.
 func rawIO(raw json.RawMessage) (*string, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
@@ -51,7 +54,10 @@ func rawIO(raw json.RawMessage) (*string, error) {
 		}
 		b = []byte(text)
 	}
-	text := string(b)
+	// b is either raw's content or a new buffer, and raw belongs to a
+	// decoded page that nothing changes: the text can share its bytes
+	// rather than copy a payload of kilobytes once more per row.
+	text := unsafe.String(unsafe.SliceData(b), len(b))
 	if lf.ValidJSON(b) {
 		return &text, nil
 	}
@@ -81,20 +87,20 @@ func unquote(raw []byte) (s []byte, ok bool) {
 	}
 	out := make([]byte, 0, len(body))
 	for len(body) > 0 {
-		esc = bytes.IndexByte(body, '\\')
-		if esc < 0 {
-			esc = len(body)
+		// Copy up to the next byte that does not stand for itself, found in
+		// one pass (stored JSON text has an escaped quote every few bytes):
+		// a backslash starts an escape, a quote or a control character is
+		// invalid.
+		i := jsonx.SkipUnescapedBytes(body, 0)
+		for i < len(body) && body[i] >= 0x20 && body[i] != '"' && body[i] != '\\' {
+			i++
 		}
-		chunk := body[:esc]
-		if bytes.IndexByte(chunk, '"') >= 0 || hasControl(chunk) {
-			return nil, false
-		}
-		out = append(out, chunk...)
-		body = body[esc:]
+		out = append(out, body[:i]...)
+		body = body[i:]
 		if len(body) == 0 {
 			break
 		}
-		if len(body) < 2 {
+		if body[0] != '\\' || len(body) < 2 {
 			return nil, false
 		}
 		switch c := body[1]; c {
@@ -136,7 +142,8 @@ func unquote(raw []byte) (s []byte, ok bool) {
 }
 
 func hasControl(b []byte) bool {
-	for _, c := range b {
+	// Whole blocks without a control character, quote or backslash first.
+	for _, c := range b[jsonx.SkipUnescapedBytes(b, 0):] {
 		if c < 0x20 {
 			return true
 		}

@@ -9,7 +9,6 @@ package jsonx
 
 import (
 	"encoding/binary"
-	"math/bits"
 	"unsafe"
 )
 
@@ -336,22 +335,7 @@ const (
 // string may hold any of them; validity of UTF-8 is not JSON's concern, as
 // in encoding/json), so that text in Japanese or with emoji is scanned a
 // block at a time too, and it stops at the byte itself, not at its block.
-func skipString(s string, i int) int {
-	b := unsafe.Slice(unsafe.StringData(s), len(s))
-	for i+8 <= len(b) {
-		x := binary.LittleEndian.Uint64(b[i:])
-		q := x ^ (lsb * '"')
-		bs := x ^ (lsb * '\\')
-		// (v-k·lsb)&^v has the high bit of the lowest byte of v below k
-		// set, and of no byte below it (a borrow only runs upward), so the
-		// lowest flag of the union is the first byte to stop at.
-		if m := ((x-lsb*0x20)&^x | (q-lsb)&^q | (bs-lsb)&^bs) & msb; m != 0 {
-			return i + bits.TrailingZeros64(m)/8
-		}
-		i += 8
-	}
-	return i
-}
+func skipString(s string, i int) int { return SkipUnescaped(s, i) }
 
 // SkipPlain returns the index of the first 8-byte block at or after i that
 // holds a control character, a quote, a backslash or a non-ASCII byte (the

@@ -90,3 +90,29 @@ func TestSkipString(t *testing.T) {
 		}
 	}
 }
+
+func FuzzSkipUnescaped(f *testing.F) {
+	for _, s := range []string{"", "plain ascii text here!", "日本語のテキスト ✨ and more", "abcdefgh\"ijklmnop", "abcdefghijklmn\\op", "abcdefghijk\x1flmnop", "\x7f\x80\xff\xfe\xa0\xa1\xa2\xa3\x20\x21"} {
+		f.Add(s, 0)
+	}
+	f.Fuzz(func(t *testing.T, s string, i int) {
+		if i < 0 || i > len(s) {
+			return
+		}
+		j := SkipUnescaped(s, i)
+		if j < i || j > len(s) {
+			t.Fatalf("SkipUnescaped(%q, %d) = %d", s, i, j)
+		}
+		for k := i; k < j; k++ {
+			if c := s[k]; c < 0x20 || c == '"' || c == '\\' {
+				t.Fatalf("SkipUnescaped(%q, %d) = %d skips %q at %d", s, i, j, c, k)
+			}
+		}
+		// It stops exactly at a byte to escape, or in the last 7 bytes.
+		if j < len(s) && len(s)-j >= 8 {
+			if c := s[j]; c >= 0x20 && c != '"' && c != '\\' {
+				t.Fatalf("SkipUnescaped(%q, %d) = %d stops at a clean byte %q", s, i, j, c)
+			}
+		}
+	})
+}

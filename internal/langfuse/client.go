@@ -210,7 +210,11 @@ func (c *Client) call(ctx context.Context, o *op, out any) error {
 		r := c.do(ctx, o)
 		if r.err == nil && r.status >= 200 && r.status < 300 && out != nil && o.decodable(r.body) {
 			if fd, ok := out.(interface{ decodeFast([]byte) bool }); ok && fd.decodeFast(r.body) {
-				// decoded (fastjson.go); anything unusual takes encoding/json below
+				// Decoded (fastjson.go), and every value decoded is a copy: the
+				// buffer can hold the next page. Anything unusual takes
+				// encoding/json below.
+				reuseBody(r.body)
+				r.body = nil
 			} else if err := json.Unmarshal(r.body, out); err != nil {
 				r.err, r.cut = err, isTruncation(err, r.body)
 			}
@@ -272,7 +276,7 @@ func (c *Client) do(ctx context.Context, o *op) attemptResult {
 		return attemptResult{err: err, sent: sent.Load()}
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
+	body, err := readBody(resp)
 	r := attemptResult{status: resp.StatusCode, header: resp.Header, body: body, sent: true}
 	switch {
 	case err != nil:
@@ -340,4 +344,60 @@ func escapePath(prefix string, segments ...string) string {
 		b.WriteString(e)
 	}
 	return b.String()
+}
+
+// readBody reads a response body of at most maxResponseBytes+1 bytes. A page
+// of observations is megabytes: when the length is announced the buffer is
+// allocated once at its size, rather than grown from 512 bytes by doubling
+// (twice the bytes allocated and copied, per page).
+func readBody(resp *http.Response) ([]byte, error) {
+	r := io.LimitReader(resp.Body, maxResponseBytes+1)
+	if n := resp.ContentLength; n > 0 && n <= maxResponseBytes {
+		// One byte more, so that a body longer than announced shows.
+		var buf []byte
+		select {
+		case b := <-bodies:
+			if int64(cap(b)) > n {
+				buf = b[:0]
+			}
+		default:
+		}
+		if buf == nil {
+			buf = make([]byte, 0, n+1)
+		}
+		for {
+			m, err := r.Read(buf[len(buf):cap(buf)])
+			buf = buf[:len(buf)+m]
+			switch {
+			case err == io.EOF:
+				return buf, nil
+			case err != nil:
+				return buf, err
+			case len(buf) == cap(buf):
+				rest, err := io.ReadAll(r)
+				return append(buf, rest...), err
+			}
+		}
+	}
+	return io.ReadAll(r)
+}
+
+// bodies holds the buffers of pages that were decoded, for the next
+// response: an export reads a thousand pages of megabytes per million rows,
+// and a new zeroed buffer for each is work for the allocator and the
+// collector. A sync.Pool would lose them at every collection, which come
+// every few pages; one serves a listing that reads page after page (each
+// kept buffer is live heap, which the memory limit makes costly).
+var bodies = make(chan []byte, 1)
+
+// reuseBody gives body's buffer to the next readBody. Nothing may refer to
+// body afterwards.
+func reuseBody(body []byte) {
+	if cap(body) < 64<<10 {
+		return // not worth keeping
+	}
+	select {
+	case bodies <- body[:0]:
+	default:
+	}
 }

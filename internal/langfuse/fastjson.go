@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"github.com/lakefuse/lakefuse/internal/jsonx"
 )
 
 // A page of v2 observations is megabytes of JSON, and decoding it is most of
@@ -193,6 +195,7 @@ func stringEnd(d []byte, i int) (end int, plain, ok bool) {
 	j := i + 1
 	for {
 		start := j
+		j = jsonx.SkipUnescapedBytes(d, j) // eight bytes at a time, then byte by byte
 		for j < len(d) && !strStop[d[j]] {
 			j++
 		}

@@ -15,7 +15,9 @@ import (
 // than the rest of the server, so obsV2JSON appends itself: the same bytes
 // marshalJSON produces (encode_test.go compares the two).
 
-// encodedJSON is a response body that is already JSON; writeJSON sends it as is.
+// encodedJSON is a response body that is already JSON; writeJSON sends it as
+// is and then keeps the buffer for the next page (pages), so it must
+// belong to the response alone.
 type encodedJSON []byte
 
 // appendJSON appends v as marshalJSON encodes it: members in declaration

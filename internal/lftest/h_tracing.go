@@ -257,14 +257,37 @@ func hObservationsV2(c *call) (any, error) {
 		return nil, err
 	}
 	rows, more := c.scanObs(oq, limit, after)
-	b := make([]byte, 0, 4096+len(rows)*obsV2SizeHint)
-	b = append(b, `{"data":[`...)
-	for i, o := range rows {
-		if i > 0 {
-			b = append(b, ',')
+	tr := c.tr()
+	encode := func(b []byte, rows []*Observation) []byte {
+		for i, o := range rows {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			v := c.obsV2(o, tr.trace(o.TraceID), groups, expand)
+			b = v.appendJSON(b)
 		}
-		v := c.obsV2(o, c.tr().trace(o.TraceID), groups, expand)
-		b = v.appendJSON(b)
+		return b
+	}
+	b := pages.get(4096 + len(rows)*obsV2SizeHint)
+	b = append(b, `{"data":[`...)
+	if h := len(rows) / 2; h >= minParallelObsV2 {
+		// A full page is milliseconds of work (a lazy project generates
+		// its rows as well), and a real Langfuse reads it from a database
+		// that uses several cores: the second half is encoded on another
+		// goroutine, so that a client on the same machine does not wait
+		// on one core. Observations and traces are read-only here.
+		var second []byte
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			second = encode(halfPages.get((len(rows)-h)*obsV2SizeHint), rows[h:])
+		}()
+		b = encode(b, rows[:h])
+		<-done
+		b = append(append(b, ','), second...)
+		halfPages.put(second)
+	} else {
+		b = encode(b, rows)
 	}
 	b = append(b, `],"meta":{`...)
 	if more {
@@ -274,9 +297,45 @@ func hObservationsV2(c *call) (any, error) {
 	return encodedJSON(append(b, `}}`...)), nil
 }
 
+// buffers keeps a few large buffers for reuse: a page of v2 observations is
+// megabytes, built a thousand times per million rows. A sync.Pool would
+// lose them at every collection, which come every few pages; one is enough
+// for a client reading pages one after another (each kept buffer is live
+// heap, which a client's memory limit in the same process pays for).
+type buffers chan []byte
+
+var (
+	pages     = make(buffers, 1) // whole pages, kept by writeJSON once sent
+	halfPages = make(buffers, 1) // second halves, encoded in parallel
+)
+
+// get returns an empty buffer of at least n bytes.
+func (p buffers) get(n int) []byte {
+	select {
+	case b := <-p:
+		if cap(b) >= n {
+			return b[:0]
+		}
+	default:
+	}
+	return make([]byte, 0, n)
+}
+
+// put keeps b for a later get; nothing may refer to b afterwards.
+func (p buffers) put(b []byte) {
+	select {
+	case p <- b[:0]:
+	default:
+	}
+}
+
+// minParallelObsV2 is the half page from which a page of v2 observations is
+// encoded on two goroutines.
+const minParallelObsV2 = 100
+
 // obsV2SizeHint is about the bytes of a served observation with every field
 // group and a 2 KB payload: enough that a page's buffer rarely grows.
-const obsV2SizeHint = 3 << 10
+const obsV2SizeHint = 4 << 10
 
 // hObservationsV1 serves GET /api/public/observations (v3).
 func hObservationsV1(c *call) (any, error) {

@@ -3,6 +3,8 @@ package lftest
 import (
 	"bytes"
 	"encoding/json"
+	"math"
+	"math/rand/v2"
 	"testing"
 	"time"
 )
@@ -213,4 +215,28 @@ func FuzzMetadataStrings(f *testing.F) {
 			}
 		}
 	})
+}
+
+// prng.IntN must draw what rand.Rand.IntN draws from the same source, or
+// generated projects would change.
+func TestPRNGMatchesRand(t *testing.T) {
+	for seed := uint64(0); seed < 50; seed++ {
+		a := newRand(seed, 7)
+		h := uint64(0x5eed)
+		for _, p := range []uint64{seed, 7} {
+			h = mix64(h ^ p)
+		}
+		b := rand.New(rand.NewPCG(h, mix64(h)))
+		for i, n := range []int{1, 2, 3, 10, 12, 16, 37, 1000, 1 << 20, 1e6, 1<<62 + 1, math.MaxInt} {
+			for k := 0; k < 20; k++ {
+				if x, y := a.IntN(n), b.IntN(n); x != y {
+					t.Fatalf("seed %d, draw %d/%d: IntN(%d) = %d, rand.Rand gives %d", seed, i, k, n, x, y)
+				}
+			}
+			// The other methods share the source.
+			if x, y := a.Uint32(), b.Uint32(); x != y {
+				t.Fatalf("seed %d: Uint32 = %d, rand.Rand gives %d", seed, x, y)
+			}
+		}
+	}
 }

@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math/bits"
 	"math/rand/v2"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
+
+	"github.com/lakefuse/lakefuse/internal/jsonx"
 )
 
 // marshalJSON encodes like JavaScript's JSON.stringify: no HTML escaping.
@@ -31,12 +35,43 @@ func mix64(x uint64) uint64 {
 
 // newRand returns a generator seeded from the parts, so that every row and
 // payload has its own reproducible stream whatever order rows are made in.
-func newRand(parts ...uint64) *rand.Rand {
+func newRand(parts ...uint64) *prng {
 	h := uint64(0x5eed)
 	for _, p := range parts {
 		h = mix64(h ^ p)
 	}
-	return rand.New(rand.NewPCG(h, mix64(h)))
+	pcg := rand.NewPCG(h, mix64(h))
+	return &prng{Rand: rand.New(pcg), pcg: pcg}
+}
+
+// prng is a rand.Rand whose IntN, most of what the generator draws (three
+// per word of filler text, a lazy project's every read), calls its PCG
+// directly instead of through the Source interface. It draws the same
+// numbers as rand.Rand.IntN: the same algorithm (math/rand/v2's uint64n;
+// TestPRNGMatchesRand), on the same source the other methods use.
+type prng struct {
+	*rand.Rand
+	pcg *rand.PCG
+}
+
+// IntN returns a number in [0, n), as rand.Rand.IntN does.
+func (r *prng) IntN(n int) int {
+	if n <= 0 {
+		panic("invalid argument to IntN")
+	}
+	u := uint64(n)
+	if u&(u-1) == 0 { // a power of two: mask
+		return int(r.pcg.Uint64() & (u - 1))
+	}
+	// Lemire's multiply-and-reject, as rand.Rand.uint64n.
+	hi, lo := bits.Mul64(r.pcg.Uint64(), u)
+	if lo < u {
+		thresh := -u % u
+		for lo < thresh {
+			hi, lo = bits.Mul64(r.pcg.Uint64(), u)
+		}
+	}
+	return int(hi)
 }
 
 var (
@@ -49,7 +84,7 @@ var (
 )
 
 // filler returns about n bytes of mixed English, Japanese and emoji text.
-func filler(r *rand.Rand, n int) string {
+func filler(r *prng, n int) string {
 	var b strings.Builder
 	b.Grow(n + 32) // a word or phrase past n at most
 	for b.Len() < n {
@@ -71,12 +106,22 @@ func filler(r *rand.Rand, n int) string {
 }
 
 // fillerRunes returns filler text of at least n characters.
-func fillerRunes(r *rand.Rand, n int) string {
+func fillerRunes(r *prng, n int) string {
 	s := filler(r, n)
-	for utf8.RuneCountInString(s) < n {
-		s += filler(r, n-utf8.RuneCountInString(s))
+	c := utf8.RuneCountInString(s)
+	if c >= n {
+		return s
 	}
-	return s
+	// Count each piece once (counts add up for valid UTF-8) and build the
+	// text once, rather than recount and copy it for every piece.
+	var b strings.Builder
+	b.WriteString(s)
+	for c < n {
+		t := filler(r, n-c)
+		b.WriteString(t)
+		c += utf8.RuneCountInString(t)
+	}
+	return b.String()
 }
 
 // cutBytes returns the longest prefix of s of at most n bytes that ends on a
@@ -108,7 +153,7 @@ type jraw []byte
 // reflection because a large lazy project builds payloads for every row it
 // serves.
 func obj(kv ...any) jraw {
-	b := append(make([]byte, 0, 64), '{')
+	b := append(make([]byte, 0, sizeHint(kv)), '{')
 	for i := 0; i+1 < len(kv); i += 2 {
 		if i > 0 {
 			b = append(b, ',')
@@ -121,7 +166,7 @@ func obj(kv ...any) jraw {
 }
 
 func arr(vs ...any) jraw {
-	b := append(make([]byte, 0, 32), '[')
+	b := append(make([]byte, 0, sizeHint(vs)), '[')
 	for i, v := range vs {
 		if i > 0 {
 			b = append(b, ',')
@@ -129,6 +174,26 @@ func arr(vs ...any) jraw {
 		b = appendJValue(b, v)
 	}
 	return append(b, ']')
+}
+
+// sizeHint is about the encoded size of the values vs (keys included), so
+// that obj and arr allocate once: a payload's text is kilobytes and would
+// otherwise be copied through every doubling of the buffer.
+func sizeHint(vs []any) int {
+	n := 16
+	for _, v := range vs {
+		switch x := v.(type) {
+		case string:
+			n += len(x) + len(x)/16 + 3 // quotes, a separator, some escapes
+		case jraw:
+			n += len(x) + 1
+		case []float64:
+			n += len(x) * 8
+		default:
+			n += 8
+		}
+	}
+	return n
 }
 
 func appendJValue(b []byte, v any) []byte {
@@ -163,8 +228,9 @@ func appendJSONString(b []byte, s string) []byte {
 	const hexd = "0123456789abcdef"
 	b = append(b, '"')
 	for i := 0; i < len(s); i++ {
-		// Most payload bytes need no escape: copy them in runs.
-		j := i
+		// Most payload bytes need no escape: copy them in runs, found eight
+		// bytes at a time.
+		j := jsonx.SkipUnescaped(s, i)
 		for j < len(s) && s[j] >= 0x20 && s[j] != '"' && s[j] != '\\' {
 			j++
 		}
@@ -199,13 +265,18 @@ func genPayloadText(seed uint64, k, j int, field int, typ string, size int, medi
 	case fieldMetadata, fieldTraceMeta:
 		return genMetadata(r, field == fieldTraceMeta, k, j)
 	case fieldInput:
-		return string(genInput(r, typ, size, media))
+		return jraw2string(genInput(r, typ, size, media))
 	default:
-		return string(genOutput(r, typ, size))
+		return jraw2string(genOutput(r, typ, size))
 	}
 }
 
-func genInput(r *rand.Rand, typ string, size int, media string) jraw {
+// jraw2string returns the text of b without copying it. Only for a jraw
+// that nothing else holds (as obj and arr return it): the string must never
+// see its bytes change.
+func jraw2string(b jraw) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+func genInput(r *prng, typ string, size int, media string) jraw {
 	text := filler(r, max(16, size-120))
 	switch typ {
 	case TypeGeneration:
@@ -234,7 +305,7 @@ func genInput(r *rand.Rand, typ string, size int, media string) jraw {
 	}
 }
 
-func genOutput(r *rand.Rand, typ string, size int) jraw {
+func genOutput(r *prng, typ string, size int) jraw {
 	text := filler(r, max(16, size-100))
 	switch typ {
 	case TypeGeneration:
@@ -269,15 +340,15 @@ func genOutput(r *rand.Rand, typ string, size int) jraw {
 // genMetadata builds a metadata object with a value longer than the 200
 // characters that v2 observations truncate to, nested values, numbers,
 // booleans, null and non-ASCII text.
-func genMetadata(r *rand.Rand, trace bool, k, j int) string {
+func genMetadata(r *prng, trace bool, k, j int) string {
 	reqID := fmt.Sprintf("req-%08x", r.Uint32())
 	customer := obj("tier", []string{"free", "gold", "エンタープライズ"}[r.IntN(3)], "region", "ap-northeast-1")
 	long := fillerRunes(r, 220+r.IntN(80)) // over the 200 characters v2 truncates to
 	attempt, cached := 1+r.IntN(3), r.IntN(2) == 0
 	if trace {
-		return string(obj("request_id", reqID, "customer", customer, "note_long", long, "ja", "日本語のメタデータ ✨",
+		return jraw2string(obj("request_id", reqID, "customer", customer, "note_long", long, "ja", "日本語のメタデータ ✨",
 			"attempt", attempt, "cached", cached, "nothing", nil, "scope", "trace", "k", k))
 	}
-	return string(obj("request_id", reqID, "customer", customer, "note_long", long, "ja", "日本語のメタデータ ✨",
+	return jraw2string(obj("request_id", reqID, "customer", customer, "note_long", long, "ja", "日本語のメタデータ ✨",
 		"attempt", attempt, "cached", cached, "nothing", nil, "position", j))
 }

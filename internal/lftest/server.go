@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -337,8 +338,16 @@ func writeJSON(w http.ResponseWriter, status int, body any) {
 		status, b = http.StatusInternalServerError, []byte(`{"message":"Internal Server Error","error":"response is not JSON-serialisable"}`)
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	// As the real server (Next.js) does for a JSON body; a client can then
+	// read a megabyte page into a buffer of the right size.
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
+	if enc, ok := body.(encodedJSON); ok {
+		// Written (every wrapper of w copies or sends): the page buffer of
+		// hObservationsV2 is free for the next page.
+		pages.put(enc)
+	}
 }
 
 func writeError(w http.ResponseWriter, err error) {
