@@ -461,8 +461,10 @@ func WriterProperties(t *schema.Table, mem memory.Allocator) *parquet.WriterProp
 		parquet.WithStats(true),
 	}
 	for _, c := range t.Columns {
-		if c.Name == "id" || strings.HasSuffix(c.Name, "_id") {
-			// Ids are (nearly) unique: a dictionary only costs memory.
+		if c.Name == "id" || strings.HasSuffix(c.Name, "_id") || c.Type.ID() == arrow.TIMESTAMP {
+			// Ids and timestamps (microseconds) are (nearly) unique: a
+			// dictionary only costs memory and time (hashing every value)
+			// before it falls back to plain.
 			props = append(props, parquet.WithDictionaryFor(c.Name, false))
 		}
 		if c.JSON {
