@@ -8,6 +8,7 @@ import (
 	"hash/maphash"
 	"io"
 	"os"
+	"strings"
 	"sync"
 
 	"github.com/lakefuse/lakefuse/schema"
@@ -236,8 +237,16 @@ func (ix *traceIndex) attrsFor(o *schema.Observation) (*traceAttrs, error) {
 			a = &r.traceAttrs
 			a.seen = v&1 != 0
 		} else {
-			a = &traceAttrs{name: o.TraceName, user: o.UserID, session: o.SessionID, release: o.Release,
-				tags: o.Tags, payloadOff: -1, rec: -1}
+			// Copies: the row's strings may be views of its record batch,
+			// which the cache must not keep alive.
+			a = &traceAttrs{name: clonePtr(o.TraceName), user: clonePtr(o.UserID), session: clonePtr(o.SessionID),
+				release: clonePtr(o.Release), payloadOff: -1, rec: -1}
+			if o.Tags != nil {
+				a.tags = make([]string, len(o.Tags))
+				for i, t := range o.Tags {
+					a.tags[i] = strings.Clone(t)
+				}
+			}
 			if o.Public != nil {
 				a.public = *o.Public
 			}
@@ -281,6 +290,14 @@ func (ix *traceIndex) payload(t *traceAttrs) (*tracePayload, error) {
 		return nil, fmt.Errorf("read trace payload spill: %w", err)
 	}
 	return parseSpill(buf)
+}
+
+func clonePtr(s *string) *string {
+	if s == nil {
+		return nil
+	}
+	c := strings.Clone(*s)
+	return &c
 }
 
 type tracePayload struct {
