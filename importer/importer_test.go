@@ -205,7 +205,7 @@ func TestTraceSpill(t *testing.T) {
 
 // numberObject writes what json.Marshal writes.
 func TestNumberObjectMatchesJSON(t *testing.T) {
-	floats := []float64{0, -0.0, 1, -1, 0.5, 1e-6, 9.99e-7, 1e-7, 1.5e-10, 1e20, 1e21, 123456789.125, -2.5e-300, 5e-324, 1.7976931348623157e308,
+	floats := []float64{0, math.Copysign(0, -1), 1, -1, 0.5, 1e-6, 9.99e-7, 1e-7, 1.5e-10, 1e20, 1e21, 123456789.125, -2.5e-300, 5e-324, 1.7976931348623157e308,
 		0.1 + 0.2, 3.14159, 1e-5, math.NaN(), math.Inf(1), math.Inf(-1)}
 	keys := []string{"input", "output", "total", "", "a<b", "é", "x\"y", "back\\slash", "tab\t", "input_cached_tokens", "&", "\xff"}
 	for i := range 400 {

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -76,8 +75,8 @@ func TestExportBenchmark(t *testing.T) {
 		t.Errorf("the lake holds %d observations, want %d", rows, n)
 	}
 	total := src.Stats().Total
-	t.Log(fmt.Sprintf("exported %d observations in %v: %.0f observations/s (exporter CPU %.1fs, %.0f µs per observation; test server CPU %.1fs), %d HTTP requests (%.2f per 1,000 observations), exporter peak RSS %.0f MiB",
-		n, took.Round(time.Millisecond), float64(n)/took.Seconds(), cpu, cpu*1e6/float64(n), serverCPU, total, float64(total)*1000/float64(n), rssMiB))
+	t.Logf("exported %d observations in %v: %.0f observations/s (exporter CPU %.1fs, %.0f µs per observation; test server CPU %.1fs), %d HTTP requests (%.2f per 1,000 observations), exporter peak RSS %.0f MiB",
+		n, took.Round(time.Millisecond), float64(n)/took.Seconds(), cpu, cpu*1e6/float64(n), serverCPU, total, float64(total)*1000/float64(n), rssMiB)
 }
 
 // lakeRows is the rows of table in the lake's committed manifests.
