@@ -54,19 +54,7 @@ func TestExportBenchmark(t *testing.T) {
 	}
 	took := time.Since(start)
 	serverCPU := (processCPU() - selfCPU).Seconds()
-	rss := regexp.MustCompile(`Maximum resident set size \(kbytes\): (\d+)`).FindStringSubmatch(errOut.String())
-	var rssMiB float64
-	if rss != nil {
-		kb, _ := strconv.ParseFloat(rss[1], 64)
-		rssMiB = kb / 1024
-	}
-	cpu := 0.0
-	for _, re := range []string{`User time \(seconds\): ([0-9.]+)`, `System time \(seconds\): ([0-9.]+)`} {
-		if m := regexp.MustCompile(re).FindStringSubmatch(errOut.String()); m != nil {
-			v, _ := strconv.ParseFloat(m[1], 64)
-			cpu += v
-		}
-	}
+	cpu, rssMiB := timeVerbose(errOut.String())
 	if got := src.Project(id).Counts().Observations; got != n {
 		t.Fatalf("the server holds %d observations, want %d", got, n)
 	}
@@ -93,4 +81,20 @@ func lakeRows(t *testing.T, dir, table string) int64 {
 		t.Fatal(err)
 	}
 	return l.Rows(table)
+}
+
+// timeVerbose reads the CPU seconds (user and system) and the peak RSS in
+// MiB that /usr/bin/time -v printed.
+func timeVerbose(out string) (cpu, rssMiB float64) {
+	if m := regexp.MustCompile(`Maximum resident set size \(kbytes\): (\d+)`).FindStringSubmatch(out); m != nil {
+		kb, _ := strconv.ParseFloat(m[1], 64)
+		rssMiB = kb / 1024
+	}
+	for _, re := range []string{`User time \(seconds\): ([0-9.]+)`, `System time \(seconds\): ([0-9.]+)`} {
+		if m := regexp.MustCompile(re).FindStringSubmatch(out); m != nil {
+			v, _ := strconv.ParseFloat(m[1], 64)
+			cpu += v
+		}
+	}
+	return cpu, rssMiB
 }

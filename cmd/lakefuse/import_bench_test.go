@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"syscall"
 	"testing"
@@ -79,24 +78,12 @@ func TestImportBenchmark(t *testing.T) {
 	// This process's CPU time during the import is the test server's (and
 	// its HTTP stack's); the importer's is the child's, from /usr/bin/time.
 	serverCPU := (processCPU() - selfCPU).Seconds()
-	rss := regexp.MustCompile(`Maximum resident set size \(kbytes\): (\d+)`).FindStringSubmatch(errOut.String())
-	var rssMiB float64
-	if rss != nil {
-		kb, _ := strconv.ParseFloat(rss[1], 64)
-		rssMiB = kb / 1024
-	}
 	otlp := dst.Requests("POST /api/public/otel/v1/traces")
 	total := dst.Stats().Total
 	if got := dst.Project(id).Counts().Observations; got != n {
 		t.Errorf("the destination holds %d observations, want %d", got, n)
 	}
-	cpu := 0.0
-	for _, re := range []string{`User time \(seconds\): ([0-9.]+)`, `System time \(seconds\): ([0-9.]+)`} {
-		if m := regexp.MustCompile(re).FindStringSubmatch(errOut.String()); m != nil {
-			v, _ := strconv.ParseFloat(m[1], 64)
-			cpu += v
-		}
-	}
+	cpu, rssMiB := timeVerbose(errOut.String())
 	// The server runs in this process and shares the machine's cores; the
 	// importer's own CPU time says what it would do with a core to itself.
 	report := fmt.Sprintf("imported %d observations in %v: %.0f spans/s (importer CPU %.1fs: %.0f spans per CPU-second; test server CPU %.1fs), %d OTLP requests (%.2f per 1,000 observations), %d HTTP requests in all (%.2f per 1,000), peak RSS %.0f MiB",
