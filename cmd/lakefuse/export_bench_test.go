@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lakefuse/lakefuse/bucket"
-	"github.com/lakefuse/lakefuse/hive"
 	"github.com/lakefuse/lakefuse/internal/lftest"
 )
 
@@ -58,29 +55,13 @@ func TestExportBenchmark(t *testing.T) {
 	if got := src.Project(id).Counts().Observations; got != n {
 		t.Fatalf("the server holds %d observations, want %d", got, n)
 	}
-	rows := lakeRows(t, lake, "observations")
+	rows := openLake(t, lake).Rows("observations")
 	if rows != int64(n) {
 		t.Errorf("the lake holds %d observations, want %d", rows, n)
 	}
 	total := src.Stats().Total
 	t.Logf("exported %d observations in %v: %.0f observations/s (exporter CPU %.1fs, %.0f µs per observation; test server CPU %.1fs), %d HTTP requests (%.2f per 1,000 observations), exporter peak RSS %.0f MiB",
 		n, took.Round(time.Millisecond), float64(n)/took.Seconds(), cpu, cpu*1e6/float64(n), serverCPU, total, float64(total)*1000/float64(n), rssMiB)
-}
-
-// lakeRows is the rows of table in the lake's committed manifests.
-func lakeRows(t *testing.T, dir, table string) int64 {
-	t.Helper()
-	ctx := context.Background()
-	b, err := bucket.Open(ctx, dir, bucket.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	l, err := hive.Open(ctx, b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l.Rows(table)
 }
 
 // timeVerbose reads the CPU seconds (user and system) and the peak RSS in

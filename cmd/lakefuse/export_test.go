@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lakefuse/lakefuse/bucket"
 	"github.com/lakefuse/lakefuse/hive"
 	"github.com/lakefuse/lakefuse/internal/lftest"
 	"github.com/lakefuse/lakefuse/internal/lftest/lftesting"
@@ -37,15 +36,7 @@ func buildLakefuse(t *testing.T) string {
 func lakeRowsByKey(t *testing.T, dir string) map[string]map[string]any {
 	t.Helper()
 	ctx := context.Background()
-	b, err := bucket.Open(ctx, dir, bucket.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	l, err := hive.Open(ctx, b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := openLake(t, dir)
 	out := map[string]map[string]any{}
 	for _, tab := range schema.Tables() {
 		out[tab.Name] = map[string]any{}

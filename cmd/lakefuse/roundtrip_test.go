@@ -74,12 +74,14 @@ func (rt *roundTrip) exportB(t *testing.T) *hive.Lake {
 	return l
 }
 
+// openLake opens the lake at loc; its bucket is closed when the test ends.
 func openLake(t *testing.T, loc string) *hive.Lake {
 	t.Helper()
 	b, err := bucket.Open(context.Background(), loc, bucket.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { b.Close() })
 	l, err := hive.Open(context.Background(), b)
 	if err != nil {
 		t.Fatal(err)
