@@ -139,20 +139,19 @@ func (ix *traceIndex) add(t *schema.Trace) error {
 	return nil
 }
 
-// find returns the index entry of a trace id: its record offset<<1 | seen.
-func (ix *traceIndex) find(id string) (entry int64, found bool, err error) {
-	if v, ok := ix.dup[id]; ok {
-		return v, true, nil
-	}
-	v, ok := ix.at[ix.hash(id)]
+// find reads the record of a trace id; nil when the id has no traces row.
+// seen tells whether an observation of the trace was met.
+func (ix *traceIndex) find(id string) (r *traceRecord, seen bool, err error) {
+	v, ok := ix.dup[id]
 	if !ok {
-		return 0, false, nil
+		if v, ok = ix.at[ix.hash(id)]; !ok {
+			return nil, false, nil
+		}
 	}
-	a, err := ix.read(v >> 1)
-	if err != nil || a.id != id { // another id with the same hash
-		return 0, false, err
+	if r, err = ix.read(v >> 1); err != nil || r.id != id { // another id with the same hash
+		return nil, false, err
 	}
-	return v, true, nil
+	return r, v&1 != 0, nil
 }
 
 func (ix *traceIndex) markSeen(id string) {
@@ -225,17 +224,13 @@ func (ix *traceIndex) attrsFor(o *schema.Observation) (*traceAttrs, error) {
 	}
 	a := ix.cache[id]
 	if a == nil {
-		v, found, err := ix.find(id)
+		r, seen, err := ix.find(id)
 		if err != nil {
 			return nil, err
 		}
-		if found {
-			r, err := ix.read(v >> 1)
-			if err != nil {
-				return nil, err
-			}
+		if r != nil {
 			a = &r.traceAttrs
-			a.seen = v&1 != 0
+			a.seen = seen
 		} else {
 			// Copies: the row's strings may be views of its record batch,
 			// which the cache must not keep alive.
@@ -270,15 +265,11 @@ func (ix *traceIndex) attrsFor(o *schema.Observation) (*traceAttrs, error) {
 func (ix *traceIndex) row(id string) (*traceAttrs, bool, error) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	v, found, err := ix.find(id)
-	if err != nil || !found {
+	r, seen, err := ix.find(id)
+	if err != nil || r == nil {
 		return nil, false, err
 	}
-	r, err := ix.read(v >> 1)
-	if err != nil {
-		return nil, false, err
-	}
-	return &r.traceAttrs, v&1 != 0, nil
+	return &r.traceAttrs, seen, nil
 }
 
 func (ix *traceIndex) payload(t *traceAttrs) (*tracePayload, error) {
