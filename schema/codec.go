@@ -46,6 +46,9 @@ type fieldCodec struct {
 	add func(b array.Builder, p unsafe.Pointer) int
 	// get sets the field at p from row i of a; a is never null at i.
 	get func(a arrow.Array, i int, p unsafe.Pointer) error
+	// getAlias is get for Decoder.AliasBinary (string fields only): binary
+	// values become views of the record too.
+	getAlias func(a arrow.Array, i int, p unsafe.Pointer) error
 	// key renders the field for RowKey.
 	key func(p unsafe.Pointer) string
 }
@@ -72,6 +75,11 @@ func codecFor(t reflect.Type, isJSON bool) (fieldCodec, error) {
 				*(*string)(p) = s
 				return err
 			}
+			fc.getAlias = func(a arrow.Array, i int, p unsafe.Pointer) error {
+				s, err := stringAtAlias(a, i, true)
+				*(*string)(p) = s
+				return err
+			}
 			fc.key = func(p unsafe.Pointer) string { return *(*string)(p) }
 		} else {
 			fc.add = func(b array.Builder, p unsafe.Pointer) int {
@@ -85,6 +93,11 @@ func codecFor(t reflect.Type, isJSON bool) (fieldCodec, error) {
 			}
 			fc.get = func(a arrow.Array, i int, p unsafe.Pointer) error {
 				s, err := stringAt(a, i)
+				*(**string)(p) = &s
+				return err
+			}
+			fc.getAlias = func(a arrow.Array, i int, p unsafe.Pointer) error {
+				s, err := stringAtAlias(a, i, true)
 				*(**string)(p) = &s
 				return err
 			}
@@ -414,7 +427,11 @@ func stringBuilder(b array.Builder) *array.StringBuilder {
 // The readers below accept the physical variants a Parquet round trip or an
 // older writer may produce, not only the exact type the schema declares.
 
-func stringAt(a arrow.Array, i int) (string, error) {
+func stringAt(a arrow.Array, i int) (string, error) { return stringAtAlias(a, i, false) }
+
+// stringAtAlias is stringAt; with alias, a binary value is a view of the
+// array's memory rather than a copy (string values always are).
+func stringAtAlias(a arrow.Array, i int, alias bool) (string, error) {
 	if ea, ok := a.(array.ExtensionArray); ok {
 		a = ea.Storage()
 	}
@@ -426,9 +443,12 @@ func stringAt(a arrow.Array, i int) (string, error) {
 	case *array.StringView:
 		return a.Value(i), nil
 	case *array.Binary:
+		if alias {
+			return a.ValueString(i), nil
+		}
 		return string(a.Value(i)), nil
 	case *array.Dictionary:
-		return stringAt(a.Dictionary(), a.GetValueIndex(i))
+		return stringAtAlias(a.Dictionary(), a.GetValueIndex(i), alias)
 	}
 	return "", fmt.Errorf("want string, file has %s", a.DataType())
 }
@@ -554,8 +574,10 @@ func (b *Builder) Release() { b.rb.Release() }
 type Decoder struct {
 	t *Table
 	// cols[i] is the record column of t.fields[i], or -1.
-	cols  []int
-	alias bool
+	cols []int
+	// gets[i] is the getter of t.fields[i]: get, or getAlias after
+	// AliasBinary.
+	gets []func(a arrow.Array, i int, p unsafe.Pointer) error
 }
 
 // AliasBinary makes Decode return the strings of binary columns (the JSON
@@ -564,15 +586,22 @@ type Decoder struct {
 // only looks at each row before it moves on saves the copy of every
 // payload (and the garbage collection of it); a kept string keeps the
 // record's buffer alive.
-func (d *Decoder) AliasBinary() { d.alias = true }
+func (d *Decoder) AliasBinary() {
+	for i, f := range d.t.fields {
+		if f.getAlias != nil {
+			d.gets[i] = f.getAlias
+		}
+	}
+}
 
 // NewDecoder prepares to decode records of schema s as rows of t. Columns of
 // s that t does not know are an error: they mean the file was written for a
 // different table or by a newer schema.
 func NewDecoder(t *Table, s *arrow.Schema) (*Decoder, error) {
-	d := &Decoder{t: t, cols: make([]int, len(t.fields))}
-	for i := range d.cols {
+	d := &Decoder{t: t, cols: make([]int, len(t.fields)), gets: make([]func(arrow.Array, int, unsafe.Pointer) error, len(t.fields))}
+	for i, f := range t.fields {
 		d.cols[i] = -1
+		d.gets[i] = f.get
 	}
 	for ci, f := range s.Fields() {
 		found := false
@@ -610,22 +639,7 @@ func (d *Decoder) Decode(rec arrow.RecordBatch, i int, dst any) error {
 			reflect.NewAt(f.goType, fp).Elem().SetZero()
 			continue
 		}
-		if d.alias && (f.goType == stringType || f.goType == stringPtrType) {
-			a := col
-			if ea, ok := a.(array.ExtensionArray); ok {
-				a = ea.Storage()
-			}
-			if b, ok := a.(*array.Binary); ok {
-				v := b.ValueString(i)
-				if f.goType == stringType {
-					*(*string)(fp) = v
-				} else {
-					*(**string)(fp) = &v
-				}
-				continue
-			}
-		}
-		if err := f.get(col, i, fp); err != nil {
+		if err := d.gets[fi](col, i, fp); err != nil {
 			return fmt.Errorf("table %s column %s row %d: %w", d.t.Name, f.name, i, err)
 		}
 	}
