@@ -1,8 +1,8 @@
 // Package lftest is a Langfuse-compatible HTTP server for tests and for
 // `lakefuse demo`, used like net/http/httptest: New (or NewServer), Start,
 // URL, Close, or Handler for in-process use. It follows the real Langfuse
-// server's documented behaviour (shared/reference/langfuse/openapi.yml and
-// NOTES.md), not any client's assumptions, and it must not import package
+// server (its OpenAPI spec, carried in internal/lfspec, and its source,
+// langfuse/langfuse), not any client's assumptions; it must not import package
 // testing or lakefuse's Langfuse client. Test helpers live in lftesting.
 //
 // # Modes
@@ -98,7 +98,8 @@
 // # OpenAPI validation
 //
 // Validator checks every /api/public request and response against the spec
-// (kin-openapi). FindSpec looks for $LAKEFUSE_OPENAPI, then for
-// shared/reference/langfuse/openapi.yml in the working directory and its
-// parents. LoadSpec documents the small spec fixes kin-openapi needs.
+// (kin-openapi) against the spec LoadSpec is given: the tests give it the
+// one the repository carries (internal/lfspec, derived from Langfuse's
+// official spec), or the file $LAKEFUSE_OPENAPI names. LoadSpec documents
+// the small spec fixes kin-openapi needs.
 package lftest
