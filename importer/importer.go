@@ -47,6 +47,8 @@ var (
 	ErrNotConfirmed = errors.New("import not confirmed")
 	// ErrIncomplete: some rows were not imported (see the Summary).
 	ErrIncomplete = errors.New("import incomplete")
+	// ErrDamagedLake: a file of the lake does not match its manifest.
+	ErrDamagedLake = errors.New("damaged lake")
 	// ErrLakeChanged: files that a resumed import had partly sent are no
 	// longer part of the lake.
 	ErrLakeChanged = errors.New("lake changed since the import started")
@@ -268,6 +270,9 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 			return sum, ErrNotConfirmed
 		}
 	}
+	if err := im.checkFiles(ctx); err != nil {
+		return sum, err
+	}
 	if o.DryRun {
 		return sum, nil
 	}
@@ -357,6 +362,42 @@ func (im *importer) checkLakeUnchanged() error {
 			return fmt.Errorf("%w: %s was partly imported and is no longer in the lake (an export rewrote it); "+
 				"import the new rows into a fresh project, or remove the ledger %s to start over", ErrLakeChanged, f, im.led.prefix)
 		}
+	}
+	return nil
+}
+
+// checkFiles checks every file the import will read against its manifest
+// (size, SHA-256, footer) before anything is sent: a damaged lake found
+// halfway would leave a destination with configs, prompts and media but no
+// traces.
+func (im *importer) checkFiles(ctx context.Context) error {
+	var files []hive.FileEntry
+	var bytes int64
+	for _, t := range Order {
+		if !im.tables[t] {
+			continue
+		}
+		for _, f := range im.files(t) {
+			files = append(files, f)
+			bytes += f.Size
+		}
+	}
+	if len(files) == 0 {
+		return nil
+	}
+	im.log.Info("checking the lake's files against their manifests before sending anything", "files", len(files), "bytes", bytes)
+	var bad []error
+	for _, f := range files {
+		if err := hive.CheckFile(ctx, im.o.Lake.Bucket(), f); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			bad = append(bad, err)
+		}
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("%w: %d of %d files do not match their manifests; nothing was sent (run lakefuse verify for details): %w",
+			ErrDamagedLake, len(bad), len(files), errors.Join(bad...))
 	}
 	return nil
 }

@@ -107,6 +107,8 @@ func runImport(g *Globals, b bucket.Bucket, client *lf.Client, f ImportFlags, bf
 		return &exitError{2, err}
 	case errors.Is(err, importer.ErrNotConfirmed):
 		return fmt.Errorf("nothing imported: %w", err)
+	case errors.Is(err, importer.ErrDamagedLake):
+		return err // a rerun meets the same files
 	case err != nil:
 		return fmt.Errorf("%w\nwhat the destination accepted is in the ledger: run the same command again to continue", err)
 	}

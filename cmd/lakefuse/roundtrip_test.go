@@ -430,3 +430,41 @@ func TestRoundTripKillResume(t *testing.T) {
 		})
 	}
 }
+
+// TestImportDamagedLake damages the file of the last table the import sends
+// (comments): the import must refuse before sending anything, naming it.
+func TestImportDamagedLake(t *testing.T) {
+	rt := newRoundTrip(t, lftest.V4)
+	if code, out, errOut := run(t, "export", rt.lakeA, "--public-key="+rt.aKeys[0], "--secret-key="+rt.aKeys[1], "--base-url="+rt.srv.URL()); code != 0 {
+		t.Fatalf("export: exit %d\n%s\n%s", code, out, errOut)
+	}
+	var victim string
+	_ = filepath.Walk(filepath.Join(rt.lakeA, "comments"), func(p string, fi os.FileInfo, err error) error {
+		if strings.HasSuffix(p, ".parquet") {
+			victim = p
+		}
+		return nil
+	})
+	if victim == "" {
+		t.Fatal("the lake has no comments file")
+	}
+	data, err := os.ReadFile(victim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[len(data)/3] ^= 0x01 // same size, one bit off: only the checksum sees it
+	if err := os.WriteFile(victim, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rt.srv.ResetStats()
+	code, out, errOut := run(t, "import", rt.lakeA, "--yes", "--wait=3s",
+		"--public-key="+rt.bKeys[0], "--secret-key="+rt.bKeys[1], "--base-url="+rt.srv.URL())
+	if code == 0 || !strings.Contains(errOut, filepath.Base(victim)) || !strings.Contains(errOut, "nothing was sent") || strings.Contains(errOut, "run the same command again") {
+		t.Fatalf("import of a damaged lake: exit %d\n%s\n%s", code, out, errOut)
+	}
+	for route, n := range rt.srv.Stats().Requests {
+		if strings.HasPrefix(route, "POST ") || strings.HasPrefix(route, "PUT ") || strings.HasPrefix(route, "PATCH ") || strings.HasPrefix(route, "DELETE ") {
+			t.Errorf("a damaged lake's import sent %d × %s", n, route)
+		}
+	}
+}
