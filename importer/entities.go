@@ -147,10 +147,13 @@ func (im *importer) scoreConfigs(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if cfg == nil || cfg.IsArchived != sc.IsArchived {
-			arch := sc.IsArchived
+		// Every config stays active until the scores are in (Langfuse's worker
+		// drops scores on archived configs); archiveConfigs archives the
+		// lake's archived ones last.
+		if cfg == nil || cfg.IsArchived {
+			active := false
 			im.count(table, func(r *Result) { r.Requests++ })
-			if _, err := im.c.UpdateScoreConfig(ctx, d, lf.UpdateScoreConfigRequest{IsArchived: &arch}); err != nil {
+			if _, err := im.c.UpdateScoreConfig(ctx, d, lf.UpdateScoreConfigRequest{IsArchived: &active}); err != nil {
 				return err
 			}
 		}
@@ -161,6 +164,52 @@ func (im *importer) scoreConfigs(ctx context.Context) error {
 		return err
 	}
 	return im.done(ctx, table)
+}
+
+// archiveConfigs runs after every step that uses score configs (scores,
+// annotation queues and their items): it archives the configs the lake has
+// archived and those the scores step restored (config_rearchive in the
+// ledger). It is idempotent and sends only what differs.
+func (im *importer) archiveConfigs(ctx context.Context) error {
+	const table = "score_configs"
+	want := map[string]bool{}
+	for _, d := range sortedKeys(im.led.kind("config_rearchive")) {
+		want[d] = true
+	}
+	if im.tables[table] {
+		if err := each(ctx, im, func(sc *schema.ScoreConfig) error {
+			if d, ok := im.led.id(table, sc.ID); ok && sc.IsArchived {
+				want[d] = true
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	if len(want) == 0 {
+		return nil
+	}
+	archived := map[string]bool{}
+	err := im.c.ListScoreConfigs(ctx, lf.PageOptions{}, func(page []lf.ScoreConfig) error {
+		for _, c := range page {
+			archived[c.ID] = c.IsArchived
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, d := range sortedKeys(want) {
+		if archived[d] {
+			continue
+		}
+		arch := true
+		im.count(table, func(r *Result) { r.Requests++ })
+		if _, err := im.c.UpdateScoreConfig(ctx, d, lf.UpdateScoreConfigRequest{IsArchived: &arch}); err != nil {
+			return fmt.Errorf("archive score config %s: %w", d, err)
+		}
+	}
+	return nil
 }
 
 func (im *importer) models(ctx context.Context) error {

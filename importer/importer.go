@@ -219,6 +219,8 @@ type importer struct {
 	mu      sync.Mutex
 	results map[string]*Result
 
+	destConfigs map[string]*lf.ScoreConfig // the destination's score configs, for the scores step
+
 	traces *traceIndex // built for the observations step
 	rec    spanRec     // the span being built (one goroutine builds spans)
 }
@@ -291,6 +293,12 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		if err := steps[t](ctx); err != nil {
 			sum.Results = im.resultList()
 			return sum, fmt.Errorf("import %s into %s: %w", t, dest.Name, err)
+		}
+	}
+	if im.tables["score_configs"] || im.tables["scores"] {
+		if err := im.archiveConfigs(ctx); err != nil {
+			sum.Results = im.resultList()
+			return sum, fmt.Errorf("import score_configs into %s: %w", dest.Name, err)
 		}
 	}
 	sum.Results = im.resultList()

@@ -261,6 +261,17 @@ func (l *ledger) id(kind, src string) (string, bool) {
 	return d, ok
 }
 
+// kind returns a copy of the ids recorded under kind.
+func (l *ledger) kind(kind string) map[string]string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make(map[string]string, len(l.ids[kind]))
+	for k, v := range l.ids[kind] {
+		out[k] = v
+	}
+	return out
+}
+
 func (l *ledger) isDone(task string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
