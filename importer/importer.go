@@ -194,6 +194,9 @@ type Summary struct {
 	Plan        *Plan
 	Results     []*Result
 	DryRun      bool
+	// Shortfalls is what the read-back at the end found missing in the
+	// destination (empty when it kept everything that was sent).
+	Shortfalls []Shortfall
 }
 
 // Rows is the number of rows of the lake covered by the import.
@@ -301,13 +304,25 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 			return sum, fmt.Errorf("import score_configs into %s: %w", dest.Name, err)
 		}
 	}
+	short, err := im.readBack(ctx)
+	sum.Shortfalls = short
 	sum.Results = im.resultList()
+	if err != nil {
+		return sum, fmt.Errorf("import into %s: %w", dest.Name, err)
+	}
 	var failed int64
 	for _, r := range sum.Results {
 		failed += r.Failed
 	}
+	var errs []string
 	if failed > 0 {
-		return sum, fmt.Errorf("%w: the destination refused %d rows (see the summary)", ErrIncomplete, failed)
+		errs = append(errs, fmt.Sprintf("the destination refused %d rows (see the summary)", failed))
+	}
+	for _, s := range short {
+		errs = append(errs, "the destination lacks "+s.String())
+	}
+	if len(errs) > 0 {
+		return sum, fmt.Errorf("%w: %s", ErrIncomplete, strings.Join(errs, "; "))
 	}
 	return sum, nil
 }
