@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/lakefuse/lakefuse/hive"
@@ -461,7 +462,7 @@ func (im *importer) promptVersions(ctx context.Context, name string, versions []
 		}
 		req := lf.CreatePromptRequest{Name: name, Type: "text", Prompt: json.RawMessage(`"(placeholder for a deleted version, created by lakefuse import)"`)}
 		if lv != nil {
-			req = lf.CreatePromptRequest{Name: name, Type: lv.Type, Prompt: json.RawMessage(lv.Prompt), Labels: promptLabels(lv.Labels),
+			req = lf.CreatePromptRequest{Name: name, Type: lv.Type, Prompt: json.RawMessage(im.rewritePromptRefs(lv.Prompt)), Labels: promptLabels(lv.Labels),
 				Tags: lv.Tags, CommitMessage: lv.CommitMessage}
 			if lv.Config != nil {
 				req.Config = json.RawMessage(*lv.Config)
@@ -512,9 +513,52 @@ func (im *importer) promptVersions(ctx context.Context, name string, versions []
 				return err
 			}
 			im.count(table, func(r *Result) { r.Sent++ })
+		} else if err := im.led.write(ctx, entry{K: "id", Kind: createdPrefix + table, Src: name + "@" + strconv.Itoa(created.Version),
+			Dst: "placeholder for a version deleted in the source"}); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// promptRef is Langfuse's prompt dependency tag
+// (packages/shared/src/features/prompts/parsePromptDependencyTags.ts:
+// /@@@langfusePrompt:(.*?)@@@/g, the inside split at "|" into exactly
+// name=… and version=… or label=…).
+var promptRef = regexp.MustCompile(`@@@langfusePrompt:(.*?)@@@`)
+
+// rewritePromptRefs points version references at the numbers the
+// referenced versions got in the destination (they differ when versions
+// were appended after the destination's own). Label references follow the
+// labels and stay.
+func (im *importer) rewritePromptRefs(text string) string {
+	return rewritePromptRefs(text, func(name string, v int) (int, bool) {
+		d, ok := im.led.id("prompt_version", name+"\x00"+strconv.Itoa(v))
+		if !ok {
+			return 0, false
+		}
+		n, err := strconv.Atoi(d)
+		return n, err == nil
+	})
+}
+
+func rewritePromptRefs(text string, dest func(name string, v int) (int, bool)) string {
+	return promptRef.ReplaceAllStringFunc(text, func(tag string) string {
+		inner := strings.TrimSuffix(strings.TrimPrefix(tag, "@@@langfusePrompt:"), "@@@")
+		parts := strings.Split(inner, "|")
+		if len(parts) != 2 || !strings.HasPrefix(parts[0], "name=") || !strings.HasPrefix(parts[1], "version=") {
+			return tag
+		}
+		v, err := strconv.Atoi(strings.TrimPrefix(parts[1], "version="))
+		if err != nil {
+			return tag
+		}
+		n, ok := dest(strings.TrimPrefix(parts[0], "name="), v)
+		if !ok || n == v {
+			return tag
+		}
+		return "@@@langfusePrompt:" + parts[0] + "|version=" + strconv.Itoa(n) + "@@@"
+	})
 }
 
 // recordPrompt maps a lake prompt version to the destination's (its version

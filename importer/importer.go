@@ -257,7 +257,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	}
 	prefix := o.StatePrefix
 	if prefix == "" {
-		prefix = hive.MetaDir + "/imports/" + safeSegment(dest.ID) + "/"
+		prefix = StatePrefix(dest.ID)
 	}
 	if im.led, err = openLedger(ctx, o.State, prefix); err != nil {
 		return nil, err

@@ -307,6 +307,9 @@ func (im *importer) readBackScores(ctx context.Context) (*Shortfall, error) {
 	set := newIDSet()
 	var from, to time.Time
 	err := each(ctx, im, func(s *schema.Score) error {
+		if _, skipped := im.led.id(skippedPrefix+"scores", s.ID); skipped {
+			return nil
+		}
 		if _, err := im.scoreEvent(s); err != nil || scoreRefusal(s, im.destConfig(s)) != "" {
 			return nil
 		}

@@ -78,7 +78,8 @@ func (im *importer) scores(ctx context.Context) error {
 		if err != nil {
 			im.count(table, func(r *Result) { r.Skipped++ })
 			im.note(table, "score %s not imported: %v", s.ID, err)
-			if err := im.led.write(ctx, entry{K: "rows", File: f.Path, From: row, To: row + 1}); err != nil {
+			if err := im.led.write(ctx, entry{K: "rows", File: f.Path, From: row, To: row + 1},
+				entry{K: "id", Kind: skippedPrefix + table, Src: s.ID, Dst: err.Error()}); err != nil {
 				return err
 			}
 			return nil

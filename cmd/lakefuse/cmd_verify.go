@@ -9,6 +9,7 @@ import (
 	"github.com/lakefuse/lakefuse/bucket"
 	"github.com/lakefuse/lakefuse/export/lfexport"
 	"github.com/lakefuse/lakefuse/hive"
+	"github.com/lakefuse/lakefuse/importer"
 	lf "github.com/lakefuse/lakefuse/internal/langfuse"
 )
 
@@ -105,6 +106,17 @@ func verifyLive(ctx context.Context, w io.Writer, l *hive.Lake, client *lf.Clien
 	if err != nil {
 		return 0, nil, 0, err
 	}
-	diffs, rows, compared, err = compareLakes(ctx, w, l, live, againstDestination, tables)
+	var deliberate *importer.Deliberate
+	if againstDestination {
+		// What the import skipped or created on purpose is in its ledger.
+		p, err := client.Project(ctx)
+		if err != nil {
+			return 0, nil, 0, err
+		}
+		if deliberate, err = importer.ReadDeliberate(ctx, l.Bucket(), importer.StatePrefix(p.ID)); err != nil {
+			return 0, nil, 0, err
+		}
+	}
+	diffs, rows, compared, err = compareLakes(ctx, w, l, live, againstDestination, tables, deliberate)
 	return rows, compared, diffs, err
 }

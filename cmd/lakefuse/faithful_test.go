@@ -1,0 +1,146 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lakefuse/lakefuse/internal/lftest"
+)
+
+// addScoresOnConfigs adds to project A a score on its archived config and
+// one above its config's maximum (the config was tightened after it).
+func addScoresOnConfigs(t *testing.T, rt *roundTrip) (archivedScore, aboveMax string) {
+	t.Helper()
+	p := rt.srv.Project(rt.aID)
+	var old, quality *lftest.ScoreConfig
+	for _, c := range p.ScoreConfigs() {
+		switch c.Name {
+		case "old-metric":
+			old = c
+		case "quality":
+			quality = c
+		}
+	}
+	if old == nil || !old.IsArchived || quality == nil || quality.MaxValue == nil {
+		t.Fatal("the generated project has no archived config old-metric or no bounded config quality")
+	}
+	var traceID string
+	p.EachTrace(func(tr *lftest.Trace) bool { traceID = tr.ID; return false })
+	at := lftest.DefaultEnd.Add(-2 * time.Hour)
+	mk := func(id string, cfg *lftest.ScoreConfig, v float64) *lftest.Score {
+		return &lftest.Score{ID: id, Name: cfg.Name, DataType: lftest.DataNumeric, Value: v, Source: lftest.SourceAPI, Timestamp: at,
+			CreatedAt: at, UpdatedAt: at, TraceID: &traceID, ConfigID: &cfg.ID, Environment: "default", Metadata: lftest.NullPayload()}
+	}
+	p.AddScores(mk("score-on-archived-config", old, 7), mk("score-above-max", quality, *quality.MaxValue+1))
+	return "score-on-archived-config", "score-above-max"
+}
+
+// TestImportScoresOnArchivedConfigs: a score whose config is archived in
+// the source arrives (the config is archived only after the scores step);
+// scores Langfuse's worker would drop are skipped with the reason, not
+// counted as sent.
+func TestImportScoresOnArchivedConfigs(t *testing.T) {
+	rt := newRoundTrip(t, lftest.V4)
+	archived, above := addScoresOnConfigs(t, rt)
+	code, out, errOut := run(t, rt.migrateArgs()...)
+	if code != 0 {
+		t.Fatalf("migrate: exit %d\n%s\n%s", code, out, errOut)
+	}
+	got := map[string]bool{}
+	for _, s := range rt.srv.Project(rt.bID).Scores() {
+		got[s.ID] = true
+	}
+	if !got[archived] {
+		t.Errorf("the score on the archived config is not in the destination\n%s", out)
+	}
+	if got[above] {
+		t.Errorf("the score above its config's maximum is in the destination")
+	}
+	for _, c := range rt.srv.Project(rt.bID).ScoreConfigs() {
+		if c.Name == "old-metric" && !c.IsArchived {
+			t.Errorf("config old-metric is not archived in the destination")
+		}
+	}
+	for _, want := range []string{"score " + above + " not imported: value", "above the maximum",
+		"an ANNOTATION score without a score config"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the summary does not say %q:\n%s", want, out)
+		}
+	}
+}
+
+// dropScores is a proxy in front of the destination that answers success
+// for the score-create events of the given score ids without passing them
+// on, as Langfuse's worker does with scores it refuses after the 207.
+func dropScores(t *testing.T, target string, ids ...string) string {
+	t.Helper()
+	u, _ := url.Parse(target)
+	drop := map[string]bool{}
+	for _, id := range ids {
+		drop[id] = true
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if r.URL.Path == "/api/public/ingestion" {
+			var req struct {
+				Batch []map[string]any `json:"batch"`
+			}
+			if json.Unmarshal(body, &req) == nil {
+				kept := req.Batch[:0]
+				for _, ev := range req.Batch {
+					if b, _ := ev["body"].(map[string]any); b != nil && drop[b["id"].(string)] {
+						continue
+					}
+					kept = append(kept, ev)
+				}
+				body, _ = json.Marshal(map[string]any{"batch": kept})
+			}
+		}
+		out, _ := http.NewRequestWithContext(r.Context(), r.Method, u.String()+r.URL.RequestURI(), bytes.NewReader(body))
+		out.Header = r.Header.Clone()
+		resp, err := http.DefaultTransport.RoundTrip(out)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		for k, v := range resp.Header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(resp.StatusCode)
+		_, _ = io.Copy(w, resp.Body)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// TestImportReadBack: a score the destination answered for and never kept
+// makes the import fail, naming the table, the count and the id.
+func TestImportReadBack(t *testing.T) {
+	rt := newRoundTrip(t, lftest.V4)
+	archived, _ := addScoresOnConfigs(t, rt)
+	proxy := dropScores(t, rt.srv.URL(), archived)
+	args := rt.migrateArgs()
+	for i, a := range args {
+		if a == "--dest-host="+rt.srv.URL() {
+			args[i] = "--dest-host=" + proxy
+		}
+		if a == "--wait=3s" {
+			args[i] = "--wait=1s"
+		}
+	}
+	code, out, errOut := run(t, args...)
+	if code == 0 {
+		t.Fatalf("migrate succeeded though the destination lacks a score\n%s", out)
+	}
+	if want := "scores: 1 of "; !strings.Contains(out+errOut, want) || !strings.Contains(out+errOut, archived) {
+		t.Fatalf("the import does not name the missing score (%q, %s)\n%s\n%s", want, archived, out, errOut)
+	}
+}
