@@ -213,6 +213,10 @@ func (im *importer) archiveConfigs(ctx context.Context) error {
 	return nil
 }
 
+// DefaultModelUnit is the unit sent for custom models the lake has without
+// one (see models).
+const DefaultModelUnit = "TOKENS"
+
 func (im *importer) models(ctx context.Context) error {
 	const table = "models"
 	if im.skipDone(table) {
@@ -244,6 +248,14 @@ func (im *importer) models(ctx context.Context) error {
 			}
 			req := lf.CreateModelRequest{ModelName: m.ModelName, MatchPattern: m.MatchPattern, StartDate: m.StartDate, Unit: m.Unit,
 				TokenizerID: m.TokenizerID}
+			if req.Unit == nil {
+				// Langfuse requires a unit on create (PostModelsV1Body) but
+				// returns null for older models. TOKENS is what it sets on
+				// every model made in its UI; prices apply per usage key,
+				// so the unit changes no cost.
+				req.Unit = ptr(DefaultModelUnit)
+				im.note(table, "model %q has no unit in the lake; created with unit %s (Langfuse requires one; it does not change prices)", m.ModelName, DefaultModelUnit)
+			}
 			if m.TokenizerConfig != nil {
 				req.TokenizerConfig = json.RawMessage(*m.TokenizerConfig)
 			}
@@ -914,6 +926,10 @@ func (im *importer) media(ctx context.Context) error {
 		}
 		if md.Path == nil || md.SHA256 == nil || md.ContentLength == nil || md.Field == nil {
 			return skip("the lake has no bytes for it")
+		}
+		if *md.ContentLength <= 0 {
+			// contentLength must be positive (web/src/features/media/validation.ts).
+			return skip("it has zero bytes, and Langfuse takes no empty media")
 		}
 		req := lf.MediaUploadRequest{TraceID: m.trace(md.TraceID), ObservationID: m.span(md.ObservationID), ContentType: md.ContentType,
 			ContentLength: *md.ContentLength, SHA256Hash: *md.SHA256, Field: *md.Field}

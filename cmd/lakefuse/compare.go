@@ -156,6 +156,9 @@ func hashTable(ctx context.Context, l *hive.Lake, table string, skip map[string]
 						r[col] = fn(x)
 					}
 				}
+				if table == "models" && r["unit"] == "<null>" {
+					r["unit"] = importer.DefaultModelUnit // sent for models without a unit (docs/migration.md)
+				}
 				switch table {
 				case "traces":
 					r["id"] = importer.TraceID(r["id"])

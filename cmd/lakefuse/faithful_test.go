@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -142,5 +143,55 @@ func TestImportReadBack(t *testing.T) {
 	}
 	if want := "scores: 1 of "; !strings.Contains(out+errOut, want) || !strings.Contains(out+errOut, archived) {
 		t.Fatalf("the import does not name the missing score (%q, %s)\n%s\n%s", want, archived, out, errOut)
+	}
+}
+
+// TestImportModelsPromptsVerify: a custom model without a unit arrives with
+// unit TOKENS (Langfuse requires one); a prompt with a deleted version gets
+// a placeholder that verify --against-destination does not count; with
+// --on-prompt-conflict=append, version references follow the new numbers.
+func TestImportModelsPromptsVerify(t *testing.T) {
+	rt := newRoundTrip(t, lftest.V4)
+	a, b := rt.srv.Project(rt.aID), rt.srv.Project(rt.bID)
+	at := lftest.DefaultEnd.Add(-time.Hour)
+	a.AddModel(&lftest.Model{ID: "m-no-unit", ModelName: "legacy-ft", MatchPattern: "(?i)^legacy-ft$", CreatedAt: at, TokenizerConfig: lftest.NullPayload()})
+	pv := func(name string, v int, text string) *lftest.PromptVersion {
+		return &lftest.PromptVersion{ID: name + "-" + strconv.Itoa(v), Name: name, Version: v, Type: "text", Text: text, Labels: []string{},
+			Tags: []string{}, Config: lftest.JSONPayload("{}"), CreatedAt: at, UpdatedAt: at, CreatedBy: "API"}
+	}
+	a.AddPromptVersion(pv("gappy", 1, "one"))
+	a.AddPromptVersion(pv("gappy", 3, "three"))
+	a.AddPromptVersion(pv("base", 1, "base one"))
+	base2 := pv("base", 2, "base two")
+	base2.Labels = []string{"production"}
+	a.AddPromptVersion(base2)
+	a.AddPromptVersion(pv("user", 1, "Start. @@@langfusePrompt:name=base|version=2@@@ @@@langfusePrompt:name=base|label=production@@@"))
+	b.AddPromptVersion(pv("base", 1, "the destination's own base"))
+	code, out, errOut := run(t, append(rt.migrateArgs(), "--on-prompt-conflict=append")...)
+	if code != 0 {
+		t.Fatalf("migrate: exit %d\n%s\n%s", code, out, errOut)
+	}
+	var unit string
+	for _, m := range b.Models() {
+		if m.ModelName == "legacy-ft" && m.Unit != nil {
+			unit = *m.Unit
+		}
+	}
+	if unit != "TOKENS" {
+		t.Errorf("model legacy-ft has unit %q in the destination, want TOKENS", unit)
+	}
+	for _, v := range b.Prompts() {
+		if v.Name == "user" && !strings.Contains(v.Text, "name=base|version=3@@@") {
+			t.Errorf("prompt user still points at the lake's version: %q", v.Text)
+		}
+	}
+	keys := []string{"--public-key=" + rt.bKeys[0], "--secret-key=" + rt.bKeys[1], "--base-url=" + rt.srv.URL()}
+	code, out, errOut = run(t, append([]string{"verify", rt.lakeA, "--against-destination", "--tables=models,prompts"}, keys...)...)
+	// base was appended after the destination's own version: its rows differ
+	// by number; gappy's placeholder and legacy-ft's unit must not.
+	for _, bad := range []string{"gappy@2", "legacy-ft"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("verify reports %s\n%s\n%s", bad, out, errOut)
+		}
 	}
 }

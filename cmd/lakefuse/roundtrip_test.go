@@ -168,6 +168,9 @@ func diffLakes(t *testing.T, a, b *hive.Lake) (map[string]int, []string) {
 					r[col] = fn(v)
 				}
 			}
+			if table == "models" && r["unit"] == "<null>" {
+				r["unit"] = importer.DefaultModelUnit
+			}
 			if oid, ok := r["object_id"]; ok {
 				switch r["object_type"] {
 				case "TRACE":

@@ -434,6 +434,15 @@ func hCreateModel(c *call) (any, error) {
 	if err := required("modelName", b.ModelName); err != nil {
 		return nil, err
 	}
+	// unit is required on create (PostModelsV1Body in
+	// web/src/features/public-api/types/models.ts), though the OpenAPI spec
+	// marks it nullable; reads may still return null for older models.
+	if b.Unit == nil {
+		return nil, zodError(zodIssue{"code": "invalid_value", "message": "Invalid option: expected one of \"TOKENS\"|\"CHARACTERS\"|\"MILLISECONDS\"|\"SECONDS\"|\"REQUESTS\"|\"IMAGES\"", "path": []string{"unit"}})
+	}
+	if !slices.Contains([]string{"TOKENS", "CHARACTERS", "MILLISECONDS", "SECONDS", "REQUESTS", "IMAGES"}, *b.Unit) {
+		return nil, zodError(issueEnum("unit", []string{"TOKENS", "CHARACTERS", "MILLISECONDS", "SECONDS", "REQUESTS", "IMAGES"}, *b.Unit))
+	}
 	if _, err := regexp.Compile(b.MatchPattern); err != nil || b.MatchPattern == "" {
 		return nil, badRequest("matchPattern is not a valid regular expression")
 	}
@@ -920,8 +929,9 @@ func hCreateMedia(c *call) (any, error) {
 	if err != nil || len(sum) != sha256.Size {
 		return nil, badRequest("sha256Hash must be the base64 SHA-256 of the bytes (44 characters)")
 	}
-	if !mediaContentType.MatchString(b.ContentType) || b.ContentLength < 0 {
-		return nil, badRequest("Invalid contentType or contentLength")
+	// contentLength: z.number().positive().int() (web/src/features/media/validation.ts).
+	if !mediaContentType.MatchString(b.ContentType) || b.ContentLength <= 0 {
+		return nil, badRequest("Invalid contentType or contentLength (must be positive)")
 	}
 	if b.TraceID == nil && b.DatasetItemID == nil {
 		return nil, badRequest("traceId or datasetItemId is required")
@@ -935,6 +945,13 @@ func hCreateMedia(c *call) (any, error) {
 	v.Set("len", strconv.FormatInt(b.ContentLength, 10))
 	v.Set("sha", b.SHA256Hash)
 	path := uploadPathPrefix + url.PathEscape(c.p.ID) + "/" + url.PathEscape(id)
+	if c.s.opts.AzureMedia {
+		// An Azure SAS URL (StorageService.ts AzureBlobStorageService
+		// getSignedUploadUrl: blockBlobClient.generateSasUrl with "w").
+		v.Set("sv", "2025-01-05")
+		v.Set("sr", "b")
+		v.Set("sp", "w")
+	}
 	v.Set("sig", c.s.mediaSignature(path, v.Encode(), "upload"))
 	scheme := "http"
 	if c.r.TLS != nil {
@@ -960,6 +977,14 @@ func (s *Server) serveMediaUpload(w http.ResponseWriter, r *http.Request) {
 	p := s.Project(projectID)
 	if p == nil || !hmac.Equal([]byte(want), []byte(sig)) {
 		s3Error(w, http.StatusForbidden, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided.")
+		return
+	}
+	if q.Get("sr") == "b" && !strings.EqualFold(r.Header.Get("x-ms-blob-type"), "BlockBlob") {
+		// Azure Put Blob needs the blob type.
+		w.Header().Set("Content-Type", "application/xml")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = io.WriteString(w, `<?xml version="1.0" encoding="utf-8"?><Error><Code>MissingRequiredHeader</Code>`+
+			`<Message>An HTTP header that's mandatory for this request is not specified.</Message><HeaderName>x-ms-blob-type</HeaderName></Error>`)
 		return
 	}
 	n, _ := strconv.ParseInt(q.Get("len"), 10, 64)

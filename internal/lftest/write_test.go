@@ -411,3 +411,45 @@ func TestCreateEndpoints(t *testing.T) {
 		})
 	}
 }
+
+// TestModelUnitRequired: POST /api/public/models needs a unit, as the real
+// PostModelsV1Body does, although the spec marks it nullable.
+func TestModelUnitRequired(t *testing.T) {
+	_, c, _ := newWriteServer(t, lftest.V4)
+	c.post("POST", "/api/public/models", map[string]any{"modelName": "ft", "matchPattern": "(?i)^ft$", "inputPrice": 1}, 400)
+	c.post("POST", "/api/public/models", map[string]any{"modelName": "ft", "matchPattern": "(?i)^ft$", "unit": "TOKENS"}, 200)
+}
+
+// TestMediaAzureAndEmpty: an Azure-style upload URL refuses a PUT without
+// x-ms-blob-type: BlockBlob; contentLength 0 is refused.
+func TestMediaAzureAndEmpty(t *testing.T) {
+	s := lftesting.NewServer(t, lftest.Options{Mode: lftest.V4, AzureMedia: true})
+	id, pk, sk := s.AddProject("dest")
+	c := newClient(t, s, lftesting.Keys{ProjectID: id, PublicKey: pk, SecretKey: sk})
+	data := []byte("png bytes")
+	sum := sha256.Sum256(data)
+	h := base64.StdEncoding.EncodeToString(sum[:])
+	c.post("POST", "/api/public/media", map[string]any{"traceId": "t1", "contentType": "image/png", "contentLength": 0,
+		"sha256Hash": h, "field": "input"}, 400)
+	up := c.post("POST", "/api/public/media", map[string]any{"traceId": "t1", "contentType": "image/png", "contentLength": len(data),
+		"sha256Hash": h, "field": "input"}, 200)
+	put := func(blobType string) int {
+		req, _ := http.NewRequest(http.MethodPut, up["uploadUrl"].(string), bytes.NewReader(data))
+		req.Header.Set("Content-Type", "image/png")
+		if blobType != "" {
+			req.Header.Set("x-ms-blob-type", blobType)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if st := put(""); st != 400 {
+		t.Errorf("PUT without x-ms-blob-type: %d, want 400", st)
+	}
+	if st := put("BlockBlob"); st != 200 {
+		t.Errorf("PUT with x-ms-blob-type: %d, want 200", st)
+	}
+}
