@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -193,5 +194,40 @@ func TestImportModelsPromptsVerify(t *testing.T) {
 		if strings.Contains(out, bad) {
 			t.Errorf("verify reports %s\n%s\n%s", bad, out, errOut)
 		}
+	}
+}
+
+// TestImportMediaAzure: a destination that hands out Azure SAS upload URLs
+// gets every upload (x-ms-blob-type: BlockBlob); a zero-byte media object,
+// which Langfuse refuses, is skipped with a note.
+func TestImportMediaAzure(t *testing.T) {
+	srv := lftest.NewServer(lftest.Options{Mode: lftest.V4, AzureMedia: true})
+	t.Cleanup(srv.Close)
+	size := lftest.SizeSmall
+	size.Traces = 24
+	aID, apk, ask := srv.AddGeneratedProject(lftest.Generate(7, size))
+	bID, bpk, bsk := srv.AddProject("B")
+	a := srv.Project(aID)
+	empty := a.AddMedia("text/plain", []byte{}, lftest.DefaultEnd.Add(-time.Hour))
+	var tr *lftest.Trace
+	a.EachTrace(func(x *lftest.Trace) bool { tr = x; return false })
+	if err := a.AddObservations(&lftest.Observation{ID: "obs-empty-media", TraceID: tr.ID, Type: "SPAN", StartTime: tr.Timestamp,
+		Level: "DEFAULT", Environment: tr.Environment, Input: lftest.TextPayload("see " + lftest.MediaReference(empty, "bytes"))}); err != nil {
+		t.Fatal(err)
+	}
+	lake := filepath.Join(t.TempDir(), "a")
+	code, out, errOut := run(t, "migrate", lake, "--yes", "--wait=3s",
+		"--source-public-key="+apk, "--source-secret-key="+ask, "--source-host="+srv.URL(),
+		"--dest-public-key="+bpk, "--dest-secret-key="+bsk, "--dest-host="+srv.URL())
+	if code != 0 {
+		t.Fatalf("migrate: exit %d\n%s\n%s", code, out, errOut)
+	}
+	// Every non-empty media object the lake references arrived (the export
+	// copied them, the migrate exited 0); the empty one did not.
+	if len(srv.Project(bID).MediaList()) == 0 || srv.Project(bID).Media(empty.ID) != nil {
+		t.Errorf("destination media: %d objects, empty one present: %v", len(srv.Project(bID).MediaList()), srv.Project(bID).Media(empty.ID) != nil)
+	}
+	if !strings.Contains(out, "zero bytes") {
+		t.Errorf("the summary does not note the zero-byte media\n%s", out)
 	}
 }
