@@ -161,12 +161,16 @@ func TestImportModelsPromptsVerify(t *testing.T) {
 			Tags: []string{}, Config: lftest.JSONPayload("{}"), CreatedAt: at, UpdatedAt: at, CreatedBy: "API"}
 	}
 	a.AddPromptVersion(pv("gappy", 1, "one"))
-	a.AddPromptVersion(pv("gappy", 3, "three"))
+	gappy3 := pv("gappy", 3, "three")
+	gappy3.Labels = []string{"latest"} // Langfuse labels the newest version latest
+	a.AddPromptVersion(gappy3)
 	a.AddPromptVersion(pv("base", 1, "base one"))
 	base2 := pv("base", 2, "base two")
-	base2.Labels = []string{"production"}
+	base2.Labels = []string{"production", "latest"}
 	a.AddPromptVersion(base2)
-	a.AddPromptVersion(pv("user", 1, "Start. @@@langfusePrompt:name=base|version=2@@@ @@@langfusePrompt:name=base|label=production@@@"))
+	user := pv("user", 1, "Start. @@@langfusePrompt:name=base|version=2@@@ @@@langfusePrompt:name=base|label=production@@@")
+	user.Labels = []string{"latest"}
+	a.AddPromptVersion(user)
 	b.AddPromptVersion(pv("base", 1, "the destination's own base"))
 	code, out, errOut := run(t, append(rt.migrateArgs(), "--on-prompt-conflict=append")...)
 	if code != 0 {
@@ -187,12 +191,13 @@ func TestImportModelsPromptsVerify(t *testing.T) {
 		}
 	}
 	keys := []string{"--public-key=" + rt.bKeys[0], "--secret-key=" + rt.bKeys[1], "--base-url=" + rt.srv.URL()}
-	code, out, errOut = run(t, append([]string{"verify", rt.lakeA, "--against-destination", "--tables=models,prompts"}, keys...)...)
-	// base was appended after the destination's own version: its rows differ
-	// by number; gappy's placeholder and legacy-ft's unit must not.
-	for _, bad := range []string{"gappy@2", "legacy-ft"} {
-		if strings.Contains(out, bad) {
-			t.Errorf("verify reports %s\n%s\n%s", bad, out, errOut)
+	_, out, errOut = run(t, append([]string{"verify", rt.lakeA, "--against-destination", "--tables=models,prompts"}, keys...)...)
+	// base was appended after the destination's own version, and user now
+	// points at base's new number: those rows differ on purpose; gappy's
+	// placeholder and legacy-ft's unit must not be differences.
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "DIFF") && !strings.Contains(line, " base@") && !strings.Contains(line, " user@") {
+			t.Errorf("verify reports %s\n%s", line, errOut)
 		}
 	}
 }

@@ -104,6 +104,10 @@
 //	  not a category, or ANNOTATION without configId (not CORRECTION)   packages/shared/src/server/ingestion/validateAndInflateScore.ts,
 //	                                                                    packages/shared/src/domain/scores.ts, worker/src/services/IngestionService/index.ts
 //	score-create: the config's name replaces the body's                validateAndInflateScore.ts
+//	POST /models: unit required (400 without), reads may return null    web/src/features/public-api/types/models.ts (PostModelsV1Body)
+//	POST /media: contentLength must be positive                        web/src/features/media/validation.ts
+//	Options.AzureMedia: Azure SAS upload URLs; a PUT without
+//	  x-ms-blob-type: BlockBlob is refused (400 MissingRequiredHeader)  packages/shared/src/server/services/StorageService.ts
 //
 // # OpenAPI validation
 //
