@@ -196,6 +196,9 @@ type Summary struct {
 	Plan        *Plan
 	Results     []*Result
 	DryRun      bool
+	// Shortfalls is what the read-back at the end found missing in the
+	// destination (empty when it kept everything that was sent).
+	Shortfalls []Shortfall
 }
 
 // Rows is the number of rows of the lake covered by the import.
@@ -220,6 +223,8 @@ type importer struct {
 
 	mu      sync.Mutex
 	results map[string]*Result
+
+	destConfigs map[string]*lf.ScoreConfig // the destination's score configs, for the scores step
 
 	traces *traceIndex // built for the observations step
 	rec    spanRec     // the span being built (one goroutine builds spans)
@@ -254,7 +259,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	}
 	prefix := o.StatePrefix
 	if prefix == "" {
-		prefix = hive.MetaDir + "/imports/" + safeSegment(dest.ID) + "/"
+		prefix = StatePrefix(dest.ID)
 	}
 	if im.led, err = openLedger(ctx, o.State, prefix); err != nil {
 		return nil, err
@@ -298,13 +303,31 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 			return sum, fmt.Errorf("import %s into %s: %w", t, dest.Name, err)
 		}
 	}
+	if im.tables["score_configs"] || im.tables["scores"] {
+		if err := im.archiveConfigs(ctx); err != nil {
+			sum.Results = im.resultList()
+			return sum, fmt.Errorf("import score_configs into %s: %w", dest.Name, err)
+		}
+	}
+	short, err := im.readBack(ctx)
+	sum.Shortfalls = short
 	sum.Results = im.resultList()
+	if err != nil {
+		return sum, fmt.Errorf("import into %s: %w", dest.Name, err)
+	}
 	var failed int64
 	for _, r := range sum.Results {
 		failed += r.Failed
 	}
+	var errs []string
 	if failed > 0 {
-		return sum, fmt.Errorf("%w: the destination refused %d rows (see the summary)", ErrIncomplete, failed)
+		errs = append(errs, fmt.Sprintf("the destination refused %d rows (see the summary)", failed))
+	}
+	for _, s := range short {
+		errs = append(errs, "the destination lacks "+s.String())
+	}
+	if len(errs) > 0 {
+		return sum, fmt.Errorf("%w: %s", ErrIncomplete, strings.Join(errs, "; "))
 	}
 	return sum, nil
 }

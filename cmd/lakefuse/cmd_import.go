@@ -151,6 +151,9 @@ func printImport(w io.Writer, s *importer.Summary) {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t\n", r.Table, r.Rows, r.Sent, r.Already, r.Skipped, r.Failed, r.Requests)
 	}
 	_ = tw.Flush()
+	for _, sf := range s.Shortfalls {
+		fmt.Fprintf(w, "MISSING in the destination after the import: %s\n", sf)
+	}
 	for _, r := range s.Results {
 		for i, n := range r.Notes {
 			if i == 10 {

@@ -86,14 +86,28 @@
 // langfuse.experiment.* attributes recorded as runs and run items in V4
 // mode. Like v4, nothing is deduplicated: a span sent twice is two rows.
 // POST /api/public/ingestion answers 207 per event and implements
-// score-create (id, envelope timestamp and source kept; upsert by id); it
-// refuses unknown config ids at once, where the real worker drops such
-// scores later. Other event types get a per-event error. The create
+// score-create (id, envelope timestamp and source kept; upsert by id). What
+// the real worker refuses later (see the table below) is answered success
+// and not stored, as the real server does. Other event types get a
+// per-event error. The create
 // endpoints (h_write.go) assign ids, prompt versions (latest + 1, labels
 // moved, latest automatic, dependencies checked) and media ids (from the
 // SHA-256) as the real server does; media bytes go to a presigned PUT URL on
 // this server. Dataset run items are stored in V3 mode and answered
 // synthetically in V4 mode, which stores nothing.
+//
+// # Behaviour → real source (langfuse/langfuse 6275144)
+//
+//	score-create: schema errors are per-event 400s in the 207          packages/shared/src/server/ingestion/types.ts (ScoreBody)
+//	score-create: 207, then dropped when the config is archived, not
+//	  found or of another type, the value is outside min/max, the label
+//	  not a category, or ANNOTATION without configId (not CORRECTION)   packages/shared/src/server/ingestion/validateAndInflateScore.ts,
+//	                                                                    packages/shared/src/domain/scores.ts, worker/src/services/IngestionService/index.ts
+//	score-create: the config's name replaces the body's                validateAndInflateScore.ts
+//	POST /models: unit required (400 without), reads may return null    web/src/features/public-api/types/models.ts (PostModelsV1Body)
+//	POST /media: contentLength must be positive                        web/src/features/media/validation.ts
+//	Options.AzureMedia: Azure SAS upload URLs; a PUT without
+//	  x-ms-blob-type: BlockBlob is refused (400 MissingRequiredHeader)  packages/shared/src/server/services/StorageService.ts
 //
 // # OpenAPI validation
 //
