@@ -24,8 +24,8 @@ type LangfuseFlags struct {
 	SecretKey string `name:"secret-key" help:"Langfuse secret key (sk-lf-…); prefer the environment variable." env:"LANGFUSE_SECRET_KEY"`
 	BaseURL   string `name:"base-url" help:"Langfuse base URL." env:"LANGFUSE_BASE_URL,LANGFUSE_HOST" default:"https://cloud.langfuse.com"`
 	// MaxRetries is how often a failed request (429, 5xx, network error)
-	// is retried, with exponential backoff from 1 s, before the command fails.
-	MaxRetries int `name:"max-retries" help:"Retries of a request that failed with 429, 5xx or a network error." default:"6"`
+	// is retried, with exponential backoff from 50 ms (about 26-51 s in all), before the command fails.
+	MaxRetries int `name:"max-retries" help:"Retries of a request that failed with 429, 5xx or a network error (backoff from 50ms, doubling, up to 30s)." default:"10"`
 }
 
 // Client builds a Langfuse client for these flags.
