@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/lakefuse/lakefuse/bucket"
 	"github.com/lakefuse/lakefuse/hive"
 	lf "github.com/lakefuse/lakefuse/internal/langfuse"
@@ -225,6 +227,10 @@ type importer struct {
 	results map[string]*Result
 
 	destConfigs map[string]*lf.ScoreConfig // the destination's score configs, for the scores step
+
+	itemsOnce    sync.Once
+	itemDatasets map[string]string // lake dataset item id -> lake dataset id, for media
+	itemsErr     error
 
 	traces *traceIndex // built for the observations step
 	rec    spanRec     // the span being built (one goroutine builds spans)
@@ -607,12 +613,111 @@ func (im *importer) waitFor(ctx context.Context, check func() (bool, error)) (bo
 		if !im.o.Now().Before(deadline) {
 			return false, nil
 		}
-		t := time.NewTimer(im.o.Poll)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return false, ctx.Err()
-		case <-t.C:
+		if err := sleepCtx(ctx, im.o.Poll); err != nil {
+			return false, err
 		}
 	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// Bounds of waitIngested: the first re-check comes after firstPoll, the
+// interval doubles up to Options.Poll, and after the lag the destination
+// showed, the importer waits twice that lag plus lagGrace.
+const (
+	firstPoll = 50 * time.Millisecond
+	lagGrace  = 250 * time.Millisecond
+)
+
+// waitIngested is waitFor for a request whose outcome is unknown on a
+// destination that ingests asynchronously (OTLP): check looks the request's
+// objects up at once, and while they are missing, visible looks up those of
+// the newest request this run saw accepted (the ledger's lastAck). Once an
+// accepted request has shown up, its lag (from acceptance to visibility)
+// bounds how long Langfuse takes to show what it took: the request is
+// judged lost after twice that lag (plus lagGrace) with its objects still
+// missing, and the --wait bound applies only while no accepted request has
+// shown the lag. A lost request then costs about the destination's ingestion
+// lag, not --wait.
+func (im *importer) waitIngested(ctx context.Context, check func() (bool, error), visible func(probe []string) (bool, error)) (bool, error) {
+	start := im.o.Now()
+	deadline := start.Add(im.o.Wait)
+	lag := time.Duration(-1)
+	var measured time.Time // acceptance time of the request lag comes from
+	poll := min(firstPoll, im.o.Poll)
+	for {
+		ok, err := check()
+		if err != nil || ok {
+			return ok, err
+		}
+		now := im.o.Now()
+		if !now.Before(deadline) || (lag >= 0 && !now.Before(start.Add(2*lag+lagGrace))) {
+			return false, nil
+		}
+		if a, ok := im.led.lastAck(); ok && a.at.After(measured) {
+			seen, err := visible(a.probe)
+			if err != nil {
+				return false, err
+			}
+			if seen {
+				l := max(im.o.Now().Sub(a.at), 0)
+				if lag < 0 || l < lag {
+					lag = l
+				}
+				measured = a.at
+			}
+		}
+		next := poll
+		if lag >= 0 {
+			// Check once more right when the lag has passed.
+			next = min(next, max(start.Add(2*lag+lagGrace).Sub(im.o.Now()), time.Millisecond))
+		}
+		if err := sleepCtx(ctx, next); err != nil {
+			return false, err
+		}
+		poll = min(2*poll, im.o.Poll)
+	}
+}
+
+// pool runs independent requests (media, dataset items, comments, queue
+// items, score batches) on up to Options.Concurrency goroutines; the
+// client's per-bucket slots and rate-limit pauses keep them within
+// Langfuse's limits. The first error cancels the pool's context.
+type pool struct {
+	g   *errgroup.Group
+	ctx context.Context
+}
+
+func (im *importer) newPool(ctx context.Context) *pool {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(im.o.Concurrency)
+	return &pool{g: g, ctx: gctx}
+}
+
+// Go runs fn once a goroutine is free; after a failure it runs nothing and
+// returns the context's error (Wait returns the failure itself).
+func (p *pool) Go(fn func(ctx context.Context) error) error {
+	if err := p.ctx.Err(); err != nil {
+		return err
+	}
+	p.g.Go(func() error { return fn(p.ctx) })
+	return nil
+}
+
+// Wait waits for every request and returns the first failure, else err
+// (the error of the loop that fed the pool).
+func (p *pool) Wait(err error) error {
+	if werr := p.g.Wait(); werr != nil {
+		return werr
+	}
+	return err
 }

@@ -651,9 +651,11 @@ func (im *importer) accept(ctx context.Context, table, key string, segs []entry,
 }
 
 // lookupSpans reports whether the probe spans (trace, span pairs) are in the
-// destination, waiting up to the bound for asynchronous ingestion.
+// destination: looked up at once, then, while missing, for as long as the
+// destination may still be ingesting them (waitIngested: about the lag it
+// showed on accepted batches, at most --wait).
 func (im *importer) lookupSpans(ctx context.Context, probe []string) (bool, error) {
-	return im.waitFor(ctx, func() (bool, error) {
+	exist := func(probe []string) (bool, error) {
 		for i := 0; i+1 < len(probe); i += 2 {
 			ok, err := im.spanExists(ctx, probe[i], probe[i+1])
 			if err != nil || !ok {
@@ -661,7 +663,8 @@ func (im *importer) lookupSpans(ctx context.Context, probe []string) (bool, erro
 			}
 		}
 		return true, nil
-	})
+	}
+	return im.waitIngested(ctx, func() (bool, error) { return exist(probe) }, exist)
 }
 
 var errFound = errors.New("found")
@@ -695,7 +698,10 @@ func (im *importer) spanExists(ctx context.Context, traceID, spanID string) (boo
 
 // resolveIntents settles requests of an earlier run whose outcome is unknown
 // (an intent without completion): accepted ones are completed, the others
-// cancelled so that their rows are sent again.
+// cancelled so that their rows are sent again. They are looked up all
+// together and at once, and the missing ones are waited for together (each
+// re-checking only itself), so a run killed with n requests in flight costs
+// one wait, not n.
 func (im *importer) resolveIntents(ctx context.Context, table string, exists func(e entry) (bool, error), complete func(e entry) []entry) error {
 	im.led.mu.Lock()
 	var open []entry
@@ -705,12 +711,35 @@ func (im *importer) resolveIntents(ctx context.Context, table string, exists fun
 		}
 	}
 	im.led.mu.Unlock()
-	for _, e := range open {
-		found, err := exists(e)
-		if err != nil {
-			return fmt.Errorf("look up a request of an earlier run whose outcome is unknown: %w", err)
+	if len(open) == 0 {
+		return nil
+	}
+	slices.SortFunc(open, func(a, b entry) int { return strings.Compare(a.Key, b.Key) })
+	im.log.Info("an earlier run stopped after sending requests before Langfuse answered them; looking them up in the destination "+
+		"before sending their rows again (Langfuse does not deduplicate, and it ingests asynchronously, so missing ones are waited for, all together)",
+		"table", table, "requests", len(open), "wait_at_most", im.o.Wait)
+	start := time.Now()
+	found := make([]bool, len(open))
+	p := im.newPool(ctx)
+	p.g.SetLimit(max(16, im.o.Concurrency))
+	for i, e := range open {
+		if err := p.Go(func(context.Context) error {
+			ok, err := exists(e)
+			if err != nil {
+				return fmt.Errorf("look up a request of an earlier run whose outcome is unknown: %w", err)
+			}
+			found[i] = ok
+			return nil
+		}); err != nil {
+			break
 		}
-		if found {
+	}
+	if err := p.Wait(nil); err != nil {
+		return err
+	}
+	var resend int
+	for i, e := range open {
+		if found[i] {
 			es := complete(e)
 			for i := range es {
 				es[i].Key = e.Key
@@ -723,10 +752,13 @@ func (im *importer) resolveIntents(ctx context.Context, table string, exists fun
 			}
 			continue
 		}
+		resend++
 		if err := im.led.write(ctx, entry{K: "cancel", Key: e.Key}); err != nil {
 			return err
 		}
 	}
+	im.log.Info("requests of the earlier run checked", "table", table, "in_destination", len(open)-resend, "to_send_again", resend,
+		"took", time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
