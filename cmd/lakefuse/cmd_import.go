@@ -27,6 +27,7 @@ type ImportFlags struct {
 	SourceProject    string        `name:"source-project" help:"The project to import when the lake holds several."`
 	Concurrency      int           `help:"Requests in flight." default:"4"`
 	Wait             time.Duration `help:"How long to wait for Langfuse to show data it accepted (unknown outcomes, objects of comments)." default:"2m"`
+	MaxBatchSpans    int           `name:"max-batch-spans" hidden:"" help:"Spans per OTLP request (default 5000; tests use small batches)."`
 }
 
 // ImportCmd imports a lake.
@@ -66,7 +67,8 @@ func runImport(g *Globals, b bucket.Bucket, client *lf.Client, f ImportFlags, bf
 		conflict = importer.PromptConflictStop
 	}
 	o := importer.Options{Client: client, Lake: lake, SourceProject: f.SourceProject, Tables: tables, DryRun: f.DryRun,
-		OnPromptConflict: conflict, AllowSameProject: f.AllowSameProject, Concurrency: f.Concurrency, Wait: f.Wait, Logger: g.Log}
+		OnPromptConflict: conflict, AllowSameProject: f.AllowSameProject, Concurrency: f.Concurrency, Wait: f.Wait, Logger: g.Log,
+		MaxBatchSpans: f.MaxBatchSpans}
 	if f.StateDir != "" {
 		sb, err := bf.Open(g, f.StateDir)
 		if err != nil {
