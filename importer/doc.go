@@ -49,10 +49,14 @@
 // that is not an idempotent upsert twice: an intent before sending and a
 // completion after. A request whose outcome is unknown (a timeout or a
 // connection lost after sending, or a run killed with -9 between the two
-// records) is looked up in the destination, waiting a bounded time for
-// asynchronous ingestion, before it is sent again. Scores (ingestion
-// score-create keeps their id), datasets, dataset items and media are
-// upserts and are simply sent again.
+// records) is looked up in the destination before it is sent again: at
+// once for objects Langfuse keeps in Postgres (visible when answered); for
+// spans, which it ingests asynchronously, also while the ingestion lag it
+// showed on accepted batches has not passed (at most --wait). A rerun looks
+// up all of the earlier run's open requests together and waits for the
+// missing ones once. Scores (ingestion score-create keeps their id),
+// datasets, dataset items and media are upserts and are simply sent again;
+// they, comments and annotation queue items go --concurrency at a time.
 //
 // The importer reads the lake through package hive and talks to Langfuse
 // through internal/langfuse. It must not import the exporter: the two meet

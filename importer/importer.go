@@ -304,7 +304,10 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		if !im.tables[t] {
 			continue
 		}
-		if err := steps[t](ctx); err != nil {
+		stepStart := time.Now()
+		err := steps[t](ctx)
+		im.log.Debug("import step done", "table", t, "took", time.Since(stepStart).Round(time.Millisecond))
+		if err != nil {
 			sum.Results = im.resultList()
 			return sum, fmt.Errorf("import %s into %s: %w", t, dest.Name, err)
 		}
@@ -315,7 +318,9 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 			return sum, fmt.Errorf("import score_configs into %s: %w", dest.Name, err)
 		}
 	}
+	rbStart := time.Now()
 	short, err := im.readBack(ctx)
+	im.log.Debug("read-back done", "took", time.Since(rbStart).Round(time.Millisecond))
 	sum.Shortfalls = short
 	sum.Results = im.resultList()
 	if err != nil {

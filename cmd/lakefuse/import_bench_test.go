@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -132,8 +133,10 @@ func runThroughFaults(t *testing.T, size lftest.Size, f lftest.Faults, args ...s
 	lake := filepath.Join(t.TempDir(), "lake")
 	src.SetFaults(f)
 	start := time.Now()
-	if code, out, errOut := run(t, "export", lake, "--public-key="+apk, "--secret-key="+ask, "--base-url="+src.URL(), "--to="+lftest.DefaultEnd.Add(24*time.Hour).Format(time.RFC3339)); code != 0 {
+	if code, out, errOut := run(t, "--log-level="+cmp.Or(os.Getenv("LAKEFUSE_BENCH_LOG"), "info"), "export", lake, "--public-key="+apk, "--secret-key="+ask, "--base-url="+src.URL(), "--to="+lftest.DefaultEnd.Add(24*time.Hour).Format(time.RFC3339)); code != 0 {
 		t.Fatalf("export: exit %d\n%s\n%s", code, out, errOut)
+	} else if os.Getenv("LAKEFUSE_BENCH_LOG") != "" {
+		t.Logf("export output:\n%s\n%s", out, errOut)
 	}
 	r.export = time.Since(start)
 	dst := lftest.NewServer(lftest.Options{})
@@ -141,7 +144,7 @@ func runThroughFaults(t *testing.T, size lftest.Size, f lftest.Faults, args ...s
 	bID, bpk, bsk := dst.AddProject("B")
 	dst.SetFaults(f)
 	start = time.Now()
-	code, out, errOut := run(t, append([]string{"import", lake, "--yes", "--public-key=" + bpk, "--secret-key=" + bsk, "--base-url=" + dst.URL()}, args...)...)
+	code, out, errOut := run(t, append([]string{"--log-level=" + cmp.Or(os.Getenv("LAKEFUSE_BENCH_LOG"), "info"), "import", lake, "--yes", "--public-key=" + bpk, "--secret-key=" + bsk, "--base-url=" + dst.URL()}, args...)...)
 	if code != 0 {
 		t.Fatalf("import: exit %d\n%s\n%s", code, out, errOut)
 	}
@@ -171,6 +174,10 @@ func TestFaultsBenchmark(t *testing.T) {
 	}
 	size := lftest.SizeBench(n, 1024)
 	clean, _ := runThroughFaults(t, size, lftest.Faults{})
+	if os.Getenv("LAKEFUSE_BENCH_CLEAN_ONLY") != "" {
+		t.Logf("clean: export %v, import %v", clean.export, clean.imp)
+		return
+	}
 	t.Logf("clean: export %v, import %v, %d import requests", clean.export.Round(time.Millisecond), clean.imp.Round(time.Millisecond), clean.requests)
 	faulted, _ := runThroughFaults(t, size, benchFaults(42))
 	t.Logf("20%% faults: export %v, import %v, %d import requests, faults %v", faulted.export.Round(time.Millisecond), faulted.imp.Round(time.Millisecond), faulted.requests, faulted.faults)
