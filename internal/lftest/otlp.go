@@ -909,6 +909,7 @@ func (p *Project) ingestSpans(mode Mode, spans []otlpSpan, now time.Time) error 
 	obs := make([]*Observation, 0, len(spans))
 	for i := range spans {
 		o, t, exp := p.mapSpan(mode, &spans[i], now)
+		o.SetTraceContext(t) // v4 keeps each span's trace attributes on its own row
 		if err := p.UpsertTrace(t); err != nil {
 			return err
 		}
