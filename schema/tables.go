@@ -52,6 +52,7 @@ type Observation struct {
 	TraceID              *string            `lake:"trace_id" doc:"Id of the trace the observation belongs to."`
 	ParentObservationID  *string            `lake:"parent_observation_id" doc:"Id of the parent observation; null for a root observation."`
 	IsRootObservation    *bool              `lake:"is_root_observation" doc:"Whether the observation is a logical root (no parent, or marked as app root by the SDK); v4 only."`
+	PlaceholderRoot      *bool              `lake:"placeholder_root" doc:"True on the root row that Langfuse v4 synthesised for a trace from its v3 tables (id t-<trace_id>, type SPAN, no parent, no end time, the trace's name, input, output and metadata; the trace's former roots are its children). Null on every other row, on rows from v3 sources and in lakes of schema version 1."`
 	Type                 string             `lake:"type" doc:"Observation type: SPAN, GENERATION, EVENT, AGENT, TOOL, CHAIN, RETRIEVER, EVALUATOR, EMBEDDING or GUARDRAIL."`
 	Name                 *string            `lake:"name" doc:"Observation name."`
 	StartTime            time.Time          `lake:"start_time" doc:"When the observation started; its UTC date is the dt partition."`
