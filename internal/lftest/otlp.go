@@ -1068,6 +1068,8 @@ func (p *Project) mapSpan(mode Mode, sp *otlpSpan, now time.Time) (*Observation,
 	}
 
 	o.Metadata = observationMetadata(mode, sp, traceMeta)
+	o.Input, o.Metadata = ReshapeTools(o.Input, o.Metadata) // reshape.go: metadata.tools moves into the input
+	o.Metadata = StoredMetadata(mode, o.Metadata)           // reshape.go: v4 flattens nested metadata
 	return o, t, experimentOf(a)
 }
 
