@@ -37,9 +37,10 @@ var Traces = Define[Trace](Spec{
 	Name: "traces",
 	Doc: "One row per trace: the top-level record of one request or run of an application, grouping its observations. " +
 		"Langfuse v3 returns traces from GET /api/public/traces (and /traces/{id}). " +
-		"Langfuse v4 has no trace entity; the exporter derives one row per trace id from the trace context that " +
-		"v2 observations carry (traceName, userId, sessionId, tags, release, public, environment) and from the trace's root " +
-		"observation (timestamp, input, output); columns that v4 cannot supply are null. " +
+		"Langfuse v4 has no trace entity and keeps the trace context per observation row; the exporter derives one row per trace id " +
+		"by aggregating its rows as Langfuse does: the earliest start time, the latest non-empty user, session, release, version, " +
+		"environment and tags, public if any row is, the latest trace name (else the root's name), the root's input and output " +
+		"(the placeholder root's for traces Langfuse migrated from its v3 tables); columns that v4 cannot supply are null. " +
 		"The observation ids and score ids that v3 lists on a trace are not repeated here: join observations.trace_id and scores.trace_id. " +
 		"Partitioned by the UTC date of timestamp.",
 	TimeColumn: "timestamp",

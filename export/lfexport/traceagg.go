@@ -13,8 +13,8 @@ import (
 // eventsTableTraceNameAggregationSql in packages/shared/src/eventsTable.ts):
 //
 //   - timestamp: the earliest start time;
-//   - user, session, release, version, environment: argMaxIf(x, event_ts,
-//     x <> ''), the value of the latest row that has one;
+//   - user, session, release, version, environment: argMaxIf(x, event_ts, x is not empty),
+//     the value of the latest row that has one;
 //   - tags: the latest non-empty tags; public: true if any row is;
 //   - name: the latest non-empty trace name, else the latest non-empty name
 //     of a root row (no parent, or app root);

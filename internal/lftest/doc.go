@@ -34,14 +34,22 @@
 // # Store
 //
 // A Project holds one project's data in memory. Tracing data follows the v4
-// events model: observations are the rows; the trace attributes v4
-// denormalises onto every row (name, user, session, tags, release, public,
-// environment) are kept once per trace id in a Trace and joined when a row is
-// served. v3 traces, sessions and the trace fields of v2 observations all
-// read those Trace records, so the two read APIs always agree. A write side
+// events model: observations are the rows, and each row carries its own
+// trace context (trace name, user, session, tags, release, public, version,
+// environment), as the events table does; rows of one trace may disagree.
+// v2 observations serve each row's own values; trace-level values are
+// aggregated over the rows (AggregateTrace). A Trace record is the trace
+// entity of Langfuse v3 (what v3 traces and sessions serve). A write side
 // (OTLP, /ingestion, create endpoints) adds data through Project.UpsertTrace,
-// AddObservations (no deduplication, as in v4), AddScores (upsert by id) and
-// the other Add methods; reads see writes on the next request.
+// AddObservations (no deduplication, as in v4; the OTLP write sets each
+// row's trace context from its own span), AddScores (upsert by id) and the
+// other Add methods; reads see writes on the next request.
+//
+// Generate makes, besides ordinary traces, traces whose session or user is
+// set on later child spans only, and (materialised projects) traces
+// "migrated from v3" with a placeholder root t-<traceId>
+// (Observation.Placeholder). V4 serves those rows; V3 leaves them out and
+// serves their children as roots.
 //
 // A project made by Generate with Size.Lazy keeps only an index (a few bytes
 // per trace): traces, observations and payloads are regenerated from the
@@ -94,6 +102,20 @@
 // SHA-256) as the real server does; media bytes go to a presigned PUT URL on
 // this server. Dataset run items are stored in V3 mode and answered
 // synthetically in V4 mode, which stores nothing.
+//
+// # Behaviour → source
+//
+// Where each modelled behaviour comes from in langfuse/langfuse (v4.16.0,
+// 6275144614):
+//
+//	| behaviour | source |
+//	|---|---|
+//	| trace context kept per row; v2 observations serve the row's own userId, sessionId, tags, release, public | packages/shared/src/server/repositories/observations_converters.ts convertEventsObservation; worker/src/services/IngestionService/index.ts createEventRecord |
+//	| v2 traceName: the row's trace_name, else a root's own name, '' as null | packages/shared/src/eventsTable.ts eventsTableTraceNameSql, normalizeEventsTraceName |
+//	| trace-level aggregation (argMaxIf by event_ts, name rule, root input/output, max public) | packages/shared/src/server/queries/clickhouse-sql/event-query-builder.ts EVENTS_AGGREGATION_FIELDS; packages/shared/src/eventsTable.ts |
+//	| placeholder root t-<traceId> (SPAN, no end, trace name/input/output/metadata), former roots its children | worker/src/backgroundMigrations/createRootSpansFromTraces.ts; packages/shared/src/server/repositories/definitions.ts convertTraceToStagingObservation; worker/src/features/eventPropagation/handleEventPropagationJob.ts |
+//	| metadata.tools moves into the input (reshape.go) | packages/shared/src/server/ingestion/extractToolsBackend.ts normalizeToolMetadataForObservation; packages/shared/src/server/otel/OtelIngestionProcessor.ts |
+//	| v4 flattens nested metadata into dotted string keys (reshape.go) | packages/shared/src/server/otel/utils.ts flattenJsonToPathArrays; worker/src/services/IngestionService/index.ts |
 //
 // # OpenAPI validation
 //

@@ -254,7 +254,7 @@ func (o *Observation) SetTraceContext(t *Trace) {
 }
 
 // servedTraceName is the traceName the v2 observations API returns for the
-// row: its trace_name, else its own name when it is a root, ” being none
+// row: its trace_name, else its own name when it is a root, an empty string being none
 // (packages/shared/src/eventsTable.ts eventsTableTraceNameSql and
 // normalizeEventsTraceName).
 func (o *Observation) servedTraceName() *string {
