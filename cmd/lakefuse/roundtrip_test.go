@@ -153,6 +153,10 @@ func diffLakes(t *testing.T, a, b *hive.Lake) (map[string]int, []string) {
 	exampled := map[string]int{}
 	for _, table := range schema.Names() {
 		ra, rb := rowsOf(t, a, table), rowsOf(t, b, table)
+		expect, err := expectation(context.Background(), a, b, table) // what the destination stores
+		if err != nil {
+			t.Fatal(err)
+		}
 		byKey := map[string]map[string]string{}
 		countB := map[string]int{}
 		for _, r := range rb {
@@ -176,7 +180,7 @@ func diffLakes(t *testing.T, a, b *hive.Lake) (map[string]int, []string) {
 					r["object_id"] = importer.SpanID(oid)
 				}
 			}
-			expectStored(table, r) // what the destination stores for it
+			expect(r)
 			k := rtKey(table, r)
 			countA[k]++
 			other := byKey[k]
