@@ -260,6 +260,9 @@ func hashTable(ctx context.Context, l *hive.Lake, table string, skip map[string]
 						r[col] = fn(x)
 					}
 				}
+				if table == "models" && r["unit"] == "<null>" {
+					r["unit"] = importer.DefaultModelUnit // sent for models without a unit (docs/migration.md)
+				}
 				switch table {
 				case "traces":
 					r["id"] = importer.TraceID(r["id"])
@@ -300,7 +303,13 @@ func hashTable(ctx context.Context, l *hive.Lake, table string, skip map[string]
 
 // compareLakes prints each difference between the lake and the live
 // project's lake and returns their number and the rows compared.
-func compareLakes(ctx context.Context, w io.Writer, lake, live *hive.Lake, againstDestination bool, tables []string) (diffs int, rows int64, compared []string, err error) {
+// deliberate, when set, is what the import's ledger says it skipped or
+// created on purpose: those rows are not differences.
+func compareLakes(ctx context.Context, w io.Writer, lake, live *hive.Lake, againstDestination bool, tables []string, deliberate *importer.Deliberate) (diffs int, rows int64, compared []string, err error) {
+	var skipped, created map[string]map[string]string
+	if deliberate != nil {
+		skipped, created = deliberate.Skipped, deliberate.Created
+	}
 	rules := sourceVolatile
 	if againstDestination {
 		rules = destinationAssigned
@@ -346,6 +355,9 @@ func compareLakes(ctx context.Context, w io.Writer, lake, live *hive.Lake, again
 		}
 		var na, nb int
 		for k, ra := range a {
+			if _, ok := skipped[table][k]; ok && b[k] == nil {
+				continue // not imported on purpose (the import's summary said why)
+			}
 			na += ra.n
 			rows += int64(ra.n)
 			rb := b[k]
@@ -359,6 +371,9 @@ func compareLakes(ctx context.Context, w io.Writer, lake, live *hive.Lake, again
 			}
 		}
 		for k, rb := range b {
+			if _, ok := created[table][k]; ok && a[k] == nil {
+				continue // created by the import (a placeholder prompt version)
+			}
 			nb += rb.n
 			if a[k] == nil {
 				if table == "observations" && againstDestination {

@@ -1,8 +1,8 @@
 // Package lftest is a Langfuse-compatible HTTP server for tests and for
 // `lakefuse demo`, used like net/http/httptest: New (or NewServer), Start,
 // URL, Close, or Handler for in-process use. It follows the real Langfuse
-// server's documented behaviour (shared/reference/langfuse/openapi.yml and
-// NOTES.md), not any client's assumptions, and it must not import package
+// server (its OpenAPI spec, carried in internal/lfspec, and its source,
+// langfuse/langfuse), not any client's assumptions; it must not import package
 // testing or lakefuse's Langfuse client. Test helpers live in lftesting.
 //
 // # Modes
@@ -94,33 +94,50 @@
 // langfuse.experiment.* attributes recorded as runs and run items in V4
 // mode. Like v4, nothing is deduplicated: a span sent twice is two rows.
 // POST /api/public/ingestion answers 207 per event and implements
-// score-create (id, envelope timestamp and source kept; upsert by id); it
-// refuses unknown config ids at once, where the real worker drops such
-// scores later. Other event types get a per-event error. The create
+// score-create (id, envelope timestamp and source kept; upsert by id). What
+// the real worker refuses later (see the table below) is answered success
+// and not stored, as the real server does. Other event types get a
+// per-event error. The create
 // endpoints (h_write.go) assign ids, prompt versions (latest + 1, labels
 // moved, latest automatic, dependencies checked) and media ids (from the
 // SHA-256) as the real server does; media bytes go to a presigned PUT URL on
 // this server. Dataset run items are stored in V3 mode and answered
 // synthetically in V4 mode, which stores nothing.
 //
-// # Behaviour → source
+// # Behaviour → real source (langfuse/langfuse 6275144)
 //
-// Where each modelled behaviour comes from in langfuse/langfuse (v4.16.0,
-// 6275144614):
-//
-//	| behaviour | source |
-//	|---|---|
-//	| trace context kept per row; v2 observations serve the row's own userId, sessionId, tags, release, public | packages/shared/src/server/repositories/observations_converters.ts convertEventsObservation; worker/src/services/IngestionService/index.ts createEventRecord |
-//	| v2 traceName: the row's trace_name, else a root's own name, '' as null | packages/shared/src/eventsTable.ts eventsTableTraceNameSql, normalizeEventsTraceName |
-//	| trace-level aggregation (argMaxIf by event_ts, name rule, root input/output, max public) | packages/shared/src/server/queries/clickhouse-sql/event-query-builder.ts EVENTS_AGGREGATION_FIELDS; packages/shared/src/eventsTable.ts |
-//	| placeholder root t-<traceId> (SPAN, no end, trace name/input/output/metadata), former roots its children | worker/src/backgroundMigrations/createRootSpansFromTraces.ts; packages/shared/src/server/repositories/definitions.ts convertTraceToStagingObservation; worker/src/features/eventPropagation/handleEventPropagationJob.ts |
-//	| metadata.tools moves into the input (reshape.go) | packages/shared/src/server/ingestion/extractToolsBackend.ts normalizeToolMetadataForObservation; packages/shared/src/server/otel/OtelIngestionProcessor.ts |
-//	| v4 flattens nested metadata into dotted string keys (reshape.go) | packages/shared/src/server/otel/utils.ts flattenJsonToPathArrays; worker/src/services/IngestionService/index.ts |
+//	score-create: schema errors are per-event 400s in the 207          packages/shared/src/server/ingestion/types.ts (ScoreBody)
+//	score-create: 207, then dropped when the config is archived, not
+//	  found or of another type, the value is outside min/max, the label
+//	  not a category, or ANNOTATION without configId (not CORRECTION)   packages/shared/src/server/ingestion/validateAndInflateScore.ts,
+//	                                                                    packages/shared/src/domain/scores.ts, worker/src/services/IngestionService/index.ts
+//	score-create: the config's name replaces the body's                validateAndInflateScore.ts
+//	POST /models: unit required (400 without), reads may return null    web/src/features/public-api/types/models.ts (PostModelsV1Body)
+//	POST /media: contentLength must be positive                        web/src/features/media/validation.ts
+//	Options.AzureMedia: Azure SAS upload URLs; a PUT without
+//	  x-ms-blob-type: BlockBlob is refused (400 MissingRequiredHeader)  packages/shared/src/server/services/StorageService.ts
+//	v2 observations: each row's own userId, sessionId, tags, release,
+//	  public (trace context kept per row)                               packages/shared/src/server/repositories/observations_converters.ts
+//	                                                                    (convertEventsObservation), worker/src/services/IngestionService/index.ts
+//	v2 traceName: the row's trace_name, else a root's own name, ''
+//	  as null                                                           packages/shared/src/eventsTable.ts (eventsTableTraceNameSql)
+//	AggregateTrace: argMaxIf by event_ts, trace name rule, the root's
+//	  input/output, max(public)                                         packages/shared/src/server/queries/clickhouse-sql/event-query-builder.ts
+//	                                                                    (EVENTS_AGGREGATION_FIELDS), packages/shared/src/eventsTable.ts
+//	placeholder root t-<traceId> (SPAN, no end, the trace's name,
+//	  input, output, metadata), former roots its children; V3 hides it  worker/src/backgroundMigrations/createRootSpansFromTraces.ts,
+//	                                                                    packages/shared/src/server/repositories/definitions.ts,
+//	                                                                    worker/src/features/eventPropagation/handleEventPropagationJob.ts
+//	OTLP write: metadata.tools moves into the input (reshape.go)        packages/shared/src/server/ingestion/extractToolsBackend.ts
+//	                                                                    (normalizeToolMetadataForObservation)
+//	OTLP write, V4: nested metadata flattened into dotted string keys
+//	  (reshape.go)                                                      packages/shared/src/server/otel/utils.ts (flattenJsonToPathArrays)
 //
 // # OpenAPI validation
 //
 // Validator checks every /api/public request and response against the spec
-// (kin-openapi). FindSpec looks for $LAKEFUSE_OPENAPI, then for
-// shared/reference/langfuse/openapi.yml in the working directory and its
-// parents. LoadSpec documents the small spec fixes kin-openapi needs.
+// (kin-openapi) against the spec LoadSpec is given: the tests give it the
+// one the repository carries (internal/lfspec, derived from Langfuse's
+// official spec), or the file $LAKEFUSE_OPENAPI names. LoadSpec documents
+// the small spec fixes kin-openapi needs.
 package lftest
