@@ -18,6 +18,7 @@ type VerifyCmd struct {
 	AgainstSource      bool   `name:"against-source" xor:"against" help:"Also compare the lake with the live project it was exported from (LANGFUSE_* keys)."`
 	AgainstDestination bool   `name:"against-destination" xor:"against" help:"Also compare the lake with the live project it was imported into (LANGFUSE_* keys): ids mapped, destination-assigned fields left out."`
 	Tables             string `help:"Comma-separated tables to compare with the live project (default: all)." placeholder:"LIST"`
+	ReportJSONFlag
 	LangfuseFlags
 	BucketFlags
 }
@@ -75,7 +76,7 @@ func (c *VerifyCmd) Run(g *Globals) error {
 		which = "destination"
 	}
 	n, compared, diffs, err := verifyLive(g.Ctx, g.Stdout, l, client, c.AgainstDestination, tables)
-	if err != nil {
+	if err := c.writeCompare(g, l, which, compared, diffs, err); err != nil {
 		return err
 	}
 	if diffs > 0 {
@@ -87,7 +88,7 @@ func (c *VerifyCmd) Run(g *Globals) error {
 
 // verifyLive exports the live project of client into a scratch lake and
 // compares it with l.
-func verifyLive(ctx context.Context, w io.Writer, l *hive.Lake, client *lf.Client, againstDestination bool, tables []string) (rows int64, compared []string, diffs int, err error) {
+func verifyLive(ctx context.Context, w io.Writer, l *hive.Lake, client *lf.Client, againstDestination bool, tables []string) (rows int64, compared []tableResult, diffs int, err error) {
 	dir, err := os.MkdirTemp("", "lakefuse-verify-*")
 	if err != nil {
 		return 0, nil, 0, err
