@@ -29,12 +29,25 @@ const (
 	histogramBars  = 24
 )
 
-// Other names the group of everything past a limit; Unnamed a null name.
+// Names the report gives to groups: everything past a limit, a null name,
+// an empty one, and cost without a model.
 const (
-	Other   = "(other)"
-	Unnamed = "(unnamed)"
-	NoModel = "(no model)"
+	Other     = "(other)"
+	Unnamed   = "(unnamed)"
+	EmptyName = "(empty)"
+	NoModel   = "(no model)"
 )
+
+// displayName is a name as the page shows it.
+func displayName(c stringCol, i int) string {
+	switch {
+	case !c.IsValid(i):
+		return Unnamed
+	case c.Value(i) == "":
+		return EmptyName
+	}
+	return c.Value(i)
+}
 
 // Levels in the order the report stacks them.
 var levelOrder = []string{"DEBUG", "DEFAULT", "WARNING", "ERROR"}
@@ -192,11 +205,7 @@ func (c *collector) traces(date string, cols map[string]arrow.Array, n int) erro
 	}
 	for i := 0; i < n; i++ {
 		c.day(dateOf(date, ts, i)).traces++
-		name := Unnamed
-		if names.IsValid(i) {
-			name = names.Value(i)
-		}
-		c.traceNames.add(name, 1)
+		c.traceNames.add(displayName(names, i), 1)
 	}
 	return nil
 }
@@ -489,7 +498,7 @@ func (c *collector) data() *Data {
 		}
 		if s.numeric.n > 0 {
 			sd.Numeric = &NumericSummary{Count: s.numeric.n, Mean: s.numeric.sum / float64(s.numeric.n),
-				Min: s.numeric.min, Max: s.numeric.max, Bins: s.numeric.bins(histogramBars)}
+				Min: s.numeric.min, Max: s.numeric.max, Bins: s.numeric.bins(barsFor(s.numeric.n))}
 		}
 		if len(s.cats.counts) > 0 {
 			sd.Categories = s.cats.top(maxCategories)
@@ -499,6 +508,12 @@ func (c *collector) data() *Data {
 	}
 	d.ScoresOther = c.scoreOther
 	return d
+}
+
+// barsFor is how many histogram bars n values deserve: Sturges' rule,
+// log2(n)+1, between 4 and histogramBars.
+func barsFor(n int64) int {
+	return min(max(int(math.Ceil(math.Log2(float64(n))))+1, 4), histogramBars)
 }
 
 func mainType(m map[string]int64) string {

@@ -19,11 +19,12 @@
 
   var nf = new Intl.NumberFormat("en-US");
   function num(v) { return nf.format(v); }
+  function trim(s) { return s.replace(/\.0$/, ""); }
   function compact(v) {
     var a = Math.abs(v);
-    if (a >= 1e9) return (v / 1e9).toFixed(a >= 1e10 ? 0 : 1) + "B";
-    if (a >= 1e6) return (v / 1e6).toFixed(a >= 1e7 ? 0 : 1) + "M";
-    if (a >= 1e4) return (v / 1e3).toFixed(a >= 1e5 ? 0 : 1) + "k";
+    if (a >= 1e9) return trim((v / 1e9).toFixed(a >= 1e10 ? 0 : 1)) + "B";
+    if (a >= 1e6) return trim((v / 1e6).toFixed(a >= 1e7 ? 0 : 1)) + "M";
+    if (a >= 1e4) return trim((v / 1e3).toFixed(a >= 1e5 ? 0 : 1)) + "k";
     return nf.format(v);
   }
   function usd(v) {
@@ -33,8 +34,8 @@
   }
   function ms(v) {
     if (v == null) return "–";
-    if (v >= 1000) return (v / 1000).toFixed(v >= 10000 ? 1 : 2) + " s";
-    return v.toFixed(v >= 100 ? 0 : 1) + " ms";
+    if (v >= 1000) return trim((v / 1000).toFixed(v >= 10000 ? 1 : 2)).replace(/(\.\d)0$/, "$1") + " s";
+    return trim(v.toFixed(v >= 100 ? 0 : 1)) + " ms";
   }
   function bytes(v) {
     var u = ["B", "KiB", "MiB", "GiB", "TiB"], i = 0;
