@@ -128,7 +128,7 @@ func TestReportInChromium(t *testing.T) {
 	}
 	d.Comparison = &report.Result{Command: "verify", Against: "destination", Lake: dir, Finished: time.Now().UTC(),
 		Project: &report.Project{ID: "proj-dest", Name: "demo import"},
-		Tables: []report.TableResult{{Table: "traces", LakeRows: 40, LiveRows: 39, Missing: 1}, {Table: "scores", LakeRows: 56, LiveRows: 56}}}
+		Tables:  []report.TableResult{{Table: "traces", LakeRows: 40, LiveRows: 39, Missing: 1}, {Table: "scores", LakeRows: 56, LiveRows: 56}}}
 	out := filepath.Join(t.TempDir(), "report.html")
 	f, err := os.Create(out)
 	if err != nil {
