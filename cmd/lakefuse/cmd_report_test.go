@@ -1,0 +1,111 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lakefuse/lakefuse/internal/lftest"
+	"github.com/lakefuse/lakefuse/report"
+)
+
+func readResult(t *testing.T, path string) (*report.Result, map[string]report.TableResult) {
+	t.Helper()
+	r, err := report.ReadResult(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]report.TableResult{}
+	for _, tr := range r.Tables {
+		m[tr.Table] = tr
+	}
+	return r, m
+}
+
+// TestReportJSON: migrate (its import) and verify --against-destination
+// write their per-table results with --report-json, also when verify finds
+// differences, and report --compare shows them.
+func TestReportJSON(t *testing.T) {
+	rt := newRoundTrip(t, lftest.V4)
+	dir := t.TempDir()
+	imported := filepath.Join(dir, "import.json")
+	if code, out, errOut := run(t, append(rt.migrateArgs(), "--report-json="+imported)...); code != 0 {
+		t.Fatalf("migrate: exit %d\n%s\n%s", code, out, errOut)
+	}
+	r, tables := readResult(t, imported)
+	if r.Command != "import" || !r.OK || r.Against != "" || r.Project == nil || r.Project.ID != rt.bID {
+		t.Errorf("import result: %+v", r)
+	}
+	if o := tables["observations"]; o.LakeRows == 0 || o.Sent+o.Already+o.Skipped != o.LakeRows || o.Failed != 0 {
+		t.Errorf("observations: %+v", o)
+	}
+
+	keys := []string{"--public-key=" + rt.bKeys[0], "--secret-key=" + rt.bKeys[1], "--base-url=" + rt.srv.URL()}
+	same := filepath.Join(dir, "same.json")
+	if code, out, errOut := run(t, append([]string{"verify", rt.lakeA, "--against-destination", "--report-json", same}, keys...)...); code != 0 {
+		t.Fatalf("verify: exit %d\n%s\n%s", code, out, errOut)
+	}
+	r, tables = readResult(t, same)
+	if r.Command != "verify" || r.Against != "destination" || !r.OK || len(tables) < 10 {
+		t.Errorf("verify result: %+v", r)
+	}
+	for _, tr := range r.Tables {
+		if tr.Missing+tr.Extra+tr.Differing != 0 || tr.LakeRows != tr.LiveRows && tr.Table != "observations" {
+			t.Errorf("%+v", tr)
+		}
+	}
+	if tables["traces"].LakeRows == 0 {
+		t.Errorf("traces: %+v", tables["traces"])
+	}
+
+	rt.srv.Project(rt.bID).AddScores(&lftest.Score{ID: "extra-score", Name: "late", DataType: lftest.DataNumeric, Value: 1,
+		Source: lftest.SourceAPI, Timestamp: lftest.DefaultEnd.Add(-time.Hour), CreatedAt: lftest.DefaultEnd, UpdatedAt: lftest.DefaultEnd,
+		TraceID: ptrTo("x"), Environment: "default"})
+	diff := filepath.Join(dir, "diff.json")
+	if code, out, _ := run(t, append([]string{"verify", rt.lakeA, "--against-destination", "--report-json", diff}, keys...)...); code == 0 {
+		t.Fatalf("verify must fail on the extra score\n%s", out)
+	}
+	r, tables = readResult(t, diff)
+	if s := tables["scores"]; r.OK || r.Error == "" || s.Extra != 1 || s.Missing != 0 || s.LiveRows != s.LakeRows+1 {
+		t.Errorf("result after an extra score: ok %v, error %q, scores %+v", r.OK, r.Error, s)
+	}
+
+	page := filepath.Join(dir, "report.html")
+	code, out, errOut := run(t, "report", rt.lakeA, "-o", page, "--compare", diff)
+	if code != 0 || !strings.Contains(out, page) {
+		t.Fatalf("report: exit %d\n%s\n%s", code, out, errOut)
+	}
+	html, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"comparison":{"format":"lakefuse.result"`, `"table":"scores"`, `"extra":1`, "Chart.js v4"} {
+		if !strings.Contains(string(html), want) {
+			t.Errorf("report lacks %s", want)
+		}
+	}
+	if code, _, errOut := run(t, "report", rt.lakeA, "-o", page, "--compare", page); code != 2 || !strings.Contains(errOut, "not a lakefuse result file") {
+		t.Errorf("report --compare of an HTML file: exit %d, %s", code, errOut)
+	}
+	if code, _, errOut := run(t, "report", filepath.Join(dir, "nothing"), "-o", page); code != 1 || !strings.Contains(errOut, "no lakefuse lake") {
+		t.Errorf("report of no lake: exit %d, %s", code, errOut)
+	}
+}
+
+func TestDemoWritesReport(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "demo")
+	code, out, errOut := run(t, "demo", "--dir", dir)
+	page := filepath.Join(dir, "report.html")
+	if code != 0 || !strings.Contains(out, "Report: "+page+"\n") {
+		t.Fatalf("demo: exit %d, no report line\n%s\n%s", code, out, errOut)
+	}
+	html, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(html), `"against":"destination"`) || !strings.Contains(string(html), `"ok":true`) {
+		t.Errorf("the demo report lacks the round trip's comparison")
+	}
+}
