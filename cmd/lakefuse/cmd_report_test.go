@@ -1,12 +1,14 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/lakefuse/lakefuse/bucket"
 	"github.com/lakefuse/lakefuse/internal/lftest"
 	"github.com/lakefuse/lakefuse/report"
 )
@@ -107,5 +109,57 @@ func TestDemoWritesReport(t *testing.T) {
 	}
 	if !strings.Contains(string(html), `"against":"destination"`) || !strings.Contains(string(html), `"ok":true`) {
 		t.Errorf("the demo report lacks the round trip's comparison")
+	}
+}
+
+// pageData reads back the figures a report page embeds.
+func pageData(t *testing.T, path string) *report.Data {
+	t.Helper()
+	html, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(html), `<script type="application/json" id="lakefuse-data">`)
+	data, _, ok2 := strings.Cut(rest, "</script>")
+	if !ok || !ok2 {
+		t.Fatal("no embedded data in the page")
+	}
+	var d report.Data
+	if err := json.Unmarshal([]byte(data), &d); err != nil {
+		t.Fatal(err)
+	}
+	return &d
+}
+
+// TestReportOfLangsmithConversion: a converted LangSmith export has the
+// same tables, so its report has the same figures.
+func TestReportOfLangsmithConversion(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "bucket")
+	n := writeLSExport(t, src, bucket.Options{})
+	lake := filepath.Join(dir, "lake")
+	if code, out, errOut := run(t, "convert", "langsmith", src+"/exports", lake); code != 0 {
+		t.Fatalf("convert: %d\n%s\n%s", code, out, errOut)
+	}
+	page := filepath.Join(dir, "r.html")
+	if code, out, errOut := run(t, "report", lake, "--output", page); code != 0 {
+		t.Fatalf("report: %d\n%s\n%s", code, out, errOut)
+	}
+	d := pageData(t, page)
+	if d.Totals.Observations != int64(n) || d.Totals.Traces == 0 || d.Totals.Generations == 0 || d.Totals.TokensIn == 0 || d.Totals.Errors == 0 {
+		t.Errorf("totals %+v, want %d observations and some traces, generations, tokens and errors", d.Totals, n)
+	}
+	var latencies int
+	for _, p := range d.LatencyMs.P50 {
+		if p != nil {
+			latencies++
+		}
+	}
+	if len(d.Days) == 0 || latencies == 0 || len(d.TopTraceNames) == 0 {
+		t.Errorf("%d days, %d with latencies, %d trace names", len(d.Days), latencies, len(d.TopTraceNames))
+	}
+	t.Logf("totals %+v, %d days, scores %d", d.Totals, len(d.Days), len(d.ScoreNames))
+	if len(d.Glance.Sources) != 1 || d.Glance.Sources[0].Kind != "langsmith" || len(d.Glance.Runs) != 1 || d.Glance.Runs[0].Kind != "convert" {
+		t.Errorf("glance: %+v", d.Glance)
 	}
 }
