@@ -73,7 +73,7 @@
   var kpis = [
     ["traces", compact(T.traces)], ["observations", compact(T.observations)], ["generations", compact(T.generations)],
     ["cost", usd(T.cost_usd)], ["input tokens", compact(T.tokens_in)], ["output tokens", compact(T.tokens_out)],
-    ["error observations", T.observations ? (100 * T.errors / T.observations).toFixed(1) + "%" : "–"], ["scores", compact(T.scores)]
+    ["errors", T.observations ? (100 * T.errors / T.observations).toFixed(1) + "%" : "–"], ["scores", compact(T.scores)]
   ];
   var kp = document.getElementById("kpis");
   kpis.forEach(function (k) {
@@ -139,6 +139,14 @@
     cols.forEach(function (c, i) { hr.appendChild(el("th", i ? {"class": "num"} : null, c)); });
     document.querySelector("#comparison-table thead").appendChild(hr);
     var cb = document.querySelector("#comparison-table tbody");
+    var lakeRows = 0, problems = 0;
+    C.tables.forEach(function (t) {
+      lakeRows += t.lake_rows;
+      problems += imp ? t.failed : t.missing + t.extra + t.differing;
+    });
+    document.getElementById("comparison-summary").textContent = C.tables.length + " tables, " + num(lakeRows) + " rows in the lake: " +
+      (problems ? num(problems) + (imp ? " rows failed" : " rows missing, extra or differing") : imp ? "nothing failed" : "no differences");
+    document.getElementById("comparison-details").open = !C.ok || problems > 0;
     C.tables.forEach(function (t) {
       var v = imp ? [t.lake_rows, t.sent, t.already, t.skipped, t.failed] : [t.lake_rows, t.live_rows, t.missing, t.extra, t.differing];
       var cells = [{text: t.table}];
