@@ -90,7 +90,7 @@ Try it in DuckDB:
     ON s.trace_id = t.id AND s.name = 'quality'
   GROUP BY ALL ORDER BY traces DESC;
 `, abs)
-	return demoReport(g, b, cmp, filepath.Join(abs, "report.html"))
+	return demoReport(g, b, cmp, filepath.Join(abs, demoReportPath))
 }
 
 func splitList(s string) []string {

@@ -136,11 +136,19 @@ func (f ReportJSONFlag) write(g *Globals, r *report.Result, runErr error) error 
 // tableResult is one table's comparison of a lake with a live project.
 type tableResult = report.TableResult
 
+// demoReportPath is where the demo writes its report, below its directory:
+// under the lake's own _lakefuse/, so that verify, ls and clean do not take
+// it for a stray data file and SQL globs over tables never see it.
+var demoReportPath = filepath.Join(hive.MetaDir, "report.html")
+
 // demoReport writes the demo lake's report, with the round trip's
 // comparison, and prints where.
 func demoReport(g *Globals, b bucket.Bucket, cmp *report.Result, path string) error {
 	lake, err := hive.Open(g.Ctx, b)
 	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
 	if err := writeReport(g.Ctx, lake, cmp, path); err != nil {

@@ -99,9 +99,13 @@ func TestReportJSON(t *testing.T) {
 func TestDemoWritesReport(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "demo")
 	code, out, errOut := run(t, "demo", "--dir", dir)
-	page := filepath.Join(dir, "report.html")
+	page := filepath.Join(dir, "_lakefuse", "report.html")
 	if code != 0 || !strings.Contains(out, "Report: "+page+"\n") {
 		t.Fatalf("demo: exit %d, no report line\n%s\n%s", code, out, errOut)
+	}
+	// The report is no stray file of the lake.
+	if code, out, _ := run(t, "verify", dir); code != 0 || strings.Contains(out, "note:") {
+		t.Errorf("verify after the demo: exit %d\n%s", code, out)
 	}
 	html, err := os.ReadFile(page)
 	if err != nil {
