@@ -1,14 +1,19 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/lakefuse/lakefuse/bucket"
+	"github.com/lakefuse/lakefuse/internal/bench"
 	"github.com/lakefuse/lakefuse/internal/lftest"
 	"github.com/lakefuse/lakefuse/report"
 )
@@ -165,5 +170,43 @@ func TestReportOfLangsmithConversion(t *testing.T) {
 	t.Logf("totals %+v, %d days, scores %d", d.Totals, len(d.Days), len(d.ScoreNames))
 	if len(d.Glance.Sources) != 1 || d.Glance.Sources[0].Kind != "langsmith" || len(d.Glance.Runs) != 1 || d.Glance.Runs[0].Kind != "convert" {
 		t.Errorf("glance: %+v", d.Glance)
+	}
+}
+
+// TestReportBenchmark measures the built binary writing the report of a
+// lake of LAKEFUSE_BENCH_REPORT_OBS observations (internal/bench's rows,
+// about 2 KB of JSON each, over a week) and fails past 15 s or 300 MiB peak
+// RSS. It runs only when the variable is set.
+//
+//	LAKEFUSE_BENCH_REPORT_OBS=1000000 go test ./cmd/lakefuse -run TestReportBenchmark -v -timeout 30m
+func TestReportBenchmark(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("LAKEFUSE_BENCH_REPORT_OBS"))
+	if n <= 0 {
+		t.Skip("set LAKEFUSE_BENCH_REPORT_OBS to the number of observations")
+	}
+	if _, err := os.Stat("/usr/bin/time"); err != nil {
+		t.Skip("needs /usr/bin/time for the peak RSS")
+	}
+	bin := buildLakefuse(t)
+	lake := filepath.Join(t.TempDir(), "lake")
+	if _, err := bench.WriteObservations(context.Background(), lake, n, 2000); err != nil {
+		t.Fatal(err)
+	}
+	page := filepath.Join(t.TempDir(), "report.html")
+	cmd := exec.Command("/usr/bin/time", "-v", bin, "report", lake, "-o", page)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("report: %v\n%s\n%s", err, out.String(), errOut.String())
+	}
+	took := time.Since(start)
+	cpu, rssMiB := timeVerbose(errOut.String())
+	if d := pageData(t, page); d.Totals.Observations != int64(n) {
+		t.Errorf("the report counts %d observations, want %d", d.Totals.Observations, n)
+	}
+	t.Logf("report of %d observations in %v (CPU %.2fs), peak RSS %.0f MiB", n, took.Round(time.Millisecond), cpu, rssMiB)
+	if took > 15*time.Second || rssMiB > 300 {
+		t.Errorf("want under 15 s and 300 MiB")
 	}
 }
