@@ -145,7 +145,8 @@
       problems += imp ? t.failed : t.missing + t.extra + t.differing;
     });
     document.getElementById("comparison-summary").textContent = C.tables.length + " tables, " + num(lakeRows) + " rows in the lake: " +
-      (problems ? num(problems) + (imp ? " rows failed" : " rows missing, extra or differing") : imp ? "nothing failed" : "no differences");
+      (problems ? num(problems) + (problems === 1 ? " row" : " rows") + (imp ? " failed" : " missing, extra or differing") :
+        imp ? "nothing failed" : "no differences");
     document.getElementById("comparison-details").open = !C.ok || problems > 0;
     C.tables.forEach(function (t) {
       var v = imp ? [t.lake_rows, t.sent, t.already, t.skipped, t.failed] : [t.lake_rows, t.live_rows, t.missing, t.extra, t.differing];
