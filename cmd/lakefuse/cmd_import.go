@@ -27,6 +27,7 @@ type ImportFlags struct {
 	SourceProject    string        `name:"source-project" help:"The project to import when the lake holds several."`
 	Concurrency      int           `help:"Requests in flight." default:"4"`
 	Wait             time.Duration `help:"How long to wait for Langfuse to show data it accepted (unknown outcomes, objects of comments)." default:"2m"`
+	ReportJSONFlag
 }
 
 // ImportCmd imports a lake.
@@ -102,6 +103,7 @@ func runImport(g *Globals, b bucket.Bucket, client *lf.Client, f ImportFlags, bf
 	if sum != nil && !f.DryRun && len(sum.Results) > 0 {
 		printImport(g.Stdout, sum)
 	}
+	err = f.writeImport(g, "import", lake, sum, err)
 	switch {
 	case errors.Is(err, importer.ErrOptions):
 		return &exitError{2, err}

@@ -302,10 +302,10 @@ func hashTable(ctx context.Context, l *hive.Lake, table string, skip map[string]
 }
 
 // compareLakes prints each difference between the lake and the live
-// project's lake and returns their number and the rows compared.
-// deliberate, when set, is what the import's ledger says it skipped or
-// created on purpose: those rows are not differences.
-func compareLakes(ctx context.Context, w io.Writer, lake, live *hive.Lake, againstDestination bool, tables []string, deliberate *importer.Deliberate) (diffs int, rows int64, compared []string, err error) {
+// project's lake and returns their number, the rows compared and the counts
+// of each table compared. deliberate, when set, is what the import's ledger
+// says it skipped or created on purpose: those rows are not differences.
+func compareLakes(ctx context.Context, w io.Writer, lake, live *hive.Lake, againstDestination bool, tables []string, deliberate *importer.Deliberate) (diffs int, rows int64, compared []tableResult, err error) {
 	var skipped, created map[string]map[string]string
 	if deliberate != nil {
 		skipped, created = deliberate.Skipped, deliberate.Created
@@ -346,9 +346,10 @@ func compareLakes(ctx context.Context, w io.Writer, lake, live *hive.Lake, again
 		if err != nil {
 			return diffs, rows, compared, err
 		}
-		compared = append(compared, table)
-		report := func(format string, args ...any) {
+		tr := tableResult{Table: table}
+		diff := func(count *int64, format string, args ...any) {
 			diffs++
+			*count++
 			if diffs <= 200 {
 				fmt.Fprintf(w, "DIFF %s: "+format+"\n", append([]any{table}, args...)...)
 			}
@@ -363,11 +364,11 @@ func compareLakes(ctx context.Context, w io.Writer, lake, live *hive.Lake, again
 			rb := b[k]
 			switch {
 			case rb == nil:
-				report("row %s is missing in the live project", k)
+				diff(&tr.Missing, "row %s is missing in the live project", k)
 			case rb.n != ra.n:
-				report("row %s appears %d times in the live project, %d in the lake", k, rb.n, ra.n)
+				diff(&tr.Differing, "row %s appears %d times in the live project, %d in the lake", k, rb.n, ra.n)
 			case rb.hash != ra.hash:
-				report("row %s differs", k)
+				diff(&tr.Differing, "row %s differs", k)
 			}
 		}
 		for k, rb := range b {
@@ -379,9 +380,11 @@ func compareLakes(ctx context.Context, w io.Writer, lake, live *hive.Lake, again
 				if table == "observations" && againstDestination {
 					continue // root spans made for traces without observations
 				}
-				report("row %s is in the live project, not in the lake", k)
+				diff(&tr.Extra, "row %s is in the live project, not in the lake", k)
 			}
 		}
+		tr.LakeRows, tr.LiveRows = int64(na), int64(nb)
+		compared = append(compared, tr)
 		if na != nb {
 			fmt.Fprintf(w, "     %s: %d rows in the lake, %d in the live project\n", table, na, nb)
 		}
