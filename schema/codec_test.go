@@ -175,3 +175,42 @@ func TestDecodeBinaryAlias(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeSchemaV1Observations: a file written before placeholder_root
+// existed (schema version 1) decodes, with the column null.
+func TestDecodeSchemaV1Observations(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	b := NewBuilder(mem, Observations)
+	defer b.Release()
+	row := Observation{ID: "o1", TraceID: ptr("t1"), Type: "SPAN", Level: "DEFAULT", Environment: "default",
+		StartTime: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), PlaceholderRoot: ptr(true)}
+	if err := b.Append(&row); err != nil {
+		t.Fatal(err)
+	}
+	full := b.NewRecordBatch()
+	defer full.Release()
+	// Drop the column, as a version 1 file has it.
+	var fields []arrow.Field
+	var cols []arrow.Array
+	for i, f := range full.Schema().Fields() {
+		if f.Name != "placeholder_root" {
+			fields = append(fields, f)
+			cols = append(cols, full.Column(i))
+		}
+	}
+	if len(fields) != len(full.Schema().Fields())-1 {
+		t.Fatal("observations has no placeholder_root column")
+	}
+	old := array.NewRecordBatch(arrow.NewSchema(fields, nil), cols, full.NumRows())
+	defer old.Release()
+	got, err := Rows[Observation](old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := row
+	want.PlaceholderRoot = nil
+	if !reflect.DeepEqual(got[0], want) {
+		t.Errorf("got %+v\nwant %+v", got[0], want)
+	}
+}

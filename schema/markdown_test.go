@@ -50,7 +50,7 @@ func firstDiff(got, want string) string {
 func TestMarkdown(t *testing.T) {
 	md := Markdown()
 	for _, want := range []string{
-		"Schema version: **1**",
+		"Schema version: **2**",
 		"| [`traces`](#traces) | `dt` of `timestamp` | `id` | ",
 		"| [`prompts`](#prompts) | snapshot | `name`, `version` | ",
 		"- Path: `observations/project_id=<id>/dt=YYYY-MM-DD/part-<run>-<seq>.parquet`, dt = UTC date of `start_time`",

@@ -16,8 +16,13 @@ import (
 // Version is the lake's schema version. It is written into every Parquet
 // file's key/value metadata and into every manifest. A reader refuses a lake
 // written with a newer version; a change that removes, renames or retypes a
-// column increments it.
-const Version = 1
+// column increments it, and so does an added column that an older reader
+// must not ignore. A reader reads files of older versions: a column a file
+// lacks decodes as the field's zero value (null).
+//
+// History: 1, the first lake; 2, observations.placeholder_root (an older
+// lakefuse would import Langfuse's placeholder roots as ordinary spans).
+const Version = 2
 
 // Metadata keys stored in every Parquet file of the lake.
 const (

@@ -37,9 +37,10 @@ var Traces = Define[Trace](Spec{
 	Name: "traces",
 	Doc: "One row per trace: the top-level record of one request or run of an application, grouping its observations. " +
 		"Langfuse v3 returns traces from GET /api/public/traces (and /traces/{id}). " +
-		"Langfuse v4 has no trace entity; the exporter derives one row per trace id from the trace context that " +
-		"v2 observations carry (traceName, userId, sessionId, tags, release, public, environment) and from the trace's root " +
-		"observation (timestamp, input, output); columns that v4 cannot supply are null. " +
+		"Langfuse v4 has no trace entity and keeps the trace context per observation row; the exporter derives one row per trace id " +
+		"by aggregating its rows as Langfuse does: the earliest start time, the latest non-empty user, session, release, version, " +
+		"environment and tags, public if any row is, the latest trace name (else the root's name), the root's input and output " +
+		"(the placeholder root's for traces Langfuse migrated from its v3 tables); columns that v4 cannot supply are null. " +
 		"The observation ids and score ids that v3 lists on a trace are not repeated here: join observations.trace_id and scores.trace_id. " +
 		"Partitioned by the UTC date of timestamp.",
 	TimeColumn: "timestamp",
@@ -52,6 +53,7 @@ type Observation struct {
 	TraceID              *string            `lake:"trace_id" doc:"Id of the trace the observation belongs to."`
 	ParentObservationID  *string            `lake:"parent_observation_id" doc:"Id of the parent observation; null for a root observation."`
 	IsRootObservation    *bool              `lake:"is_root_observation" doc:"Whether the observation is a logical root (no parent, or marked as app root by the SDK); v4 only."`
+	PlaceholderRoot      *bool              `lake:"placeholder_root" doc:"True on the root row that Langfuse v4 synthesised for a trace from its v3 tables (id t-<trace_id>, type SPAN, no parent, no end time, the trace's name, input, output and metadata; the trace's former roots are its children). Null on every other row, on rows from v3 sources and in lakes of schema version 1."`
 	Type                 string             `lake:"type" doc:"Observation type: SPAN, GENERATION, EVENT, AGENT, TOOL, CHAIN, RETRIEVER, EVALUATOR, EMBEDDING or GUARDRAIL."`
 	Name                 *string            `lake:"name" doc:"Observation name."`
 	StartTime            time.Time          `lake:"start_time" doc:"When the observation started; its UTC date is the dt partition."`

@@ -180,6 +180,7 @@ var specExtraColumns = map[string]map[string]string{
 	},
 	"observations": {
 		"usage_pricing_tier_id": "returned by v3 GET /observations although the spec omits it",
+		"placeholder_root":      "computed by the exporter: the t-<traceId> root Langfuse v4 synthesises for a trace from its v3 tables",
 	},
 	"prompts": {
 		"id":         "returned by GET /v2/prompts/{name} although the spec omits it; PROMPT comments and observations refer to it",

@@ -48,6 +48,7 @@ type CLI struct {
 	Convert ConvertCmd `cmd:"" help:"Convert other tools' exports into a lake."`
 	Verify  VerifyCmd  `cmd:"" help:"Check a lake against its manifests, or against a live project."`
 	Demo    DemoCmd    `cmd:"" help:"Run the whole job offline against a built-in Langfuse-compatible server."`
+	Report  ReportCmd  `cmd:"" help:"Write a lake's report: one self-contained HTML file with charts."`
 	Bench   BenchCmd   `cmd:"" help:"Measure lakefuse on generated data and print a table."`
 	Sample  SampleCmd  `cmd:"" name:"internal-sample" hidden:"" help:"Write a lake of generated rows (for tests)."`
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,7 +24,7 @@ func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
 
 func TestVersionAndHelp(t *testing.T) {
 	code, out, _ := run(t, "version")
-	if code != 0 || !strings.Contains(out, "lake schema version 1") {
+	if code != 0 || !strings.Contains(out, fmt.Sprintf("lake schema version %d", schema.Version)) {
 		t.Fatalf("version: %d %q", code, out)
 	}
 	code, out, _ = run(t, "--help")
@@ -159,7 +160,7 @@ func TestLsBadLocations(t *testing.T) {
 	entries, _ := os.ReadDir(filepath.Join(dir, hive.ManifestDir))
 	mpath := filepath.Join(dir, hive.ManifestDir, entries[0].Name())
 	raw, _ := os.ReadFile(mpath)
-	_ = os.WriteFile(mpath, bytes.Replace(raw, []byte(`"schema_version": 1`), []byte(`"schema_version": 99`), 1), 0o644)
+	_ = os.WriteFile(mpath, bytes.Replace(raw, []byte(fmt.Sprintf(`"schema_version": %d`, schema.Version)), []byte(`"schema_version": 99`), 1), 0o644)
 	code, _, errOut := run(t, "ls", dir)
 	if code != 1 || !strings.Contains(errOut, "upgrade lakefuse") || !strings.Contains(errOut, entries[0].Name()) {
 		t.Fatalf("newer manifest: %d %q", code, errOut)

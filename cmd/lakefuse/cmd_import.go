@@ -28,6 +28,7 @@ type ImportFlags struct {
 	Concurrency      int           `help:"Requests in flight." default:"4"`
 	Wait             time.Duration `help:"How long to wait for Langfuse to show data it accepted (unknown outcomes, objects of comments)." default:"2m"`
 	MaxBatchSpans    int           `name:"max-batch-spans" hidden:"" help:"Spans per OTLP request (default 5000; tests use small batches)."`
+	ReportJSONFlag
 }
 
 // ImportCmd imports a lake.
@@ -104,6 +105,7 @@ func runImport(g *Globals, b bucket.Bucket, client *lf.Client, f ImportFlags, bf
 	if sum != nil && !f.DryRun && len(sum.Results) > 0 {
 		printImport(g.Stdout, sum)
 	}
+	err = f.writeImport(g, "import", lake, sum, err)
 	switch {
 	case errors.Is(err, importer.ErrOptions):
 		return &exitError{2, err}

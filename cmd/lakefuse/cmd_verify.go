@@ -20,6 +20,7 @@ type VerifyCmd struct {
 	AgainstDestination bool   `name:"against-destination" xor:"against" help:"Also compare the lake with the live project it was imported into (LANGFUSE_* keys): ids mapped, destination-assigned fields left out."`
 	Tables             string `help:"Comma-separated tables to compare with the live project (default: all)." placeholder:"LIST"`
 	StateDir           string `name:"state-dir" help:"Where the import ledger lives, if import was given --state-dir (what it skipped or created on purpose is not a difference)." placeholder:"LOCATION"`
+	ReportJSONFlag
 	LangfuseFlags
 	BucketFlags
 }
@@ -86,7 +87,7 @@ func (c *VerifyCmd) Run(g *Globals) error {
 		state = sb
 	}
 	n, compared, diffs, err := verifyLive(g.Ctx, g.Stdout, l, client, c.AgainstDestination, tables, state)
-	if err != nil {
+	if err := c.writeCompare(g, l, which, compared, diffs, err); err != nil {
 		return err
 	}
 	if diffs > 0 {
@@ -99,7 +100,7 @@ func (c *VerifyCmd) Run(g *Globals) error {
 // verifyLive exports the live project of client into a scratch lake and
 // compares it with l.
 // state is where the import's ledger lives (nil: the lake's bucket).
-func verifyLive(ctx context.Context, w io.Writer, l *hive.Lake, client *lf.Client, againstDestination bool, tables []string, state bucket.Bucket) (rows int64, compared []string, diffs int, err error) {
+func verifyLive(ctx context.Context, w io.Writer, l *hive.Lake, client *lf.Client, againstDestination bool, tables []string, state bucket.Bucket) (rows int64, compared []tableResult, diffs int, err error) {
 	dir, err := os.MkdirTemp("", "lakefuse-verify-*")
 	if err != nil {
 		return 0, nil, 0, err

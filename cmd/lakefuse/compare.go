@@ -9,9 +9,11 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/lakefuse/lakefuse/hive"
 	"github.com/lakefuse/lakefuse/importer"
+	"github.com/lakefuse/lakefuse/internal/lftest"
 	"github.com/lakefuse/lakefuse/schema"
 )
 
@@ -23,10 +25,16 @@ import (
 
 // destinationAssigned are the columns an import cannot carry over, per table
 // ("*" for every table). See docs/migration.md.
+//
+// observations.placeholder_root, user_id and session_id are listed only
+// until the importer sends placeholder roots as such and each span with its
+// own row's trace context (issue 9 points 2 and 3, import side); remove
+// them when it does.
+
 var destinationAssigned = map[string][]string{
 	"*":                      {"id", "created_at", "updated_at"},
 	"traces":                 {"html_path", "name", "environment", "latency", "total_cost", "bookmarked"},
-	"observations":           {"end_time", "environment", "name", "metadata", "model_id", "model_parameters", "input_price", "output_price", "total_price", "usage_pricing_tier_id", "usage_pricing_tier_name", "prompt_id", "latency", "trace_name", "version", "calculated_input_cost", "calculated_output_cost", "calculated_total_cost", "usage", "total_cost", "bookmarked", "is_root_observation"},
+	"observations":           {"placeholder_root", "user_id", "session_id", "end_time", "environment", "name", "metadata", "model_id", "model_parameters", "input_price", "output_price", "total_price", "usage_pricing_tier_id", "usage_pricing_tier_name", "prompt_id", "latency", "trace_name", "version", "calculated_input_cost", "calculated_output_cost", "calculated_total_cost", "usage", "total_cost", "bookmarked", "is_root_observation"},
 	"scores":                 {"author_user_id", "config_id", "queue_id", "dataset_run_id", "environment"},
 	"sessions":               {"environment"},
 	"prompts":                {"created_by"},
@@ -54,6 +62,99 @@ var sourceVolatile = map[string][]string{
 	"observations":      {},
 	"scores":            {},
 	"annotation_queues": {},
+}
+
+// expectStored rewrites a lake row (by column, as flatten gives it) into
+// what a real Langfuse stores when the importer sends it: a `tools` array in
+// an observation's metadata moves into its input
+// (lftest.ToolsIntoInput, after extractToolsBackend.ts). The metadata
+// itself is not compared against a destination (the destination adds and
+// flattens keys: docs/migration.md), so it is left as it is.
+func expectStored(table string, r map[string]string) {
+	if table != "observations" {
+		return
+	}
+	md := r["metadata"]
+	if md == "<null>" || !strings.HasPrefix(strings.TrimSpace(md), "{") {
+		return
+	}
+	var in *string
+	if s, ok := r["input"]; ok && s != "<null>" {
+		sent := sentIO(s)
+		in = &sent
+	}
+	if newIn, _, ok := lftest.ToolsIntoInput(in, md); ok {
+		r["input"] = newIn
+	}
+}
+
+// expectation returns what expectStored does to the rows of table, plus,
+// for traces imported into a Langfuse v4 destination (live's newest run
+// read a v4 API), the trace input: v4 takes it from the root observation,
+// whose input ingestion may reshape. It reads the lake's root observations
+// once and keeps the predicted input of the traces whose root changes.
+func expectation(ctx context.Context, lake, live *hive.Lake, table string) (func(map[string]string), error) {
+	if table != "traces" || !v4Lake(live) {
+		return func(r map[string]string) { expectStored(table, r) }, nil
+	}
+	roots := map[string]string{}
+	tb := schema.Observations
+	err := lake.Scan(ctx, tb.Name, hive.ScanOptions{Columns: []string{"trace_id", "parent_observation_id", "input", "metadata"}}, func(b hive.Batch) error {
+		d, err := schema.NewDecoder(tb, b.Record.Schema())
+		if err != nil {
+			return err
+		}
+		for i := 0; i < int(b.Record.NumRows()); i++ {
+			var o schema.Observation
+			if err := d.Decode(b.Record, i, &o); err != nil {
+				return err
+			}
+			if o.ParentObservationID != nil || o.TraceID == nil || o.Metadata == nil {
+				continue
+			}
+			r := map[string]string{"input": "<null>", "metadata": *o.Metadata}
+			if o.Input != nil {
+				r["input"] = *o.Input
+			}
+			before := r["input"]
+			if expectStored("observations", r); r["input"] != before {
+				roots[*o.TraceID] = r["input"]
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read the lake's root observations: %w", err)
+	}
+	return func(r map[string]string) {
+		if in, ok := roots[r["id"]]; ok {
+			r["input"] = in
+		}
+	}, nil
+}
+
+// v4Lake reports whether the newest run of l read a Langfuse v4 API.
+func v4Lake(l *hive.Lake) bool {
+	var v string
+	var at time.Time
+	for _, m := range l.Manifests {
+		if v == "" || m.CommittedAt.After(at) {
+			v, at = m.Source.ServerVersion, m.CommittedAt
+		}
+	}
+	return v == "v4"
+}
+
+// sentIO is the attribute text the importer sends for a lake input: a JSON
+// string's content unless that content is itself JSON (importer ioText).
+func sentIO(lake string) string {
+	if len(lake) >= 2 && lake[0] == '"' {
+		var s string
+		if json.Unmarshal([]byte(lake), &s) == nil && !json.Valid([]byte(s)) {
+			return s
+		}
+	}
+	return lake
 }
 
 var idColumns = map[string]func(string) string{
@@ -133,7 +234,7 @@ type rowHash struct {
 
 // hashTable hashes every row of table: key -> (count, hash of the kept
 // columns). mapIDs applies the importer's id mapping first.
-func hashTable(ctx context.Context, l *hive.Lake, table string, skip map[string]bool, mapIDs bool) (map[string]*rowHash, error) {
+func hashTable(ctx context.Context, l *hive.Lake, table string, skip map[string]bool, mapIDs bool, expect func(map[string]string)) (map[string]*rowHash, error) {
 	tb, err := schema.Lookup(table)
 	if err != nil {
 		return nil, err
@@ -150,6 +251,9 @@ func hashTable(ctx context.Context, l *hive.Lake, table string, skip map[string]
 				return err
 			}
 			r := flatten(v.Elem())
+			if expect != nil {
+				expect(r)
+			}
 			if mapIDs {
 				for col, fn := range idColumns {
 					if x, ok := r[col]; ok && x != "<null>" && x != "" {
@@ -198,10 +302,10 @@ func hashTable(ctx context.Context, l *hive.Lake, table string, skip map[string]
 }
 
 // compareLakes prints each difference between the lake and the live
-// project's lake and returns their number and the rows compared.
-// deliberate, when set, is what the import's ledger says it skipped or
-// created on purpose: those rows are not differences.
-func compareLakes(ctx context.Context, w io.Writer, lake, live *hive.Lake, againstDestination bool, tables []string, deliberate *importer.Deliberate) (diffs int, rows int64, compared []string, err error) {
+// project's lake and returns their number, the rows compared and the counts
+// of each table compared. deliberate, when set, is what the import's ledger
+// says it skipped or created on purpose: those rows are not differences.
+func compareLakes(ctx context.Context, w io.Writer, lake, live *hive.Lake, againstDestination bool, tables []string, deliberate *importer.Deliberate) (diffs int, rows int64, compared []tableResult, err error) {
 	var skipped, created map[string]map[string]string
 	if deliberate != nil {
 		skipped, created = deliberate.Skipped, deliberate.Created
@@ -228,17 +332,24 @@ func compareLakes(ctx context.Context, w io.Writer, lake, live *hive.Lake, again
 		if table == "traces" || table == "observations" {
 			delete(skip, "id") // mapped, not assigned
 		}
-		a, err := hashTable(ctx, lake, table, skip, againstDestination)
+		var expect func(map[string]string)
+		if againstDestination {
+			if expect, err = expectation(ctx, lake, live, table); err != nil {
+				return diffs, rows, compared, err
+			}
+		}
+		a, err := hashTable(ctx, lake, table, skip, againstDestination, expect)
 		if err != nil {
 			return diffs, rows, compared, err
 		}
-		b, err := hashTable(ctx, live, table, skip, false)
+		b, err := hashTable(ctx, live, table, skip, false, nil)
 		if err != nil {
 			return diffs, rows, compared, err
 		}
-		compared = append(compared, table)
-		report := func(format string, args ...any) {
+		tr := tableResult{Table: table}
+		diff := func(count *int64, format string, args ...any) {
 			diffs++
+			*count++
 			if diffs <= 200 {
 				fmt.Fprintf(w, "DIFF %s: "+format+"\n", append([]any{table}, args...)...)
 			}
@@ -253,11 +364,11 @@ func compareLakes(ctx context.Context, w io.Writer, lake, live *hive.Lake, again
 			rb := b[k]
 			switch {
 			case rb == nil:
-				report("row %s is missing in the live project", k)
+				diff(&tr.Missing, "row %s is missing in the live project", k)
 			case rb.n != ra.n:
-				report("row %s appears %d times in the live project, %d in the lake", k, rb.n, ra.n)
+				diff(&tr.Differing, "row %s appears %d times in the live project, %d in the lake", k, rb.n, ra.n)
 			case rb.hash != ra.hash:
-				report("row %s differs", k)
+				diff(&tr.Differing, "row %s differs", k)
 			}
 		}
 		for k, rb := range b {
@@ -269,9 +380,11 @@ func compareLakes(ctx context.Context, w io.Writer, lake, live *hive.Lake, again
 				if table == "observations" && againstDestination {
 					continue // root spans made for traces without observations
 				}
-				report("row %s is in the live project, not in the lake", k)
+				diff(&tr.Extra, "row %s is in the live project, not in the lake", k)
 			}
 		}
+		tr.LakeRows, tr.LiveRows = int64(na), int64(nb)
+		compared = append(compared, tr)
 		if na != nb {
 			fmt.Fprintf(w, "     %s: %d rows in the lake, %d in the live project\n", table, na, nb)
 		}

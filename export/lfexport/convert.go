@@ -235,6 +235,10 @@ func utcPtr(t *time.Time) *time.Time {
 func ptr[T any](v T) *T { return &v }
 
 // observationV2 converts a v2 observation (every field group requested).
+var placeholderTrue = true
+
+// observationV2 converts a v2 observation; the placeholder root of a trace
+// from Langfuse's v3 tables is marked (placeholder_root).
 func observationV2(o *lf.ObservationV2) (*schema.Observation, error) {
 	in, err := rawIO(o.Input)
 	if err != nil {
@@ -259,6 +263,9 @@ func observationV2(o *lf.ObservationV2) (*schema.Observation, error) {
 	if r.ModelID == nil {
 		r.ModelID = o.InternalModelID
 	}
+	if isPlaceholderRoot(r) {
+		r.PlaceholderRoot = &placeholderTrue
+	}
 	if r.InputPrice, err = decimal(o.InputPrice, "inputPrice"); err != nil {
 		return nil, fmt.Errorf("observation %s: %w", o.ID, err)
 	}
@@ -275,20 +282,6 @@ func observationV2(o *lf.ObservationV2) (*schema.Observation, error) {
 		}
 	}
 	return r, nil
-}
-
-// traceFromRoot derives a v4 trace row from its root observation: the trace
-// context every observation carries, and the root's start time, input and
-// output. Columns v4 cannot supply stay null.
-func traceFromRoot(o *schema.Observation) *schema.Trace {
-	t := &schema.Trace{
-		ID: *o.TraceID, Timestamp: o.StartTime, Name: o.TraceName, UserID: o.UserID, SessionID: o.SessionID,
-		Release: o.Release, Environment: o.Environment, Tags: o.Tags, Input: o.Input, Output: o.Output,
-	}
-	if o.Public != nil {
-		t.Public = *o.Public
-	}
-	return t
 }
 
 func observationV1(o *lf.ObservationV1) (*schema.Observation, error) {

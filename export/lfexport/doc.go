@@ -29,21 +29,31 @@
 //
 // # v4 traces and sessions
 //
-// v4 has no trace or session entity. A trace row is derived from its root
-// observation (no parent): the trace context every v2 observation carries
-// (traceName, userId, sessionId, release, tags, public, environment) plus
-// the root's start time, input and output; version, metadata, bookmarked,
+// v4 has no trace or session entity, and keeps the trace context per row.
+// Each observation row keeps its own values; a trace row aggregates all rows
+// of its trace as Langfuse does (traceagg.go): the earliest start time; the
+// latest non-empty user, session, release, version and environment (latest
+// by updatedAt, which stands for Langfuse's event_ts); the latest non-empty
+// tags; public if any row is; the latest non-empty trace name, else the
+// root's own name; the root's input and output. Metadata, bookmarked,
 // html_path, latency, cost and the timestamps stay null. Memory stays flat:
 // the listing is newest first, so a trace's children come before its root;
-// a window keeps only the traces whose root it has not met yet ("open", the
-// traces overlapping the current position) and the ids of traces it wrote.
-// Open traces carry into older windows (a trace across midnight) and are
-// closed by their root there. Those still open at the end are checked with
-// one request each: a root elsewhere (or observations before the run's
-// range) means another row owns the trace; otherwise the row is derived from
-// the trace's earliest observation, with null input and output. A trace with
-// two parentless observations in different windows gets two rows: Langfuse's
-// SDKs never produce that.
+// a window keeps an aggregate only for the traces met and not yet written
+// (the traces overlapping the current position) and the ids of traces it
+// wrote. A trace is written once the listing passes its root's start time,
+// so rows starting in the same millisecond as the root count; rows that
+// start before their root are not folded in. Open traces carry into older
+// windows (a trace across midnight) and are closed by their root there.
+// Those still open at the end are checked with one request each: a root
+// elsewhere (or observations before the run's range) means another row owns
+// the trace; otherwise the row is derived from the aggregate, with null
+// input and output. A trace with two parentless observations in different
+// windows gets two rows: Langfuse's SDKs never produce that.
+//
+// The root Langfuse v4 synthesises for a trace of its v3 tables (id
+// t-<traceId>, no parent, type SPAN) is kept as an observation with
+// placeholder_root = true; being the trace's root, it gives the trace its
+// name, input and output.
 //
 // A session row is one per session id, created_at being the earliest start
 // time of its observations, written after the walk; its memory grows with

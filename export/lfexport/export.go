@@ -176,7 +176,7 @@ type state struct {
 	// WindowSize per windowed task, shrunk after large windows.
 	WindowSize map[string]time.Duration `json:"window_size,omitempty"`
 	// Rootless are v4 traces seen without their root observation so far.
-	Rootless map[string]*pendingTrace `json:"rootless,omitempty"`
+	Rootless map[string]*traceAgg `json:"rootless,omitempty"`
 	// Sessions are the v4 sessions derived so far.
 	Sessions map[string]*sessionAgg `json:"sessions,omitempty"`
 	// ReExported lists the traces and observations read again that media
@@ -184,7 +184,7 @@ type state struct {
 	ReExported map[string]bool `json:"re_exported,omitempty"`
 }
 
-const stateFormat = "lakefuse.export.langfuse/1"
+const stateFormat = "lakefuse.export.langfuse/2"
 
 // init makes the maps a checkpoint may have left out.
 func (s *state) init() {
@@ -195,7 +195,7 @@ func (s *state) init() {
 		s.WindowSize = map[string]time.Duration{}
 	}
 	if s.Rootless == nil {
-		s.Rootless = map[string]*pendingTrace{}
+		s.Rootless = map[string]*traceAgg{}
 	}
 	if s.Sessions == nil {
 		s.Sessions = map[string]*sessionAgg{}

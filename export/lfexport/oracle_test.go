@@ -188,7 +188,8 @@ func expectV4(p *lftest.Project, media bool) expected {
 	x := expected{}
 	models := p.Models()
 	sessions := map[string]*schema.Session{}
-	p.EachObservation(func(o *lftest.Observation, t *lftest.Trace) bool {
+	traces := map[string]bool{}
+	p.EachObservation(func(o *lftest.Observation, _ *lftest.Trace) bool {
 		in, out, total := defaultPrices(models, o.InternalModelID)
 		var params *string
 		if !o.ModelParameters.IsNull() {
@@ -204,19 +205,26 @@ func expectV4(p *lftest.Project, media bool) expected {
 			InputPrice: in, OutputPrice: out, TotalPrice: total, UsagePricingTierName: o.UsagePricingTierName,
 			PromptID: o.PromptID, PromptName: o.PromptName, PromptVersion: int64Ptr(o.PromptVersion),
 			Latency: seconds(o.StartTime, o.EndTime), TimeToFirstToken: seconds(o.StartTime, o.CompletionStartTime),
-			UserID: t.UserID, SessionID: t.SessionID, TraceName: t.Name, Tags: orEmpty(t.Tags), Release: t.Release,
-			Public: ptr(t.Public), Bookmarked: ptr(o.Bookmarked), CreatedAt: ptr(o.CreatedAt), UpdatedAt: ptr(o.UpdatedAt),
+			// Each row keeps its own trace context (v4 keeps it per row).
+			UserID: o.UserID, SessionID: o.SessionID, TraceName: servedTraceName(o), Tags: orEmpty(o.Tags), Release: o.Release,
+			Public: ptr(o.Public), Bookmarked: ptr(o.Bookmarked), CreatedAt: ptr(o.CreatedAt), UpdatedAt: ptr(o.UpdatedAt),
+		}
+		if o.Placeholder {
+			row.PlaceholderRoot = ptr(true)
 		}
 		x.add(schema.Observations, row)
-		if o.ParentObservationID == "" {
-			x.add(schema.Traces, &schema.Trace{ID: t.ID, Timestamp: o.StartTime, Name: t.Name, UserID: t.UserID, SessionID: t.SessionID,
-				Release: t.Release, Environment: envOr(o.Environment), Tags: orEmpty(t.Tags), Public: t.Public,
-				Input: parsedJSON(o.Input), Output: parsedJSON(o.Output)})
+		if o.ParentObservationID == "" && !traces[o.TraceID] {
+			traces[o.TraceID] = true
+			// The trace aggregates all its rows as Langfuse does.
+			a := lftest.AggregateTrace(p.TraceObservations(o.TraceID))
+			x.add(schema.Traces, &schema.Trace{ID: a.ID, Timestamp: a.Timestamp, Name: a.Name, UserID: a.UserID, SessionID: a.SessionID,
+				Release: a.Release, Version: a.Version, Environment: envOr(a.Environment), Tags: orEmpty(a.Tags), Public: a.Public,
+				Input: parsedJSON(a.Input), Output: parsedJSON(a.Output)})
 		}
-		if t.SessionID != nil {
-			s := sessions[*t.SessionID]
+		if o.SessionID != nil {
+			s := sessions[*o.SessionID]
 			if s == nil || o.StartTime.Before(s.CreatedAt) {
-				sessions[*t.SessionID] = &schema.Session{ID: *t.SessionID, CreatedAt: o.StartTime, Environment: envOr(o.Environment)}
+				sessions[*o.SessionID] = &schema.Session{ID: *o.SessionID, CreatedAt: o.StartTime, Environment: envOr(o.Environment)}
 			}
 		}
 		for _, f := range []struct {
@@ -365,6 +373,15 @@ func expectV3(p *lftest.Project, media bool) expected {
 		return true
 	})
 	p.EachObservation(func(o *lftest.Observation, t *lftest.Trace) bool {
+		// A v3 server has no placeholder roots: their children are roots.
+		if o.Placeholder {
+			return true
+		}
+		if o.ParentObservationID == lftest.PlaceholderID(o.TraceID) {
+			c := *o
+			c.ParentObservationID = ""
+			o = &c
+		}
 		in, out, total := defaultPrices(models, o.InternalModelID)
 		uin, uout, utot := usageTotals(o.UsageDetails)
 		usage, _ := json.Marshal(map[string]any{"input": uin, "output": uout, "total": utot, "unit": "TOKENS"})
@@ -701,4 +718,16 @@ func normNumbers(v any) any {
 		}
 	}
 	return v
+}
+
+// servedTraceName is the traceName v2 observations return for o: its
+// trace name, else a root's own name; "" is none (eventsTable.ts).
+func servedTraceName(o *lftest.Observation) *string {
+	if o.TraceName != nil && *o.TraceName != "" {
+		return o.TraceName
+	}
+	if o.IsRoot() && o.Name != nil && *o.Name != "" {
+		return o.Name
+	}
+	return nil
 }

@@ -95,19 +95,6 @@ func (e *exporter) scoresV3(ctx context.Context) error {
 // errStop ends a listing early from its callback.
 var errStop = errors.New("stop listing")
 
-// pendingTrace is a v4 trace seen without its root observation: what its
-// row is built from if no root turns up.
-type pendingTrace struct {
-	Start       time.Time `json:"start"`
-	Name        *string   `json:"name,omitempty"`
-	UserID      *string   `json:"user_id,omitempty"`
-	SessionID   *string   `json:"session_id,omitempty"`
-	Release     *string   `json:"release,omitempty"`
-	Environment string    `json:"environment"`
-	Tags        []string  `json:"tags,omitempty"`
-	Public      bool      `json:"public,omitempty"`
-}
-
 // sessionAgg is a v4 session derived from observations: the earliest start
 // time seen and the environment of that observation.
 type sessionAgg struct {
@@ -117,10 +104,14 @@ type sessionAgg struct {
 
 // windowV4 is the trace bookkeeping of one window of v2 observations. The
 // listing runs newest first, so a trace's root (its earliest observation)
-// comes after its children: open holds traces whose children were seen and
-// whose root was not yet, emitted the traces whose row is written.
+// comes after its children: open holds the traces met and not yet written
+// (those overlapping the current position), rooted the open traces whose
+// root was met, in listing order, and emitted the traces whose row is
+// written. A rooted trace is written once the listing passes its root's
+// start time, so that rows starting with the root count too.
 type windowV4 struct {
-	open    map[string]*pendingTrace
+	open    map[string]*traceAgg
+	rooted  []string
 	emitted map[string]bool
 }
 
@@ -140,7 +131,7 @@ func (e *exporter) observationsV2(ctx context.Context) error {
 		return t, found, nil
 	}
 	list := func(ctx context.Context, from, to time.Time) (int, error) {
-		w := &windowV4{open: map[string]*pendingTrace{}, emitted: map[string]bool{}}
+		w := &windowV4{open: map[string]*traceAgg{}, emitted: map[string]bool{}}
 		n := 0
 		q := lf.ObservationsV2Query{CursorOptions: lf.CursorOptions{Limit: observationsPage}, FromStartTime: from, ToStartTime: to}
 		err := pipeline(ctx, func(ctx context.Context, fn func([]lf.ObservationV2) error) error {
@@ -157,12 +148,13 @@ func (e *exporter) observationsV2(ctx context.Context) error {
 		if err != nil {
 			return n, err
 		}
+		if err := e.emitRooted(ctx, w, time.Time{}); err != nil {
+			return n, err
+		}
 		// Traces whose root was not in this window: their root is older (a
 		// trace across midnight) or missing; carry them on.
-		for id, p := range w.open {
-			if q, ok := e.st.Rootless[id]; !ok || p.Start.Before(q.Start) {
-				e.st.Rootless[id] = p
-			}
+		for id, a := range w.open {
+			e.st.Rootless[id] = a
 		}
 		return n, nil
 	}
@@ -192,28 +184,49 @@ func (e *exporter) observationV2(ctx context.Context, o *lf.ObservationV2, w *wi
 	if !deriveTraces || row.TraceID == nil {
 		return nil
 	}
+	if err := e.emitRooted(ctx, w, row.StartTime); err != nil {
+		return err
+	}
 	tid := *row.TraceID
 	if w.emitted[tid] {
-		return nil
+		return nil // a row starting before its trace's root
 	}
-	if row.ParentObservationID == nil {
+	a := w.open[tid]
+	if a == nil {
+		// Met in a newer window (a trace across midnight), or new.
+		if a = e.st.Rootless[tid]; a != nil {
+			delete(e.st.Rootless, tid)
+		} else {
+			a = &traceAgg{}
+		}
+		w.open[tid] = a
+	}
+	wasRooted := a.rooted
+	a.add(row)
+	if a.rooted && !wasRooted {
+		w.rooted = append(w.rooted, tid)
+	}
+	return nil
+}
+
+// emitRooted writes the rooted traces whose root started after before
+// (all of them when before is zero): no row listed from here on can start
+// with or after their root.
+func (e *exporter) emitRooted(ctx context.Context, w *windowV4, before time.Time) error {
+	n := 0
+	for _, tid := range w.rooted {
+		a := w.open[tid]
+		if !before.IsZero() && !before.Before(a.rootStart) {
+			break
+		}
+		n++
 		w.emitted[tid] = true
 		delete(w.open, tid)
-		delete(e.st.Rootless, tid)
-		return e.add(ctx, schema.Traces, traceFromRoot(row))
-	}
-	p := w.open[tid]
-	if p == nil {
-		p = &pendingTrace{}
-		w.open[tid] = p
-	}
-	if p.Start.IsZero() || !row.StartTime.After(p.Start) {
-		*p = pendingTrace{Start: row.StartTime, Name: row.TraceName, UserID: row.UserID, SessionID: row.SessionID,
-			Release: row.Release, Environment: row.Environment, Tags: row.Tags}
-		if row.Public != nil {
-			p.Public = *row.Public
+		if err := e.add(ctx, schema.Traces, a.row(tid)); err != nil {
+			return err
 		}
 	}
+	w.rooted = w.rooted[n:]
 	return nil
 }
 
@@ -233,7 +246,6 @@ func (e *exporter) derivedV4(ctx context.Context) error {
 			return strings.Compare(a, b)
 		})
 		for _, id := range ids {
-			p := e.st.Rootless[id]
 			skip, err := e.rootElsewhere(ctx, id)
 			if err != nil {
 				return err
@@ -241,12 +253,7 @@ func (e *exporter) derivedV4(ctx context.Context) error {
 			if skip {
 				continue
 			}
-			t := &schema.Trace{ID: id, Timestamp: p.Start, Name: p.Name, UserID: p.UserID, SessionID: p.SessionID,
-				Release: p.Release, Environment: p.Environment, Tags: p.Tags, Public: p.Public}
-			if t.Tags == nil {
-				t.Tags = []string{}
-			}
-			if err := e.add(ctx, schema.Traces, t); err != nil {
+			if err := e.add(ctx, schema.Traces, e.st.Rootless[id].row(id)); err != nil {
 				return err
 			}
 		}

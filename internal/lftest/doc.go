@@ -34,14 +34,22 @@
 // # Store
 //
 // A Project holds one project's data in memory. Tracing data follows the v4
-// events model: observations are the rows; the trace attributes v4
-// denormalises onto every row (name, user, session, tags, release, public,
-// environment) are kept once per trace id in a Trace and joined when a row is
-// served. v3 traces, sessions and the trace fields of v2 observations all
-// read those Trace records, so the two read APIs always agree. A write side
+// events model: observations are the rows, and each row carries its own
+// trace context (trace name, user, session, tags, release, public, version,
+// environment), as the events table does; rows of one trace may disagree.
+// v2 observations serve each row's own values; trace-level values are
+// aggregated over the rows (AggregateTrace). A Trace record is the trace
+// entity of Langfuse v3 (what v3 traces and sessions serve). A write side
 // (OTLP, /ingestion, create endpoints) adds data through Project.UpsertTrace,
-// AddObservations (no deduplication, as in v4), AddScores (upsert by id) and
-// the other Add methods; reads see writes on the next request.
+// AddObservations (no deduplication, as in v4; the OTLP write sets each
+// row's trace context from its own span), AddScores (upsert by id) and the
+// other Add methods; reads see writes on the next request.
+//
+// Generate makes, besides ordinary traces, traces whose session or user is
+// set on later child spans only, and (materialised projects) traces
+// "migrated from v3" with a placeholder root t-<traceId>
+// (Observation.Placeholder). V4 serves those rows; V3 leaves them out and
+// serves their children as roots.
 //
 // A project made by Generate with Size.Lazy keeps only an index (a few bytes
 // per trace): traces, observations and payloads are regenerated from the
@@ -108,6 +116,22 @@
 //	POST /media: contentLength must be positive                        web/src/features/media/validation.ts
 //	Options.AzureMedia: Azure SAS upload URLs; a PUT without
 //	  x-ms-blob-type: BlockBlob is refused (400 MissingRequiredHeader)  packages/shared/src/server/services/StorageService.ts
+//	v2 observations: each row's own userId, sessionId, tags, release,
+//	  public (trace context kept per row)                               packages/shared/src/server/repositories/observations_converters.ts
+//	                                                                    (convertEventsObservation), worker/src/services/IngestionService/index.ts
+//	v2 traceName: the row's trace_name, else a root's own name, ''
+//	  as null                                                           packages/shared/src/eventsTable.ts (eventsTableTraceNameSql)
+//	AggregateTrace: argMaxIf by event_ts, trace name rule, the root's
+//	  input/output, max(public)                                         packages/shared/src/server/queries/clickhouse-sql/event-query-builder.ts
+//	                                                                    (EVENTS_AGGREGATION_FIELDS), packages/shared/src/eventsTable.ts
+//	placeholder root t-<traceId> (SPAN, no end, the trace's name,
+//	  input, output, metadata), former roots its children; V3 hides it  worker/src/backgroundMigrations/createRootSpansFromTraces.ts,
+//	                                                                    packages/shared/src/server/repositories/definitions.ts,
+//	                                                                    worker/src/features/eventPropagation/handleEventPropagationJob.ts
+//	OTLP write: metadata.tools moves into the input (reshape.go)        packages/shared/src/server/ingestion/extractToolsBackend.ts
+//	                                                                    (normalizeToolMetadataForObservation)
+//	OTLP write, V4: nested metadata flattened into dotted string keys
+//	  (reshape.go)                                                      packages/shared/src/server/otel/utils.ts (flattenJsonToPathArrays)
 //
 // # OpenAPI validation
 //

@@ -26,7 +26,7 @@ func TestObsV2AppendJSONMatchesMarshal(t *testing.T) {
 	for i := 0; i < tr.obsLen(); i++ {
 		o := tr.obsAt(i)
 		for _, g := range groupSets {
-			v := c.obsV2(o, tr.trace(o.TraceID), g, metadataExpansion{keys: map[string]bool{}})
+			v := c.obsV2(o, g, metadataExpansion{keys: map[string]bool{}})
 			want, err := marshalJSON(v)
 			if err != nil {
 				t.Fatal(err)

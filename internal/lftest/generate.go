@@ -477,8 +477,84 @@ func (pl *plan) genTrace(k int) *genTrace {
 		obs[j] = o
 	}
 	t.Input, t.Output = obs[0].Input, obs[0].Output
+	pl.genRowContext(k, t, obs, isExp)
+	if pl.migratedFromV3(k) && !isExp {
+		obs = append(obs, placeholderRoot(t, obs[0]))
+	}
 	slices.SortStableFunc(obs, func(a, b *Observation) int { return cmpKey(keyOf(a), keyOf(b)) })
 	return &genTrace{t: t, obs: obs}
+}
+
+// Shares of traces whose rows disagree on their trace context, as v4 keeps
+// it per row: the session (or the user) is set on a child span and on the
+// spans after it only, as when the SDK's propagate_attributes context opens
+// below the root (langfuse-python langfuse/_client/propagation.py).
+func (pl *plan) childOnlySession(k int) bool { return k%7 == 2 }
+func (pl *plan) childOnlyUser(k int) bool    { return k%7 == 5 }
+
+// migratedFromV3 reports whether trace k came from Langfuse's v3 tables and
+// so has a placeholder root (materialised projects only: a lazy project's
+// observation counts are fixed by its plan).
+func (pl *plan) migratedFromV3(k int) bool { return !pl.lazy && k%10 == 8 }
+
+// genRowContext gives every row of trace k its own trace context: the
+// trace's values, except on traces where only later spans carry the
+// session or the user. The Trace record holds what Langfuse aggregates
+// over the rows (a session set on any row is the trace's session).
+func (pl *plan) genRowContext(k int, t *Trace, obs []*Observation, isExp bool) {
+	for _, o := range obs {
+		o.SetTraceContext(t)
+	}
+	if isExp || len(obs) < 2 {
+		return
+	}
+	// The first span that carries the value: rows are in creation order here.
+	from := 1 + int(mix64(pl.seed^uint64(k)<<8^0x5e5)%uint64(len(obs)-1))
+	switch {
+	case pl.childOnlySession(k):
+		if t.SessionID == nil {
+			t.SessionID = ptr(pl.sessions[k%len(pl.sessions)])
+		}
+		for j, o := range obs {
+			if j < from {
+				o.SessionID = nil
+			} else {
+				o.SessionID = t.SessionID
+			}
+		}
+	case pl.childOnlyUser(k):
+		if t.UserID == nil {
+			t.UserID = ptr(pl.users[k%len(pl.users)])
+		}
+		for j, o := range obs {
+			if j < from {
+				o.UserID = nil
+			} else {
+				o.UserID = t.UserID
+			}
+		}
+	}
+}
+
+// placeholderRoot is the row Langfuse v4 gives a trace migrated from its v3
+// tables (worker/src/backgroundMigrations/createRootSpansFromTraces.ts;
+// convertTraceToStagingObservation in
+// packages/shared/src/server/repositories/definitions.ts for traces still
+// written through the legacy path): id "t-<traceId>", type SPAN, no parent,
+// start time the trace's timestamp, no end time, level DEFAULT, the trace's
+// name, environment, version, metadata, input and output, and its trace
+// context. The former root becomes its child
+// (worker/src/features/eventPropagation/handleEventPropagationJob.ts:
+// coalesce(parent_observation_id, concat('t-', trace_id))).
+func placeholderRoot(t *Trace, formerRoot *Observation) *Observation {
+	o := &Observation{ID: PlaceholderID(t.ID), TraceID: t.ID, Type: TypeSpan, Name: t.Name, StartTime: t.Timestamp,
+		Level: LevelDefault, Version: t.Version, Environment: t.Environment, Bookmarked: t.Bookmarked,
+		Input: t.Input, Output: t.Output, Metadata: t.Metadata, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt,
+		Placeholder: true, traceHash: formerRoot.traceHash}
+	o.SetTraceContext(t)
+	o.TraceName = t.Name
+	formerRoot.ParentObservationID = o.ID
+	return o
 }
 
 // genPayloads sets input, output and metadata, with null, empty, bare-string

@@ -6,17 +6,41 @@ import (
 	"time"
 )
 
-// obsRow is an observation joined with its trace attributes.
+// obsRow is an observation for the filters. In V3 mode t is its trace:
+// Langfuse v3 filters observations on the trace's user and session (its
+// observations table has neither); in V4 mode t is nil and the row's own
+// values count, as the events table holds them.
 type obsRow struct {
 	o *Observation
 	t *Trace
 }
 
-func (r obsRow) tr() *Trace {
-	if r.t == nil {
-		return &Trace{}
+func (r obsRow) userID() *string {
+	if r.t != nil {
+		return r.t.UserID
 	}
-	return r.t
+	return r.o.UserID
+}
+
+func (r obsRow) sessionID() *string {
+	if r.t != nil {
+		return r.t.SessionID
+	}
+	return r.o.SessionID
+}
+
+func (r obsRow) traceName() *string {
+	if r.t != nil {
+		return r.t.Name
+	}
+	return r.o.servedTraceName()
+}
+
+func (r obsRow) tags() []string {
+	if r.t != nil {
+		return r.t.Tags
+	}
+	return r.o.Tags
 }
 
 func optStr(s string) *string {
@@ -39,12 +63,12 @@ var obsColumns = map[string]column[obsRow]{
 	"level":               func(r obsRow) any { return r.o.Level },
 	"statusMessage":       func(r obsRow) any { return r.o.StatusMessage },
 	"version":             func(r obsRow) any { return r.o.Version },
-	"userId":              func(r obsRow) any { return r.tr().UserID },
-	"sessionId":           func(r obsRow) any { return r.tr().SessionID },
+	"userId":              func(r obsRow) any { return r.userID() },
+	"sessionId":           func(r obsRow) any { return r.sessionID() },
 	"isRootObservation":   func(r obsRow) any { return r.o.IsRoot() },
-	"traceName":           func(r obsRow) any { return r.tr().Name },
-	"traceTags":           func(r obsRow) any { return r.tr().Tags },
-	"tags":                func(r obsRow) any { return r.tr().Tags },
+	"traceName":           func(r obsRow) any { return r.traceName() },
+	"traceTags":           func(r obsRow) any { return r.tags() },
+	"tags":                func(r obsRow) any { return r.tags() },
 	"latency":             func(r obsRow) any { return latencySeconds(r.o) },
 	"timeToFirstToken":    func(r obsRow) any { return ttftSeconds(r.o) },
 	"inputTokens":         func(r obsRow) any { in, _, _ := usageTotals(r.o.UsageDetails); return float64(in) },
@@ -127,8 +151,8 @@ func (c *call) parseObsQuery(v2 bool) (obsQuery, error) {
 			level != "" && o.Level != level,
 			name != "" && strOr(o.Name, "") != name,
 			version != "" && strOr(o.Version, "") != version,
-			userID != "" && strOr(r.tr().UserID, "") != userID,
-			sessionID != "" && strOr(r.tr().SessionID, "") != sessionID,
+			userID != "" && strOr(r.userID(), "") != userID,
+			sessionID != "" && strOr(r.sessionID(), "") != sessionID,
 			isRoot != nil && o.IsRoot() != *isRoot,
 			len(envs) > 0 && !slices.Contains(envs, envOr(o.Environment)),
 			parentSet && o.ParentObservationID != parent:
@@ -139,7 +163,12 @@ func (c *call) parseObsQuery(v2 bool) (obsQuery, error) {
 	return oq, nil
 }
 
-func (c *call) row(o *Observation) obsRow { return obsRow{o, c.tr().trace(o.TraceID)} }
+func (c *call) row(o *Observation) obsRow {
+	if c.s.opts.Mode == V3 {
+		return obsRow{o, c.tr().trace(o.TraceID)}
+	}
+	return obsRow{o: o}
+}
 
 func (oq obsQuery) inWindow(o *Observation) bool {
 	return (oq.from.IsZero() || !o.StartTime.Before(oq.from)) && (oq.to.IsZero() || o.StartTime.Before(oq.to))
@@ -257,13 +286,12 @@ func hObservationsV2(c *call) (any, error) {
 		return nil, err
 	}
 	rows, more := c.scanObs(oq, limit, after)
-	tr := c.tr()
 	encode := func(b []byte, rows []*Observation) []byte {
 		for i, o := range rows {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			v := c.obsV2(o, tr.trace(o.TraceID), groups, expand)
+			v := c.obsV2(o, groups, expand)
 			b = v.appendJSON(b)
 		}
 		return b

@@ -182,8 +182,12 @@ type Trace struct {
 	UpdatedAt   time.Time
 }
 
-// Observation is one row of the v4 events table without the trace attributes,
-// which live on the Trace with the same TraceID.
+// Observation is one row of the v4 events table. Like the real row it
+// carries its own trace context (trace name, user, session, release, tags,
+// public, plus Version and Environment): v4 keeps these per row, and rows of
+// one trace may disagree (a session set only on a child span). Trace-level
+// values are aggregated over the rows (AggregateTrace), as Langfuse does
+// (packages/shared/src/server/queries/clickhouse-sql/event-query-builder.ts).
 type Observation struct {
 	ID                  string
 	TraceID             string
@@ -216,11 +220,52 @@ type Observation struct {
 	CreatedAt            time.Time
 	UpdatedAt            time.Time
 
+	// The row's own trace context (events table columns trace_name,
+	// user_id, session_id, release, tags, public).
+	TraceName *string
+	UserID    *string
+	SessionID *string
+	Release   *string
+	Tags      []string
+	Public    bool
+	// Placeholder marks the root row Langfuse v4 synthesises for a trace of
+	// its v3 tables: id "t-<traceId>", type SPAN, no end time, the trace's
+	// name, input, output and metadata; the former roots are its children
+	// (worker/src/backgroundMigrations/createRootSpansFromTraces.ts,
+	// packages/shared/src/server/repositories/definitions.ts
+	// convertTraceToStagingObservation). V3 mode does not serve it.
+	Placeholder bool
+
 	traceHash uint32 // xxHash32 of TraceID: the second sort key of v2 observations
 }
 
 // IsRoot reports whether the observation is a logical root.
 func (o *Observation) IsRoot() bool { return o.ParentObservationID == "" || o.AppRoot }
+
+// PlaceholderID is the id of the placeholder root of a trace migrated from
+// Langfuse's v3 tables: "t-" + the trace id (definitions.ts).
+func PlaceholderID(traceID string) string { return "t-" + traceID }
+
+// SetTraceContext sets the row's own trace context from the trace
+// attributes its span carried (t may be partial: nil fields stay unset).
+func (o *Observation) SetTraceContext(t *Trace) {
+	o.TraceName, o.UserID, o.SessionID, o.Release = t.Name, t.UserID, t.SessionID, t.Release
+	o.Tags, o.Public = t.Tags, t.Public
+}
+
+// servedTraceName is the traceName the v2 observations API returns for the
+// row: its trace_name, else its own name when it is a root, an empty string being none
+// (packages/shared/src/eventsTable.ts eventsTableTraceNameSql and
+// normalizeEventsTraceName).
+func (o *Observation) servedTraceName() *string {
+	if o.TraceName != nil && *o.TraceName != "" {
+		return o.TraceName
+	}
+	if o.IsRoot() && o.Name != nil && *o.Name != "" {
+		return o.Name
+	}
+	return nil
+}
 
 // Score is a score on a trace, observation, session or dataset run.
 type Score struct {

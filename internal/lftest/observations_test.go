@@ -88,16 +88,17 @@ func TestObservationsV2Filters(t *testing.T) {
 		{"environment multi", vals("environment", "staging", "environment", "dev-jp"), func(o *lftest.Observation, _ *lftest.Trace) bool {
 			return o.Environment == "staging" || o.Environment == "dev-jp"
 		}},
-		{"sessionId", vals("sessionId", session), func(_ *lftest.Observation, t *lftest.Trace) bool {
-			return t.SessionID != nil && *t.SessionID == session
+		// v4 filters on each row's own session and user.
+		{"sessionId", vals("sessionId", session), func(o *lftest.Observation, _ *lftest.Trace) bool {
+			return o.SessionID != nil && *o.SessionID == session
 		}},
-		{"userId", vals("userId", user), func(_ *lftest.Observation, t *lftest.Trace) bool { return t.UserID != nil && *t.UserID == user }},
+		{"userId", vals("userId", user), func(o *lftest.Observation, _ *lftest.Trace) bool { return o.UserID != nil && *o.UserID == user }},
 		{"filter id", vals("filter", `[{"type":"string","column":"id","operator":"=","value":"`+mid.ID+`"}]`),
 			func(o *lftest.Observation, _ *lftest.Trace) bool { return o.ID == mid.ID }},
 		{"filter overrides", vals("type", "EVENT", "filter", `[{"type":"stringOptions","column":"traceId","operator":"any of","value":["`+mid.TraceID+`"]}]`),
 			func(o *lftest.Observation, _ *lftest.Trace) bool { return o.TraceID == mid.TraceID }},
 		{"filter tags", vals("filter", `[{"type":"arrayOptions","column":"traceTags","operator":"any of","value":["🚀"]}]`),
-			func(_ *lftest.Observation, t *lftest.Trace) bool { return slices.Contains(t.Tags, "🚀") }},
+			func(o *lftest.Observation, _ *lftest.Trace) bool { return slices.Contains(o.Tags, "🚀") }},
 	}
 	if tr == nil {
 		t.Fatal("trace of a stored observation is missing")
@@ -286,7 +287,8 @@ func TestObservationsV2FieldGroups(t *testing.T) {
 
 func TestObservationsV1(t *testing.T) {
 	p, c := serve(t, lftest.V3)
-	all := canonical(p, nil)
+	// v3 has no placeholder roots.
+	all := canonical(p, func(o *lftest.Observation, _ *lftest.Trace) bool { return !o.Placeholder })
 	rows := walkPages(t, c, "/api/public/observations", nil, 100)
 	assertOnce(t, "v1 observations", ids(rows), all)
 

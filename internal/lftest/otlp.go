@@ -909,6 +909,7 @@ func (p *Project) ingestSpans(mode Mode, spans []otlpSpan, now time.Time) error 
 	obs := make([]*Observation, 0, len(spans))
 	for i := range spans {
 		o, t, exp := p.mapSpan(mode, &spans[i], now)
+		o.SetTraceContext(t) // v4 keeps each span's trace attributes on its own row
 		if err := p.UpsertTrace(t); err != nil {
 			return err
 		}
@@ -1067,6 +1068,8 @@ func (p *Project) mapSpan(mode Mode, sp *otlpSpan, now time.Time) (*Observation,
 	}
 
 	o.Metadata = observationMetadata(mode, sp, traceMeta)
+	o.Input, o.Metadata = ReshapeTools(o.Input, o.Metadata) // reshape.go: metadata.tools moves into the input
+	o.Metadata = StoredMetadata(mode, o.Metadata)           // reshape.go: v4 flattens nested metadata
 	return o, t, experimentOf(a)
 }
 

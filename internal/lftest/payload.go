@@ -349,6 +349,13 @@ func genMetadata(r *prng, trace bool, k, j int) string {
 		return jraw2string(obj("request_id", reqID, "customer", customer, "note_long", long, "ja", "日本語のメタデータ ✨",
 			"attempt", attempt, "cached", cached, "nothing", nil, "scope", "trace", "k", k))
 	}
+	if (k+j)%9 == 4 {
+		// Tool definitions in metadata, as some integrations log them:
+		// ingestion moves them into the input (reshape.go).
+		return jraw2string(obj("request_id", reqID, "customer", customer, "note_long", long, "ja", "日本語のメタデータ ✨",
+			"attempt", attempt, "cached", cached, "nothing", nil, "position", j,
+			"tools", arr(obj("type", "function", "function", obj("name", "lookup_order", "description", "注文を検索")))))
+	}
 	return jraw2string(obj("request_id", reqID, "customer", customer, "note_long", long, "ja", "日本語のメタデータ ✨",
 		"attempt", attempt, "cached", cached, "nothing", nil, "position", j))
 }

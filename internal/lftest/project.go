@@ -66,6 +66,15 @@ func (p *Project) tr() tracing {
 	return p.mem.snapshot()
 }
 
+// trFor returns the tracing data as a server of the mode serves it: v3 has
+// no placeholder roots (memSnap.v3).
+func (p *Project) trFor(m Mode) tracing {
+	if p.lazy == nil && m == V3 {
+		return p.mem.snapshot().v3()
+	}
+	return p.tr()
+}
+
 // Lazy reports whether the project's tracing data is regenerated on demand.
 func (p *Project) Lazy() bool { return p.lazy != nil }
 

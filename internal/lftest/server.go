@@ -209,7 +209,7 @@ type call struct {
 // tr returns the project's tracing data, fixed for the whole request.
 func (c *call) tr() tracing {
 	if c.trc == nil {
-		c.trc = c.p.tr()
+		c.trc = c.p.trFor(c.s.opts.Mode)
 	}
 	return c.trc
 }

@@ -126,6 +126,10 @@ type memSnap struct {
 	byID    map[string]*Observation
 	obs     []*Observation
 	order   []*Trace
+
+	placeholders bool
+	v3once       sync.Once
+	v3snap       *memSnap
 }
 
 func newMemTracing() *memTracing {
@@ -211,6 +215,7 @@ func (m *memTracing) snapshot() *memSnap {
 		if _, ok := s.byID[o.ID]; !ok {
 			s.byID[o.ID] = o
 		}
+		s.placeholders = s.placeholders || o.Placeholder
 	}
 	for id, list := range m.byTrace {
 		l := slices.Clone(list)
@@ -242,6 +247,53 @@ func cmpKey(a, b obsKey) int {
 		return 1
 	}
 	return 0
+}
+
+// v3 returns the view of a Langfuse v3 server: the trace's own tables have
+// no placeholder roots, so they are left out and their children are roots
+// again (the inverse of createRootSpansFromTraces.ts). Built once per
+// snapshot, and only when a placeholder exists.
+func (s *memSnap) v3() *memSnap {
+	if !s.placeholders {
+		return s
+	}
+	s.v3once.Do(func() {
+		v := &memSnap{traces: s.traces, order: s.order, byTrace: make(map[string][]*Observation, len(s.byTrace)),
+			byID: make(map[string]*Observation, len(s.byID)), obs: make([]*Observation, 0, len(s.obs))}
+		unroot := map[*Observation]*Observation{}
+		conv := func(o *Observation) *Observation {
+			if o.ParentObservationID == "" || o.ParentObservationID != PlaceholderID(o.TraceID) {
+				return o
+			}
+			if c, ok := unroot[o]; ok {
+				return c
+			}
+			c := *o
+			c.ParentObservationID = ""
+			unroot[o] = &c
+			return &c
+		}
+		for _, o := range s.obs {
+			if !o.Placeholder {
+				c := conv(o)
+				v.obs = append(v.obs, c)
+				if _, ok := v.byID[c.ID]; !ok {
+					v.byID[c.ID] = c
+				}
+			}
+		}
+		for id, list := range s.byTrace {
+			l := make([]*Observation, 0, len(list))
+			for _, o := range list {
+				if !o.Placeholder {
+					l = append(l, conv(o))
+				}
+			}
+			v.byTrace[id] = l
+		}
+		s.v3snap = v
+	})
+	return s.v3snap
 }
 
 func (s *memSnap) obsLen() int                                { return len(s.obs) }
@@ -315,4 +367,79 @@ func strOr(p *string, def string) string {
 
 func containsFold(s, sub string) bool {
 	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
+}
+
+// AggregateTrace returns the trace-level values Langfuse v4 derives from a
+// trace's rows (EVENTS_AGGREGATION_FIELDS in
+// packages/shared/src/server/queries/clickhouse-sql/event-query-builder.ts,
+// eventsTableTraceNameAggregationSql in packages/shared/src/eventsTable.ts):
+//
+//   - timestamp: the earliest start time;
+//   - user, session, release, version, environment: argMaxIf(x, event_ts, x is not empty),
+//     the value of the latest row that has one;
+//   - tags: the latest non-empty tags; public: any row's;
+//   - name: the latest non-empty trace name, else the latest non-empty name
+//     of a root row;
+//   - input, output, metadata, bookmarked: the latest row without a parent.
+//
+// event_ts (when the row was written) is not served; UpdatedAt stands for
+// it, and of rows with equal UpdatedAt the first in obs wins. obs are the
+// trace's rows in any fixed order; nil when there are none.
+func AggregateTrace(obs []*Observation) *Trace {
+	if len(obs) == 0 {
+		return nil
+	}
+	t := &Trace{ID: obs[0].TraceID}
+	type pick struct {
+		at  time.Time
+		set bool
+	}
+	var name, rootName, user, session, release, version, env, tags, root pick
+	var traceName, ownName *string
+	take := func(p *pick, o *Observation) bool {
+		if p.set && !o.UpdatedAt.After(p.at) {
+			return false
+		}
+		p.at, p.set = o.UpdatedAt, true
+		return true
+	}
+	nonEmpty := func(s *string) bool { return s != nil && *s != "" }
+	for _, o := range obs {
+		if t.Timestamp.IsZero() || o.StartTime.Before(t.Timestamp) {
+			t.Timestamp = o.StartTime
+		}
+		if nonEmpty(o.TraceName) && take(&name, o) {
+			traceName = o.TraceName
+		}
+		if o.IsRoot() && nonEmpty(o.Name) && take(&rootName, o) {
+			ownName = o.Name
+		}
+		if nonEmpty(o.UserID) && take(&user, o) {
+			t.UserID = o.UserID
+		}
+		if nonEmpty(o.SessionID) && take(&session, o) {
+			t.SessionID = o.SessionID
+		}
+		if nonEmpty(o.Release) && take(&release, o) {
+			t.Release = o.Release
+		}
+		if nonEmpty(o.Version) && take(&version, o) {
+			t.Version = o.Version
+		}
+		if o.Environment != "" && take(&env, o) {
+			t.Environment = o.Environment
+		}
+		if len(o.Tags) > 0 && take(&tags, o) {
+			t.Tags = o.Tags
+		}
+		t.Public = t.Public || o.Public
+		if o.ParentObservationID == "" && take(&root, o) {
+			t.Input, t.Output, t.Metadata, t.Bookmarked = o.Input, o.Output, o.Metadata, o.Bookmarked
+		}
+	}
+	t.Name = traceName
+	if t.Name == nil {
+		t.Name = ownName
+	}
+	return t
 }

@@ -579,16 +579,16 @@ type v2TraceContext struct {
 }
 
 // obsV2 builds a v2 observation with the requested field groups.
-func (c *call) obsV2(o *Observation, t *Trace, g fieldGroups, expand metadataExpansion) obsV2JSON {
-	if t == nil {
-		t = &Trace{ID: o.TraceID}
-	}
+// obsV2 serves a row with its own trace context, as the events table holds
+// it (convertEventsObservation in
+// packages/shared/src/server/repositories/observations_converters.ts).
+func (c *call) obsV2(o *Observation, g fieldGroups, expand metadataExpansion) obsV2JSON {
 	v := obsV2JSON{ID: o.ID, TraceID: o.TraceID, StartTime: isoTime(o.StartTime), EndTime: isoPtr(o.EndTime),
 		ProjectID: c.p.ID, ParentObservationID: optStr(o.ParentObservationID), Type: o.Type}
 	if g["basic"] {
 		v.v2Basic = &v2Basic{Name: o.Name, Level: o.Level, StatusMessage: o.StatusMessage, Version: o.Version,
-			Environment: envOr(o.Environment), Bookmarked: o.Bookmarked, Public: t.Public, UserID: t.UserID,
-			SessionID: t.SessionID, IsRootObservation: o.IsRoot()}
+			Environment: envOr(o.Environment), Bookmarked: o.Bookmarked, Public: o.Public, UserID: o.UserID,
+			SessionID: o.SessionID, IsRootObservation: o.IsRoot()}
 	}
 	if g["time"] {
 		v.v2Time = &v2Time{CompletionStartTime: isoPtr(o.CompletionStartTime), CreatedAt: isoTime(o.CreatedAt), UpdatedAt: isoTime(o.UpdatedAt)}
@@ -636,7 +636,7 @@ func (c *call) obsV2(o *Observation, t *Trace, g fieldGroups, expand metadataExp
 		v.v2Metrics = &v2Metrics{Latency: latencySeconds(o), TimeToFirstToken: ttftSeconds(o)}
 	}
 	if g["trace_context"] {
-		v.v2TraceContext = &v2TraceContext{Tags: orEmpty(t.Tags), Release: t.Release, TraceName: t.Name}
+		v.v2TraceContext = &v2TraceContext{Tags: orEmpty(o.Tags), Release: o.Release, TraceName: o.servedTraceName()}
 	}
 	return v
 }
