@@ -125,7 +125,7 @@ func demoRoundTrip(g *Globals, srv *lftest.Server, b bucket.Bucket) error {
 	if err != nil {
 		return err
 	}
-	rows, compared, diffs, err := verifyLive(g.Ctx, g.Stdout, lake, client, true, nil)
+	rows, compared, diffs, err := verifyLive(g.Ctx, g.Stdout, lake, client, true, false, nil)
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ type VerifyCmd struct {
 	Location           string `arg:"" help:"The lake to check."`
 	AgainstSource      bool   `name:"against-source" xor:"against" help:"Also compare the lake with the live project it was exported from (LANGFUSE_* keys)."`
 	AgainstDestination bool   `name:"against-destination" xor:"against" help:"Also compare the lake with the live project it was imported into (LANGFUSE_* keys): ids mapped, destination-assigned fields left out."`
+	RewriteIDs         bool   `name:"rewrite-ids" help:"With --against-destination: the import ran with --rewrite-ids, so map the lake's ids the same way."`
 	Tables             string `help:"Comma-separated tables to compare with the live project (default: all)." placeholder:"LIST"`
 	LangfuseFlags
 	BucketFlags
@@ -74,7 +75,7 @@ func (c *VerifyCmd) Run(g *Globals) error {
 	if c.AgainstDestination {
 		which = "destination"
 	}
-	n, compared, diffs, err := verifyLive(g.Ctx, g.Stdout, l, client, c.AgainstDestination, tables)
+	n, compared, diffs, err := verifyLive(g.Ctx, g.Stdout, l, client, c.AgainstDestination, c.RewriteIDs, tables)
 	if err != nil {
 		return err
 	}
@@ -87,7 +88,7 @@ func (c *VerifyCmd) Run(g *Globals) error {
 
 // verifyLive exports the live project of client into a scratch lake and
 // compares it with l.
-func verifyLive(ctx context.Context, w io.Writer, l *hive.Lake, client *lf.Client, againstDestination bool, tables []string) (rows int64, compared []string, diffs int, err error) {
+func verifyLive(ctx context.Context, w io.Writer, l *hive.Lake, client *lf.Client, againstDestination, rewriteIDs bool, tables []string) (rows int64, compared []string, diffs int, err error) {
 	dir, err := os.MkdirTemp("", "lakefuse-verify-*")
 	if err != nil {
 		return 0, nil, 0, err
@@ -105,6 +106,6 @@ func verifyLive(ctx context.Context, w io.Writer, l *hive.Lake, client *lf.Clien
 	if err != nil {
 		return 0, nil, 0, err
 	}
-	diffs, rows, compared, err = compareLakes(ctx, w, l, live, againstDestination, tables)
+	diffs, rows, compared, err = compareLakes(ctx, w, l, live, againstDestination, rewriteIDs, tables)
 	return rows, compared, diffs, err
 }

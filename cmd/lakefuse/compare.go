@@ -56,9 +56,11 @@ var sourceVolatile = map[string][]string{
 	"annotation_queues": {},
 }
 
+// idColumns are the columns that hold trace and observation ids, with the
+// mapping import --rewrite-ids applies (without it, ids travel verbatim).
 var idColumns = map[string]func(string) string{
-	"trace_id": importer.TraceID, "source_trace_id": importer.TraceID,
-	"parent_observation_id": importer.SpanID, "observation_id": importer.SpanID, "source_observation_id": importer.SpanID,
+	"trace_id": importer.RewriteTraceID, "source_trace_id": importer.RewriteTraceID,
+	"parent_observation_id": importer.RewriteSpanID, "observation_id": importer.RewriteSpanID, "source_observation_id": importer.RewriteSpanID,
 }
 
 // flatten turns a row into printable values by column name.
@@ -132,7 +134,7 @@ type rowHash struct {
 }
 
 // hashTable hashes every row of table: key -> (count, hash of the kept
-// columns). mapIDs applies the importer's id mapping first.
+// columns). mapIDs applies the id rewrite of import --rewrite-ids first.
 func hashTable(ctx context.Context, l *hive.Lake, table string, skip map[string]bool, mapIDs bool) (map[string]*rowHash, error) {
 	tb, err := schema.Lookup(table)
 	if err != nil {
@@ -158,15 +160,15 @@ func hashTable(ctx context.Context, l *hive.Lake, table string, skip map[string]
 				}
 				switch table {
 				case "traces":
-					r["id"] = importer.TraceID(r["id"])
+					r["id"] = importer.RewriteTraceID(r["id"])
 				case "observations":
-					r["id"] = importer.SpanID(r["id"])
+					r["id"] = importer.RewriteSpanID(r["id"])
 				}
 				switch r["object_type"] {
 				case "TRACE":
-					r["object_id"] = importer.TraceID(r["object_id"])
+					r["object_id"] = importer.RewriteTraceID(r["object_id"])
 				case "OBSERVATION":
-					r["object_id"] = importer.SpanID(r["object_id"])
+					r["object_id"] = importer.RewriteSpanID(r["object_id"])
 				}
 			}
 			k := rowKey(table, r)
@@ -196,7 +198,8 @@ func hashTable(ctx context.Context, l *hive.Lake, table string, skip map[string]
 
 // compareLakes prints each difference between the lake and the live
 // project's lake and returns their number and the rows compared.
-func compareLakes(ctx context.Context, w io.Writer, lake, live *hive.Lake, againstDestination bool, tables []string) (diffs int, rows int64, compared []string, err error) {
+// rewriteIDs: the import rewrote ids (--rewrite-ids).
+func compareLakes(ctx context.Context, w io.Writer, lake, live *hive.Lake, againstDestination, rewriteIDs bool, tables []string) (diffs int, rows int64, compared []string, err error) {
 	rules := sourceVolatile
 	if againstDestination {
 		rules = destinationAssigned
@@ -219,7 +222,7 @@ func compareLakes(ctx context.Context, w io.Writer, lake, live *hive.Lake, again
 		if table == "traces" || table == "observations" {
 			delete(skip, "id") // mapped, not assigned
 		}
-		a, err := hashTable(ctx, lake, table, skip, againstDestination)
+		a, err := hashTable(ctx, lake, table, skip, againstDestination && rewriteIDs)
 		if err != nil {
 			return diffs, rows, compared, err
 		}

@@ -19,7 +19,6 @@ import (
 	"github.com/lakefuse/lakefuse/bucket"
 	"github.com/lakefuse/lakefuse/export/lfexport"
 	"github.com/lakefuse/lakefuse/hive"
-	"github.com/lakefuse/lakefuse/importer"
 	lf "github.com/lakefuse/lakefuse/internal/langfuse"
 	"github.com/lakefuse/lakefuse/internal/lftest"
 	"github.com/lakefuse/lakefuse/schema"
@@ -117,13 +116,9 @@ func rowsOf(t *testing.T, l *hive.Lake, table string) []map[string]string {
 	return out
 }
 
-// rtKey identifies the same row in A (mapped) and B.
+// rtKey identifies the same row in A and B (ids travel verbatim).
 func rtKey(table string, r map[string]string) string {
 	switch table {
-	case "traces":
-		return importer.TraceID(r["id"])
-	case "observations":
-		return importer.SpanID(r["id"])
 	case "prompts":
 		return r["name"] + "@" + r["version"]
 	case "score_configs", "annotation_queues", "datasets":
@@ -163,19 +158,6 @@ func diffLakes(t *testing.T, a, b *hive.Lake) (map[string]int, []string) {
 		countA := map[string]int{}
 		seen := map[string]bool{}
 		for _, r := range ra {
-			for col, fn := range idColumns {
-				if v, ok := r[col]; ok && v != "<null>" && v != "" {
-					r[col] = fn(v)
-				}
-			}
-			if oid, ok := r["object_id"]; ok {
-				switch r["object_type"] {
-				case "TRACE":
-					r["object_id"] = importer.TraceID(oid)
-				case "OBSERVATION":
-					r["object_id"] = importer.SpanID(oid)
-				}
-			}
 			k := rtKey(table, r)
 			countA[k]++
 			other := byKey[k]
