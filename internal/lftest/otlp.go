@@ -940,6 +940,7 @@ type experimentLink struct {
 	runID, runName, description, datasetID string
 	metadata                               map[string]any
 	itemID                                 string
+	rootSpanID                             string // langfuse.experiment.item.root_observation_id
 	itemVersion                            *time.Time
 	expectedOutput                         Payload
 	itemMetadata                           map[string]any
@@ -952,14 +953,24 @@ func (p *Project) ingestSpans(mode Mode, spans []otlpSpan, now time.Time) error 
 		return ErrReadOnly
 	}
 	obs := make([]*Observation, 0, len(spans))
+	var metas []map[string]any
 	for i := range spans {
 		o, t, exp := p.mapSpan(mode, &spans[i], now)
-		if err := p.UpsertTrace(t); err != nil {
+		if mode == V3 {
+			// v3 makes trace-create events of the spans (h_legacy.go).
+			metas = append(metas, prefixedObject(spans[i].attrs, "langfuse.trace.metadata"))
+		} else if err := p.UpsertTrace(t); err != nil {
 			return err
 		}
 		obs = append(obs, o)
 		if exp != nil && mode == V4 {
+			p.addExperimentRow(exp, o)
 			p.addExperimentItem(exp, o, now)
+		}
+	}
+	if mode == V3 {
+		if err := p.ingestLegacySpans(spans, obs, metas); err != nil {
+			return err
 		}
 	}
 	p.fillTraceTimestamps(obs)
@@ -1370,6 +1381,7 @@ func experimentOf(a map[string]any) *experimentLink {
 	e := &experimentLink{runID: id, runName: attrStr(a["langfuse.experiment.name"]),
 		description: attrStr(a["langfuse.experiment.description"]), datasetID: attrStr(a["langfuse.experiment.dataset.id"]),
 		metadata: prefixedObject(a, "langfuse.experiment.metadata"), itemID: attrStr(a["langfuse.experiment.item.id"]),
+		rootSpanID:  attrStr(a["langfuse.experiment.item.root_observation_id"]),
 		itemVersion: parseISO(a["langfuse.experiment.item.version"]), itemMetadata: prefixedObject(a, "langfuse.experiment.item.metadata")}
 	if v, ok := a["langfuse.experiment.item.expected_output"]; ok {
 		e.expectedOutput = payloadOf(v)
@@ -1398,7 +1410,10 @@ func (p *Project) addExperimentItem(e *experimentLink, o *Observation, now time.
 		}
 		p.runs = append(p.runs, run)
 	}
-	if e.itemID == "" {
+	// An experiment item is the row whose span id is the item's root
+	// (experiments.ts: e.span_id = e.experiment_item_root_span_id); the
+	// other rows of the run only carry the attributes.
+	if e.itemID == "" || e.rootSpanID != o.ID {
 		return
 	}
 	p.runItems = append(p.runItems, &DatasetRunItem{ID: o.ID, RunID: run.ID, DatasetItemID: e.itemID, TraceID: o.TraceID,
