@@ -90,10 +90,13 @@ func (p *Project) addLegacyTraceEvents(ids []string, evs []legacyEvent) error {
 		touched[id] = true
 	}
 	for id := range touched {
-		t := mergeLegacy(id, lt.base[id], lt.events[id])
-		// UpsertTrace creates the trace and its session; the replacement
-		// then sets what a merge cannot (nulls).
-		if err := p.UpsertTrace(&Trace{ID: id, SessionID: t.SessionID, Timestamp: t.Timestamp, Environment: t.Environment,
+		t, sessEnv := mergeLegacy(id, lt.base[id], lt.events[id])
+		// UpsertTrace creates the trace and its session (with the
+		// environment of the last event that names the session:
+		// processTraceEventList's traceRecordWithSession; the first such
+		// insert wins); the replacement then sets what a merge cannot
+		// (nulls).
+		if err := p.UpsertTrace(&Trace{ID: id, SessionID: t.SessionID, Timestamp: t.Timestamp, Environment: sessEnv,
 			CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}); err != nil {
 			return err
 		}
@@ -119,15 +122,17 @@ func (m *memTracing) replaceTrace(t *Trace) {
 
 // mergeLegacy merges the events of a trace into its stored record as the
 // v3 worker does (see the top of the file).
-func mergeLegacy(id string, base *Trace, evs []legacyEvent) *Trace {
-	t := &Trace{ID: id}
+// sessEnv is the environment of the last event that names a session.
+func mergeLegacy(id string, base *Trace, evs []legacyEvent) (t *Trace, sessEnv string) {
+	t = &Trace{ID: id}
 	if base != nil {
 		cp := *base
 		t = &cp
 	}
 	sorted := slices.Clone(evs)
 	slices.SortStableFunc(sorted, func(a, b legacyEvent) int { return a.ts.Compare(b.ts) })
-	meta := map[string]any{}
+	// Values stay JSON text: nested objects keep their key order.
+	meta := map[string]json.RawMessage{}
 	if !t.Metadata.IsNull() {
 		_ = json.Unmarshal(t.Metadata.value(), &meta)
 	}
@@ -157,7 +162,14 @@ func mergeLegacy(id string, base *Trace, evs []legacyEvent) *Trace {
 			tags[g] = true
 		}
 		for k, v := range e.metadata {
-			meta[k] = v
+			if raw, ok := v.(json.RawMessage); ok {
+				meta[k] = raw
+			} else if b, err := marshalJSON(v); err == nil {
+				meta[k] = b
+			}
+		}
+		if e.sessionID != nil && e.sessionID.v != nil {
+			sessEnv = e.environment
 		}
 		if t.CreatedAt.IsZero() {
 			t.CreatedAt = e.ts
@@ -189,7 +201,7 @@ func mergeLegacy(id string, base *Trace, evs []legacyEvent) *Trace {
 	} else {
 		t.Metadata = NullPayload()
 	}
-	return t
+	return t, sessEnv
 }
 
 // truthy is JavaScript truthiness of an I/O value (`.find(r => r.body.input)`):
@@ -450,8 +462,13 @@ func (c *call) ingestTraceCreate(raw json.RawMessage, ts time.Time) (int, string
 		e.environment = "default"
 	}
 	if len(b.Metadata) > 0 && string(b.Metadata) != "null" {
-		var m map[string]any
-		if json.Unmarshal(b.Metadata, &m) != nil {
+		var raw map[string]json.RawMessage
+		m := map[string]any{}
+		if json.Unmarshal(b.Metadata, &raw) == nil {
+			for k, v := range raw {
+				m[k] = v
+			}
+		} else {
 			// convertJsonSchemaToRecord: a literal or array goes under "metadata".
 			var v any
 			_ = json.Unmarshal(b.Metadata, &v)
