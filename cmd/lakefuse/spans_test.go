@@ -272,3 +272,171 @@ func TestImportIDsVerbatim(t *testing.T) {
 	}
 }
 
+
+// A placeholder root reaches a v3 destination as its trace (v3 keeps no
+// such rows): the trace takes its name and input, its children become
+// roots, and no observation t-<traceId> appears.
+func TestImportPlaceholderIntoV3(t *testing.T) {
+	trace := "0123456789abcdef0123456789abcdef"
+	ph := "t-" + trace
+	placeholder := obsRow(ph, trace, "", "SPAN", 0)
+	placeholder.Input, placeholder.Output = sp(`{"q":"hi"}`), sp(`"bye"`)
+	lake := handLake(t, "v4",
+		&schema.Trace{ID: trace, Timestamp: at(0), Name: sp("chat"), Input: sp(`{"q":"hi"}`), Output: sp(`"bye"`), Environment: "default"},
+		placeholder, obsRow("1111111111111111", trace, ph, "SPAN", 10), obsRow("2222222222222222", trace, "1111111111111111", "SPAN", 20))
+	p, _ := importInto(t, lftest.V3, lake)
+	obs := lftestObs(p)
+	if obs[ph] != nil || len(obs) != 2 {
+		t.Errorf("observations %v: want the two children only", slices.Sorted(maps.Keys(obs)))
+	}
+	if o := obs["1111111111111111"]; o == nil || o.ParentObservationID != "" {
+		t.Errorf("the placeholder's child %+v should be a root", o)
+	}
+	tr := p.Trace(trace)
+	if tr == nil || tr.Name == nil || *tr.Name != "chat" {
+		t.Fatalf("trace %+v", tr)
+	}
+	if in, _ := tr.Input.Text(); in != `{"q":"hi"}` {
+		t.Errorf("trace input %q", in)
+	}
+	if out, _ := tr.Output.Text(); out != "bye" {
+		t.Errorf("trace output %q", out)
+	}
+}
+
+// v4 keeps trace attributes per row: each span carries its own row's user,
+// session, trace name, tags, release and public flag, not the traces row's.
+func TestImportPerRowTraceAttributes(t *testing.T) {
+	trace := "0123456789abcdef0123456789abcdef"
+	yes := true
+	root := obsRow("1111111111111111", trace, "", "SPAN", 0)
+	root.IsRootObservation, root.UserID, root.SessionID, root.TraceName = &yes, sp("u-root"), sp(""), sp("chat")
+	root.Tags, root.Release = []string{"a"}, sp("r1")
+	child := obsRow("2222222222222222", trace, "1111111111111111", "SPAN", 10)
+	child.IsRootObservation, child.UserID, child.SessionID, child.TraceName = new(bool), sp("u-child"), sp("sess-child"), sp("chat")
+	child.Tags, child.Release, child.Public = []string{"b"}, sp("r2"), &yes
+	lake := handLake(t, "v4",
+		&schema.Trace{ID: trace, Timestamp: at(0), Name: sp("chat"), UserID: sp("u-root"), SessionID: sp("sess-child"),
+			Tags: []string{"a", "b"}, Release: sp("r2"), Public: true, Environment: "default"},
+		root, child)
+	_, rec := importInto(t, lftest.V4, lake)
+	want := map[string]map[string]any{
+		"1111111111111111": {"langfuse.user.id": "u-root", "langfuse.session.id": nil, "langfuse.release": "r1", "langfuse.trace.public": nil, "tags": "a"},
+		"2222222222222222": {"langfuse.user.id": "u-child", "langfuse.session.id": "sess-child", "langfuse.release": "r2", "langfuse.trace.public": true, "tags": "b"},
+	}
+	for id, w := range want {
+		s := rec.span(id)
+		if s == nil {
+			t.Fatalf("span %s not sent", id)
+		}
+		for k, v := range w {
+			if k == "tags" {
+				if got := fmtTags(s.attrs["langfuse.trace.tags"]); got != v {
+					t.Errorf("%s tags %q, want %q", id, got, v)
+				}
+				continue
+			}
+			if s.attrs[k] != v {
+				t.Errorf("%s %s = %v, want %v", id, k, s.attrs[k], v)
+			}
+		}
+	}
+}
+
+func fmtTags(v any) string {
+	m, _ := v.(map[string]any)
+	var out []string
+	vals, _ := m["values"].([]any)
+	for _, e := range vals {
+		em, _ := e.(map[string]any)
+		s, _ := em["stringValue"].(string)
+		out = append(out, s)
+	}
+	return strings.Join(out, ",")
+}
+
+// The experiment attributes go on every span of a run item's trace, so a v4
+// destination sums the cost, errors and prompts of the whole run.
+func TestImportExperimentOnEverySpan(t *testing.T) {
+	trace := "0123456789abcdef0123456789abcdef"
+	root := obsRow("1111111111111111", trace, "", "SPAN", 0)
+	gen := obsRow("2222222222222222", trace, "1111111111111111", "GENERATION", 10)
+	gen.CostDetails = map[string]float64{"total": 0.5}
+	gen.PromptName, gen.PromptVersion = sp("p"), new(int64)
+	*gen.PromptVersion = 1
+	failed := obsRow("3333333333333333", trace, "2222222222222222", "GENERATION", 20)
+	failed.CostDetails, failed.Level = map[string]float64{"total": 0.25}, "ERROR"
+	ds := "ds-1"
+	lake := handLake(t, "v4",
+		&schema.Trace{ID: trace, Timestamp: at(0), Name: sp("run"), Environment: "default"}, root, gen, failed,
+		&schema.DatasetRun{ID: "run-1", Name: "exp", DatasetID: &ds},
+		&schema.DatasetRunItem{ID: "ri-1", DatasetRunID: "run-1", DatasetRunName: "exp", DatasetItemID: "item-1", DatasetID: &ds,
+			TraceID: trace, ObservationID: sp("1111111111111111")})
+	p, rec := importInto(t, lftest.V4, lake, "--tables=observations")
+	got := p.ExperimentSummary("run-1")
+	if got.Rows != 3 || got.ItemCount != 1 || got.ErrorCount != 1 || got.TotalCost != 0.75 || strings.Join(got.Prompts, ",") != "p@1" {
+		t.Errorf("experiment summary %+v: want 3 rows, 1 item, 1 error, cost 0.75, prompt p@1", got)
+	}
+	for _, id := range []string{"1111111111111111", "2222222222222222", "3333333333333333"} {
+		if s := rec.span(id); s == nil || s.attrs["langfuse.experiment.item.root_observation_id"] != "1111111111111111" {
+			t.Errorf("span %s: experiment attributes %v", id, s)
+		}
+	}
+	if n := len(p.DatasetRunItems()); n != 1 {
+		t.Errorf("%d experiment items, want 1 (the item's root)", n)
+	}
+}
+
+// A v3 destination merges the trace events of the spans (a later child with
+// trace attributes but without langfuse.version sets the version to null;
+// the root's span name becomes the trace's name); the trace-create sent after
+// the spans makes the trace the lake's again.
+func TestImportV3TraceVersion(t *testing.T) {
+	trace := "0123456789abcdef0123456789abcdef"
+	root := obsRow("1111111111111111", trace, "", "SPAN", 0)
+	root.Version = sp("obs-v")
+	lake := handLake(t, "v3",
+		&schema.Trace{ID: trace, Timestamp: at(0), Version: sp("trace-v"), UserID: sp("u"), Environment: "default"},
+		root, obsRow("2222222222222222", trace, "1111111111111111", "SPAN", 10))
+	p, _ := importInto(t, lftest.V3, lake)
+	tr := p.Trace(trace)
+	if tr == nil || tr.Version == nil || *tr.Version != "trace-v" || tr.Name != nil {
+		t.Fatalf("trace %+v: want version trace-v and no name", tr)
+	}
+	if o := lftestObs(p)["1111111111111111"]; o == nil || o.Version == nil || *o.Version != "obs-v" {
+		t.Errorf("root observation %+v: want its own version", o)
+	}
+}
+
+// A v3 trace whose input and output differ from its root observation's keeps
+// them in a v4 destination on a placeholder root t-<traceId>, as Langfuse's
+// own migration does; the root becomes its child and keeps its own I/O. A
+// trace without observations gets a placeholder too.
+func TestImportV3TraceIOIntoV4(t *testing.T) {
+	trace, empty := "0123456789abcdef0123456789abcdef", "fedcba9876543210fedcba9876543210"
+	root := obsRow("1111111111111111", trace, "", "SPAN", 0)
+	root.Input = sp(`"root in"`)
+	lake := handLake(t, "v3",
+		&schema.Trace{ID: trace, Timestamp: at(0), Name: sp("chat"), Input: sp(`"trace in"`), Output: sp(`"trace out"`), Environment: "default"},
+		&schema.Trace{ID: empty, Timestamp: at(0), Name: sp("lonely"), Environment: "default"},
+		root)
+	p, _ := importInto(t, lftest.V4, lake)
+	obs := lftestObs(p)
+	ph := obs["t-"+trace]
+	if ph == nil {
+		t.Fatalf("no placeholder root; observations %v", slices.Sorted(maps.Keys(obs)))
+	}
+	if in, _ := ph.Input.Text(); in != "trace in" || ph.ParentObservationID != "" || ph.Name == nil || *ph.Name != "chat" {
+		t.Errorf("placeholder %+v input %q", ph, in)
+	}
+	if out, _ := ph.Output.Text(); out != "trace out" {
+		t.Errorf("placeholder output %q", out)
+	}
+	r := obs["1111111111111111"]
+	if in, _ := r.Input.Text(); r == nil || r.ParentObservationID != "t-"+trace || in != "root in" {
+		t.Errorf("root %+v: want the placeholder's child with its own input", r)
+	}
+	if obs["t-"+empty] == nil {
+		t.Errorf("the trace without observations has no placeholder root")
+	}
+}
