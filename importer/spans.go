@@ -401,7 +401,7 @@ func (im *importer) span(o *schema.Observation, ta *traceAttrs, runs *runIndex) 
 		a.str("langfuse.observation.status_message", *o.StatusMessage)
 	}
 	in, out := o.Input, o.Output
-	perRow := rowHasTraceAttrs(o)
+	perRow := im.traces != nil && im.traces.perRow
 	var tp *tracePayload
 	if root && ta != nil {
 		var err error
@@ -518,12 +518,6 @@ func traceAttrsOf(a *spanRec, name, user, session, release *string, tags []strin
 	if public {
 		a.boolean("langfuse.trace.public", true)
 	}
-}
-
-// rowHasTraceAttrs reports a v4 row, which carries its own trace attributes
-// (a v3 row has none: they are its trace's).
-func rowHasTraceAttrs(o *schema.Observation) bool {
-	return o.IsRootObservation != nil || o.TraceName != nil || o.UserID != nil || o.SessionID != nil || o.Release != nil || o.Tags != nil || o.Public != nil
 }
 
 // isPlaceholderRoot reports the root row Langfuse v4 synthesises for a

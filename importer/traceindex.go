@@ -17,9 +17,12 @@ import (
 
 // lakeFromV3 reports a lake exported from a Langfuse v3 server (its traces
 // are entities with their own input and output).
-func (im *importer) lakeFromV3() bool {
+func (im *importer) lakeFromV3() bool { return im.lakeFrom(lf.V3) }
+
+// lakeFrom reports a lake exported from a Langfuse server of generation g.
+func (im *importer) lakeFrom(g lf.Generation) bool {
 	for _, m := range im.lake.Manifests {
-		if m.Kind == "export" && m.Source.Kind == "langfuse" && m.Source.ServerVersion == lf.V3.String() &&
+		if m.Kind == "export" && m.Source.Kind == "langfuse" && m.Source.ServerVersion == g.String() &&
 			(im.project == "" || m.Source.ProjectID == "" || m.Source.ProjectID == im.project) {
 			return true
 		}
@@ -56,15 +59,18 @@ type traceIndex struct {
 	// and a root's own I/O would hide the trace's. Langfuse's own migration
 	// keeps it on the placeholder (createRootSpansFromTraces.ts).
 	placeholders bool
-	mu           sync.Mutex
-	hash         func(string) uint64 // maphash; tests force collisions
-	cacheSize    int
-	at           map[uint64]int64 // hash of a trace id -> record offset<<1 | seen
-	dup          map[string]int64 // ids whose hash an earlier id has (practically never)
-	cache        map[string]*traceAttrs
-	spill        *os.File
-	off          int64
-	buf          []byte
+	// perRow: the lake's observation rows carry their own trace attributes
+	// (exported from v4, which keeps them per row).
+	perRow    bool
+	mu        sync.Mutex
+	hash      func(string) uint64 // maphash; tests force collisions
+	cacheSize int
+	at        map[uint64]int64 // hash of a trace id -> record offset<<1 | seen
+	dup       map[string]int64 // ids whose hash an earlier id has (practically never)
+	cache     map[string]*traceAttrs
+	spill     *os.File
+	off       int64
+	buf       []byte
 }
 
 // traceCacheSize bounds the cache: a few MB of attributes.
@@ -87,6 +93,7 @@ func (im *importer) buildTraceIndex(ctx context.Context) (*traceIndex, error) {
 		return nil, err
 	}
 	ix.placeholders = im.gen == lf.V4 && im.lakeFromV3()
+	ix.perRow = im.lakeFrom(lf.V4)
 	if err := each(ctx, im, ix.add); err != nil {
 		ix.close()
 		return nil, err

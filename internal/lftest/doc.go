@@ -86,7 +86,9 @@
 // langfuse.experiment.* attributes recorded as runs and run items in V4
 // mode. Like v4, nothing is deduplicated: a span sent twice is two rows.
 // POST /api/public/ingestion answers 207 per event and implements
-// score-create (id, envelope timestamp and source kept; upsert by id); it
+// score-create (id, envelope timestamp and source kept; upsert by id) and,
+// in V3 mode, trace-create (h_legacy.go: merged with the trace events v3
+// makes of spans); it
 // refuses unknown config ids at once, where the real worker drops such
 // scores later. Other event types get a per-event error. The create
 // endpoints (h_write.go) assign ids, prompt versions (latest + 1, labels
@@ -94,6 +96,28 @@
 // SHA-256) as the real server does; media bytes go to a presigned PUT URL on
 // this server. Dataset run items are stored in V3 mode and answered
 // synthetically in V4 mode, which stores nothing.
+//
+// # Behaviour → source
+//
+// Each behaviour imitated from the real server, with the langfuse/langfuse
+// file (v4.16.0) it comes from:
+//
+//	behaviour                                                   real source
+//	OTLP/JSON ids: strings verbatim, byte arrays and            packages/shared/src/server/otel/OtelIngestionProcessor.ts parseId
+//	  {"type":"Buffer"} as hex; absent or other shapes refuse   packages/shared/src/server/otel/utils.ts getOtelIdRejectionReason,
+//	  the whole request; a falsy parentSpanId is no parent        web/src/pages/api/public/otel/v1/traces/index.ts
+//	v3: spans become trace-create events (root: name ?? span    packages/shared/src/server/otel/OtelIngestionProcessor.ts
+//	  name, metadata absorbs the observation's, I/O falls back    processSpan, createTraceEvent, hasTraceUpdates,
+//	  to the observation's; updates: version ?? null)             filterRedundantShallowTraces
+//	v3: trace events merged by timestamp, null overwrites,      worker/src/services/IngestionService/index.ts processTraceEventList,
+//	  public ?? false, tags union, metadata by key, last I/O      toTimeSortedEventList; worker/src/services/IngestionService/utils.ts
+//	                                                              overwriteObject
+//	v3: trace-create on /api/public/ingestion (h_legacy.go)     same, via packages/shared/src/server/ingestion/processEventBatch.ts
+//	v4 events_only refuses trace and observation events on      web/src/pages/api/public/ingestion.ts filterBatchForEventsOnly
+//	  /api/public/ingestion
+//	v4: experiment aggregates over every row with an            packages/shared/src/server/queries/clickhouse-sql/event-query-builder.ts
+//	  experiment id (Project.ExperimentSummary); an item is       EXPERIMENTS_AGGREGATION_FIELDS;
+//	  the row whose span id is its root_observation_id            packages/shared/src/server/repositories/experiments.ts
 //
 // # OpenAPI validation
 //
