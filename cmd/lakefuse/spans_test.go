@@ -272,7 +272,6 @@ func TestImportIDsVerbatim(t *testing.T) {
 	}
 }
 
-
 // A placeholder root reaches a v3 destination as its trace (v3 keeps no
 // such rows): the trace takes its name and input, its children become
 // roots, and no observation t-<traceId> appears.
