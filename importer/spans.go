@@ -859,6 +859,9 @@ func (im *importer) observations(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := im.checkIDMode(ctx); err != nil {
+		return err
+	}
 	ix, err := im.buildTraceIndex(ctx)
 	if err != nil {
 		return err
@@ -978,6 +981,37 @@ func (im *importer) observations(ctx context.Context) error {
 		return im.traceCreates(ctx)
 	}
 	return nil
+}
+
+// checkIDMode records in the ledger whether ids are rewritten and refuses
+// to continue an import in the other mode: the destination would hold the
+// same traces under two ids. Ledgers written before ids travelled
+// verbatim, with observations in them, were rewriting.
+func (im *importer) checkIDMode(ctx context.Context) error {
+	mode := "verbatim"
+	if im.o.RewriteIDs {
+		mode = "rewrite"
+	}
+	im.led.mu.Lock()
+	prev := im.led.meta["trace_ids"]
+	im.led.mu.Unlock()
+	if prev == "" {
+		for _, f := range im.led.files() {
+			if strings.HasPrefix(f, "observations/") || strings.HasPrefix(f, "roots:") {
+				prev = "rewrite"
+				break
+			}
+		}
+	}
+	switch {
+	case prev == mode:
+		return nil
+	case prev == "rewrite":
+		return fmt.Errorf("%w: the import into this project began with rewritten ids; continue it with --rewrite-ids", ErrOptions)
+	case prev != "":
+		return fmt.Errorf("%w: the import into this project began with ids kept as they are; continue it without --rewrite-ids", ErrOptions)
+	}
+	return im.led.write(ctx, entry{K: "meta", Kind: "trace_ids", Dst: mode})
 }
 
 func kindIndex(json bool) int {

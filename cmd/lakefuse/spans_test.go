@@ -187,7 +187,7 @@ func importInto(t *testing.T, mode lftest.Mode, lake string, args ...string) (*l
 	front := httptest.NewServer(rec.handler(srv.Handler()))
 	t.Cleanup(front.Close)
 	code, out, errOut := run(t, append([]string{"import", lake, "--yes", "--wait=3s", "--public-key=" + pk, "--secret-key=" + sk,
-		"--base-url=" + front.URL}, args...)...)
+		"--base-url=" + front.URL, "--state-dir=" + t.TempDir()}, args...)...)
 	if code != 0 {
 		t.Fatalf("import: exit %d\n%s\n%s", code, out, errOut)
 	}
@@ -437,5 +437,25 @@ func TestImportV3TraceIOIntoV4(t *testing.T) {
 	}
 	if obs["t-"+empty] == nil {
 		t.Errorf("the trace without observations has no placeholder root")
+	}
+}
+
+// An import continues in the id mode it began with: switching would put
+// the same traces under two ids.
+func TestImportIDModeKept(t *testing.T) {
+	trace := "99111769-2acc-da0d-976b-1210fbeb6eab"
+	lake := handLake(t, "v4", &schema.Trace{ID: trace, Timestamp: at(0), Environment: "default"}, obsRow("a", trace, "", "SPAN", 0))
+	srv := lftest.NewServer(lftest.Options{Mode: lftest.V4})
+	t.Cleanup(srv.Close)
+	_, pk, sk := srv.AddProject("dest")
+	args := []string{"import", lake, "--yes", "--wait=3s", "--public-key=" + pk, "--secret-key=" + sk, "--base-url=" + srv.URL()}
+	if code, out, errOut := run(t, append(args, "--rewrite-ids")...); code != 0 {
+		t.Fatalf("import: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if code, _, errOut := run(t, args...); code == 0 || !strings.Contains(errOut, "--rewrite-ids") {
+		t.Errorf("continuing without --rewrite-ids: exit %d\n%s", code, errOut)
+	}
+	if code, out, errOut := run(t, append(args, "--rewrite-ids")...); code != 0 {
+		t.Errorf("continuing with --rewrite-ids: exit %d\n%s\n%s", code, out, errOut)
 	}
 }
