@@ -85,12 +85,15 @@ func (b *localBucket) NewWriter(ctx context.Context, key string) (Writer, error)
 	_, _ = rand.Read(rnd[:])
 	tmp := filepath.Join(dir, tmpPrefix+hex.EncodeToString(rnd[:]))
 	// A concurrent Delete may remove the directory between MkdirAll and
-	// OpenFile while it prunes empty directories: try again then.
+	// OpenFile while it prunes empty directories: try again then. MkdirAll
+	// itself says "file exists" when another writer made a directory that a
+	// prune removed before MkdirAll could see it: try again then too (a file
+	// really in the way still fails every try).
 	var f *os.File
 	var err error
 	for range 10 {
 		if err = os.MkdirAll(dir, 0o755); err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
+			if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrExist) {
 				continue
 			}
 			break

@@ -275,6 +275,42 @@ func ScanFile(ctx context.Context, b bucket.Bucket, f FileEntry, opts ScanOption
 	return nil
 }
 
+// CheckFile checks one data file against its manifest entry without
+// decoding its rows: it exists, has the size and SHA-256 the manifest
+// records, and its footer names the table, a schema version this lakefuse
+// reads and the row count. It reads the file once.
+func CheckFile(ctx context.Context, b bucket.Bucket, f FileEntry) error {
+	where := b.String() + "/" + f.Path
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	obj, err := b.Open(ctx, f.Path)
+	if err != nil {
+		if errors.Is(err, bucket.ErrNotFound) {
+			return fmt.Errorf("%s: %w: listed in the manifest but missing", where, ErrCorrupt)
+		}
+		return fmt.Errorf("open %s: %w", where, err)
+	}
+	defer obj.Close()
+	if f.Size > 0 && obj.Size() != f.Size {
+		return fmt.Errorf("%s: %w: %d bytes, the manifest says %d", where, ErrCorrupt, obj.Size(), f.Size)
+	}
+	if f.SHA256 != "" {
+		if err := verifyChecksum(obj, f); err != nil {
+			return fmt.Errorf("%s: %w", where, err)
+		}
+	}
+	pf, err := file.NewParquetReader(io.NewSectionReader(obj, 0, obj.Size()))
+	if err != nil {
+		return fmt.Errorf("%s: %w: not a readable Parquet file (%v)", where, ErrCorrupt, err)
+	}
+	defer pf.Close()
+	if err := checkFileMeta(pf, f); err != nil {
+		return fmt.Errorf("%s: %w", where, err)
+	}
+	return nil
+}
+
 // appendLeaves appends the Parquet leaf column indices under f.
 func appendLeaves(cols []int, f pqarrow.SchemaField) []int {
 	if f.IsLeaf() {

@@ -12,6 +12,17 @@
 // derives the id from the bytes, so it stays), observations, dataset run
 // items, scores, annotation queue items, comments. Queues come before scores
 // and run items before scores because scores refer to both; see Order.
+// Score configs stay active until the end and the lake's archived ones are
+// archived last (Langfuse's worker drops scores on archived configs); scores
+// the worker would drop anyway are skipped before sending, with the reason
+// in the summary and the ledger.
+//
+// # Read-back
+//
+// The import ends by reading back what the destination kept (readback.go):
+// scores and observations by id, the created objects by the ids in the
+// ledger, within the --wait bound for asynchronous ingestion; a shortfall
+// fails the import with ErrIncomplete, naming table, count and ids.
 //
 // # Observations
 //

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/lakefuse/lakefuse/hive"
@@ -147,10 +148,13 @@ func (im *importer) scoreConfigs(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if cfg == nil || cfg.IsArchived != sc.IsArchived {
-			arch := sc.IsArchived
+		// Every config stays active until the scores are in (Langfuse's worker
+		// drops scores on archived configs); archiveConfigs archives the
+		// lake's archived ones last.
+		if cfg == nil || cfg.IsArchived {
+			active := false
 			im.count(table, func(r *Result) { r.Requests++ })
-			if _, err := im.c.UpdateScoreConfig(ctx, d, lf.UpdateScoreConfigRequest{IsArchived: &arch}); err != nil {
+			if _, err := im.c.UpdateScoreConfig(ctx, d, lf.UpdateScoreConfigRequest{IsArchived: &active}); err != nil {
 				return err
 			}
 		}
@@ -162,6 +166,56 @@ func (im *importer) scoreConfigs(ctx context.Context) error {
 	}
 	return im.done(ctx, table)
 }
+
+// archiveConfigs runs after every step that uses score configs (scores,
+// annotation queues and their items): it archives the configs the lake has
+// archived and those the scores step restored (config_rearchive in the
+// ledger). It is idempotent and sends only what differs.
+func (im *importer) archiveConfigs(ctx context.Context) error {
+	const table = "score_configs"
+	want := map[string]bool{}
+	for _, d := range sortedKeys(im.led.kind("config_rearchive")) {
+		want[d] = true
+	}
+	if im.tables[table] {
+		if err := each(ctx, im, func(sc *schema.ScoreConfig) error {
+			if d, ok := im.led.id(table, sc.ID); ok && sc.IsArchived {
+				want[d] = true
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	if len(want) == 0 {
+		return nil
+	}
+	archived := map[string]bool{}
+	err := im.c.ListScoreConfigs(ctx, lf.PageOptions{}, func(page []lf.ScoreConfig) error {
+		for _, c := range page {
+			archived[c.ID] = c.IsArchived
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, d := range sortedKeys(want) {
+		if archived[d] {
+			continue
+		}
+		arch := true
+		im.count(table, func(r *Result) { r.Requests++ })
+		if _, err := im.c.UpdateScoreConfig(ctx, d, lf.UpdateScoreConfigRequest{IsArchived: &arch}); err != nil {
+			return fmt.Errorf("archive score config %s: %w", d, err)
+		}
+	}
+	return nil
+}
+
+// DefaultModelUnit is the unit sent for custom models the lake has without
+// one (see models).
+const DefaultModelUnit = "TOKENS"
 
 func (im *importer) models(ctx context.Context) error {
 	const table = "models"
@@ -194,6 +248,14 @@ func (im *importer) models(ctx context.Context) error {
 			}
 			req := lf.CreateModelRequest{ModelName: m.ModelName, MatchPattern: m.MatchPattern, StartDate: m.StartDate, Unit: m.Unit,
 				TokenizerID: m.TokenizerID}
+			if req.Unit == nil {
+				// Langfuse requires a unit on create (PostModelsV1Body) but
+				// returns null for older models. TOKENS is what it sets on
+				// every model made in its UI; prices apply per usage key,
+				// so the unit changes no cost.
+				req.Unit = ptr(DefaultModelUnit)
+				im.note(table, "model %q has no unit in the lake; created with unit %s (Langfuse requires one; it does not change prices)", m.ModelName, DefaultModelUnit)
+			}
 			if m.TokenizerConfig != nil {
 				req.TokenizerConfig = json.RawMessage(*m.TokenizerConfig)
 			}
@@ -412,7 +474,7 @@ func (im *importer) promptVersions(ctx context.Context, name string, versions []
 		}
 		req := lf.CreatePromptRequest{Name: name, Type: "text", Prompt: json.RawMessage(`"(placeholder for a deleted version, created by lakefuse import)"`)}
 		if lv != nil {
-			req = lf.CreatePromptRequest{Name: name, Type: lv.Type, Prompt: json.RawMessage(lv.Prompt), Labels: promptLabels(lv.Labels),
+			req = lf.CreatePromptRequest{Name: name, Type: lv.Type, Prompt: json.RawMessage(im.rewritePromptRefs(lv.Prompt)), Labels: promptLabels(lv.Labels),
 				Tags: lv.Tags, CommitMessage: lv.CommitMessage}
 			if lv.Config != nil {
 				req.Config = json.RawMessage(*lv.Config)
@@ -463,9 +525,52 @@ func (im *importer) promptVersions(ctx context.Context, name string, versions []
 				return err
 			}
 			im.count(table, func(r *Result) { r.Sent++ })
+		} else if err := im.led.write(ctx, entry{K: "id", Kind: createdPrefix + table, Src: name + "@" + strconv.Itoa(created.Version),
+			Dst: "placeholder for a version deleted in the source"}); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// promptRef is Langfuse's prompt dependency tag
+// (packages/shared/src/features/prompts/parsePromptDependencyTags.ts:
+// /@@@langfusePrompt:(.*?)@@@/g, the inside split at "|" into exactly
+// name=… and version=… or label=…).
+var promptRef = regexp.MustCompile(`@@@langfusePrompt:(.*?)@@@`)
+
+// rewritePromptRefs points version references at the numbers the
+// referenced versions got in the destination (they differ when versions
+// were appended after the destination's own). Label references follow the
+// labels and stay.
+func (im *importer) rewritePromptRefs(text string) string {
+	return rewritePromptRefs(text, func(name string, v int) (int, bool) {
+		d, ok := im.led.id("prompt_version", name+"\x00"+strconv.Itoa(v))
+		if !ok {
+			return 0, false
+		}
+		n, err := strconv.Atoi(d)
+		return n, err == nil
+	})
+}
+
+func rewritePromptRefs(text string, dest func(name string, v int) (int, bool)) string {
+	return promptRef.ReplaceAllStringFunc(text, func(tag string) string {
+		inner := strings.TrimSuffix(strings.TrimPrefix(tag, "@@@langfusePrompt:"), "@@@")
+		parts := strings.Split(inner, "|")
+		if len(parts) != 2 || !strings.HasPrefix(parts[0], "name=") || !strings.HasPrefix(parts[1], "version=") {
+			return tag
+		}
+		v, err := strconv.Atoi(strings.TrimPrefix(parts[1], "version="))
+		if err != nil {
+			return tag
+		}
+		n, ok := dest(strings.TrimPrefix(parts[0], "name="), v)
+		if !ok || n == v {
+			return tag
+		}
+		return "@@@langfusePrompt:" + parts[0] + "|version=" + strconv.Itoa(n) + "@@@"
+	})
 }
 
 // recordPrompt maps a lake prompt version to the destination's (its version
@@ -821,6 +926,10 @@ func (im *importer) media(ctx context.Context) error {
 		}
 		if md.Path == nil || md.SHA256 == nil || md.ContentLength == nil || md.Field == nil {
 			return skip("the lake has no bytes for it")
+		}
+		if *md.ContentLength <= 0 {
+			// contentLength must be positive (web/src/features/media/validation.ts).
+			return skip("it has zero bytes, and Langfuse takes no empty media")
 		}
 		req := lf.MediaUploadRequest{TraceID: m.trace(md.TraceID), ObservationID: m.span(md.ObservationID), ContentType: md.ContentType,
 			ContentLength: *md.ContentLength, SHA256Hash: *md.SHA256, Field: *md.Field}

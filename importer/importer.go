@@ -47,6 +47,8 @@ var (
 	ErrNotConfirmed = errors.New("import not confirmed")
 	// ErrIncomplete: some rows were not imported (see the Summary).
 	ErrIncomplete = errors.New("import incomplete")
+	// ErrDamagedLake: a file of the lake does not match its manifest.
+	ErrDamagedLake = errors.New("damaged lake")
 	// ErrLakeChanged: files that a resumed import had partly sent are no
 	// longer part of the lake.
 	ErrLakeChanged = errors.New("lake changed since the import started")
@@ -199,6 +201,9 @@ type Summary struct {
 	Plan        *Plan
 	Results     []*Result
 	DryRun      bool
+	// Shortfalls is what the read-back at the end found missing in the
+	// destination (empty when it kept everything that was sent).
+	Shortfalls []Shortfall
 }
 
 // Rows is the number of rows of the lake covered by the import.
@@ -223,6 +228,8 @@ type importer struct {
 
 	mu      sync.Mutex
 	results map[string]*Result
+
+	destConfigs map[string]*lf.ScoreConfig // the destination's score configs, for the scores step
 
 	traces *traceIndex // built for the observations step
 	rec    spanRec     // the span being built (one goroutine builds spans)
@@ -257,7 +264,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	}
 	prefix := o.StatePrefix
 	if prefix == "" {
-		prefix = hive.MetaDir + "/imports/" + safeSegment(dest.ID) + "/"
+		prefix = StatePrefix(dest.ID)
 	}
 	if im.led, err = openLedger(ctx, o.State, prefix); err != nil {
 		return nil, err
@@ -272,6 +279,9 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		if !ok {
 			return sum, ErrNotConfirmed
 		}
+	}
+	if err := im.checkFiles(ctx); err != nil {
+		return sum, err
 	}
 	if o.DryRun {
 		return sum, nil
@@ -298,13 +308,31 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 			return sum, fmt.Errorf("import %s into %s: %w", t, dest.Name, err)
 		}
 	}
+	if im.tables["score_configs"] || im.tables["scores"] {
+		if err := im.archiveConfigs(ctx); err != nil {
+			sum.Results = im.resultList()
+			return sum, fmt.Errorf("import score_configs into %s: %w", dest.Name, err)
+		}
+	}
+	short, err := im.readBack(ctx)
+	sum.Shortfalls = short
 	sum.Results = im.resultList()
+	if err != nil {
+		return sum, fmt.Errorf("import into %s: %w", dest.Name, err)
+	}
 	var failed int64
 	for _, r := range sum.Results {
 		failed += r.Failed
 	}
+	var errs []string
 	if failed > 0 {
-		return sum, fmt.Errorf("%w: the destination refused %d rows (see the summary)", ErrIncomplete, failed)
+		errs = append(errs, fmt.Sprintf("the destination refused %d rows (see the summary)", failed))
+	}
+	for _, s := range short {
+		errs = append(errs, "the destination lacks "+s.String())
+	}
+	if len(errs) > 0 {
+		return sum, fmt.Errorf("%w: %s", ErrIncomplete, strings.Join(errs, "; "))
 	}
 	return sum, nil
 }
@@ -362,6 +390,42 @@ func (im *importer) checkLakeUnchanged() error {
 			return fmt.Errorf("%w: %s was partly imported and is no longer in the lake (an export rewrote it); "+
 				"import the new rows into a fresh project, or remove the ledger %s to start over", ErrLakeChanged, f, im.led.prefix)
 		}
+	}
+	return nil
+}
+
+// checkFiles checks every file the import will read against its manifest
+// (size, SHA-256, footer) before anything is sent: a damaged lake found
+// halfway would leave a destination with configs, prompts and media but no
+// traces.
+func (im *importer) checkFiles(ctx context.Context) error {
+	var files []hive.FileEntry
+	var bytes int64
+	for _, t := range Order {
+		if !im.tables[t] {
+			continue
+		}
+		for _, f := range im.files(t) {
+			files = append(files, f)
+			bytes += f.Size
+		}
+	}
+	if len(files) == 0 {
+		return nil
+	}
+	im.log.Info("checking the lake's files against their manifests before sending anything", "files", len(files), "bytes", bytes)
+	var bad []error
+	for _, f := range files {
+		if err := hive.CheckFile(ctx, im.o.Lake.Bucket(), f); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			bad = append(bad, err)
+		}
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("%w: %d of %d files do not match their manifests; nothing was sent (run lakefuse verify for details): %w",
+			ErrDamagedLake, len(bad), len(files), errors.Join(bad...))
 	}
 	return nil
 }

@@ -233,3 +233,21 @@ func TestNumberObjectMatchesJSON(t *testing.T) {
 		}
 	}
 }
+
+// Version references follow the versions' new numbers; label references,
+// unknown prompts and malformed tags stay.
+func TestRewritePromptRefs(t *testing.T) {
+	dest := func(name string, v int) (int, bool) {
+		if name == "base" {
+			return v + 3, true
+		}
+		return 0, false
+	}
+	in := `"Use @@@langfusePrompt:name=base|version=2@@@ and @@@langfusePrompt:name=base|label=production@@@, ` +
+		`@@@langfusePrompt:name=other|version=1@@@, @@@langfusePrompt:version=1|name=base@@@, @@@langfusePrompt:name=base|version=1@@@"`
+	want := `"Use @@@langfusePrompt:name=base|version=5@@@ and @@@langfusePrompt:name=base|label=production@@@, ` +
+		`@@@langfusePrompt:name=other|version=1@@@, @@@langfusePrompt:version=1|name=base@@@, @@@langfusePrompt:name=base|version=4@@@"`
+	if got := rewritePromptRefs(in, dest); got != want {
+		t.Errorf("rewritePromptRefs\n got %s\nwant %s", got, want)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/lakefuse/lakefuse/bucket"
+	"github.com/lakefuse/lakefuse/hive"
 )
 
 // The ledger is what the destination accepted, per destination project, kept
@@ -261,6 +262,17 @@ func (l *ledger) id(kind, src string) (string, bool) {
 	return d, ok
 }
 
+// kind returns a copy of the ids recorded under kind.
+func (l *ledger) kind(kind string) map[string]string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make(map[string]string, len(l.ids[kind]))
+	for k, v := range l.ids[kind] {
+		out[k] = v
+	}
+	return out
+}
+
 func (l *ledger) isDone(task string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -303,4 +315,47 @@ func (l *ledger) intent(key string) (entry, bool) {
 	defer l.mu.Unlock()
 	e, ok := l.intents[key]
 	return e, ok
+}
+
+// Ledger kinds of what an import did on purpose: "skipped:<table>" maps a
+// lake row key to why it was not sent, "created:<table>" a destination row
+// key the import created that the lake does not have (prompt placeholders).
+const (
+	skippedPrefix = "skipped:"
+	createdPrefix = "created:"
+)
+
+// Deliberate is what an import did on purpose that makes the destination
+// differ from the lake, as its ledger records it. Row keys are those of
+// verify: a score's id, a prompt's name@version.
+type Deliberate struct {
+	// Skipped: table -> lake row key -> why it was not imported.
+	Skipped map[string]map[string]string
+	// Created: table -> destination row key -> what it is.
+	Created map[string]map[string]string
+}
+
+// StatePrefix is where an import into the destination project keeps its
+// ledger in the lake's bucket unless told otherwise.
+func StatePrefix(destProjectID string) string {
+	return hive.MetaDir + "/imports/" + safeSegment(destProjectID) + "/"
+}
+
+// ReadDeliberate reads what the import ledger under prefix of b recorded as
+// skipped or created on purpose. A missing ledger is empty.
+func ReadDeliberate(ctx context.Context, b bucket.Bucket, prefix string) (*Deliberate, error) {
+	l, err := openLedger(ctx, b, prefix)
+	if err != nil {
+		return nil, err
+	}
+	d := &Deliberate{Skipped: map[string]map[string]string{}, Created: map[string]map[string]string{}}
+	for kind, m := range l.ids {
+		switch {
+		case strings.HasPrefix(kind, skippedPrefix):
+			d.Skipped[strings.TrimPrefix(kind, skippedPrefix)] = m
+		case strings.HasPrefix(kind, createdPrefix):
+			d.Created[strings.TrimPrefix(kind, createdPrefix)] = m
+		}
+	}
+	return d, nil
 }

@@ -3,8 +3,6 @@ package schema
 import (
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
@@ -13,6 +11,8 @@ import (
 	"unicode"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/lakefuse/lakefuse/internal/lfspec"
 )
 
 // The spec-coverage test: every property that the Langfuse OpenAPI spec
@@ -379,38 +379,6 @@ func TestSpecScoreSubjectKinds(t *testing.T) {
 	}
 }
 
-func TestFindSpec(t *testing.T) {
-	root := t.TempDir()
-	spec := filepath.Join(root, "shared", "reference", "langfuse", "openapi.yml")
-	deep := filepath.Join(root, "main", "schema")
-	for _, dir := range []string{filepath.Dir(spec), deep} {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.WriteFile(spec, []byte("openapi: 3.0.1\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("LAKEFUSE_OPENAPI", "")
-	t.Chdir(deep)
-	if got, err := findSpec(); err != nil || got != spec {
-		t.Errorf("from %s: findSpec() = %q, %v; want %q", deep, got, err, spec)
-	}
-	t.Setenv("LAKEFUSE_OPENAPI", filepath.Join(root, "missing.yml"))
-	if _, err := findSpec(); err == nil {
-		t.Error("findSpec() with LAKEFUSE_OPENAPI naming a missing file: no error")
-	}
-	t.Setenv("LAKEFUSE_OPENAPI", spec)
-	t.Chdir(t.TempDir())
-	if got, err := findSpec(); err != nil || got != spec {
-		t.Errorf("with LAKEFUSE_OPENAPI: findSpec() = %q, %v; want %q", got, err, spec)
-	}
-	t.Setenv("LAKEFUSE_OPENAPI", "")
-	if _, err := findSpec(); err == nil {
-		t.Error("findSpec() outside any checkout: no error")
-	}
-}
-
 func TestSnakeCase(t *testing.T) {
 	for in, want := range map[string]string{
 		"id":                   "id",
@@ -452,57 +420,24 @@ type specProp struct {
 	node  map[string]any
 }
 
-// loadSpec finds and parses Langfuse's openapi.yml: $LAKEFUSE_OPENAPI, or
-// shared/reference/langfuse/openapi.yml in the working directory or any
-// parent (CI clones the repository with shared/ beside it).
+// loadSpec parses Langfuse's OpenAPI spec: the one the repository carries
+// (internal/lfspec), or the file $LAKEFUSE_OPENAPI names.
 func loadSpec(t *testing.T) *spec {
 	t.Helper()
-	path, err := findSpec()
-	if err != nil {
-		// An explicit path that is wrong is a mistake, not a missing checkout.
-		if os.Getenv("CI") == "true" || os.Getenv("LAKEFUSE_OPENAPI") != "" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
-	data, err := os.ReadFile(path)
+	data, origin, err := lfspec.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
 	var doc map[string]any
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		t.Fatalf("parse %s: %v", path, err)
+		t.Fatalf("parse %s: %v", origin, err)
 	}
 	components, _ := doc["components"].(map[string]any)
 	schemas, _ := components["schemas"].(map[string]any)
 	if len(schemas) == 0 {
-		t.Fatalf("%s has no components.schemas", path)
+		t.Fatalf("%s has no components.schemas", origin)
 	}
 	return &spec{doc: doc, schemas: schemas}
-}
-
-func findSpec() (string, error) {
-	if p := os.Getenv("LAKEFUSE_OPENAPI"); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			return "", fmt.Errorf("LAKEFUSE_OPENAPI: %w", err)
-		}
-		return p, nil
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		p := filepath.Join(dir, "shared", "reference", "langfuse", "openapi.yml")
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no shared/reference/langfuse/openapi.yml in the working directory or its parents; set LAKEFUSE_OPENAPI to its path")
-		}
-		dir = parent
-	}
 }
 
 func (s *spec) schema(ref string) (string, map[string]any, error) {

@@ -125,7 +125,12 @@ func demoRoundTrip(g *Globals, srv *lftest.Server, b bucket.Bucket) error {
 	if err != nil {
 		return err
 	}
-	rows, compared, diffs, err := verifyLive(g.Ctx, g.Stdout, lake, client, true, false, nil)
+	sb, err := bucket.NewLocal(state)
+	if err != nil {
+		return err
+	}
+	defer sb.Close()
+	rows, compared, diffs, err := verifyLive(g.Ctx, g.Stdout, lake, client, true, false, nil, sb)
 	if err != nil {
 		return err
 	}

@@ -108,6 +108,8 @@ func runImport(g *Globals, b bucket.Bucket, client *lf.Client, f ImportFlags, bf
 		return &exitError{2, err}
 	case errors.Is(err, importer.ErrNotConfirmed):
 		return fmt.Errorf("nothing imported: %w", err)
+	case errors.Is(err, importer.ErrDamagedLake):
+		return err // a rerun meets the same files
 	case err != nil:
 		return fmt.Errorf("%w\nwhat the destination accepted is in the ledger: run the same command again to continue", err)
 	}
@@ -150,6 +152,9 @@ func printImport(w io.Writer, s *importer.Summary) {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t\n", r.Table, r.Rows, r.Sent, r.Already, r.Skipped, r.Failed, r.Requests)
 	}
 	_ = tw.Flush()
+	for _, sf := range s.Shortfalls {
+		fmt.Fprintf(w, "MISSING in the destination after the import: %s\n", sf)
+	}
 	for _, r := range s.Results {
 		for i, n := range r.Notes {
 			if i == 10 {

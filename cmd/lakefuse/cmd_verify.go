@@ -9,6 +9,7 @@ import (
 	"github.com/lakefuse/lakefuse/bucket"
 	"github.com/lakefuse/lakefuse/export/lfexport"
 	"github.com/lakefuse/lakefuse/hive"
+	"github.com/lakefuse/lakefuse/importer"
 	lf "github.com/lakefuse/lakefuse/internal/langfuse"
 )
 
@@ -19,6 +20,7 @@ type VerifyCmd struct {
 	AgainstDestination bool   `name:"against-destination" xor:"against" help:"Also compare the lake with the live project it was imported into (LANGFUSE_* keys): ids mapped, destination-assigned fields left out."`
 	RewriteIDs         bool   `name:"rewrite-ids" help:"With --against-destination: the import ran with --rewrite-ids, so map the lake's ids the same way."`
 	Tables             string `help:"Comma-separated tables to compare with the live project (default: all)." placeholder:"LIST"`
+	StateDir           string `name:"state-dir" help:"Where the import ledger lives, if import was given --state-dir (what it skipped or created on purpose is not a difference)." placeholder:"LOCATION"`
 	LangfuseFlags
 	BucketFlags
 }
@@ -75,7 +77,16 @@ func (c *VerifyCmd) Run(g *Globals) error {
 	if c.AgainstDestination {
 		which = "destination"
 	}
-	n, compared, diffs, err := verifyLive(g.Ctx, g.Stdout, l, client, c.AgainstDestination, c.RewriteIDs, tables)
+	var state bucket.Bucket
+	if c.StateDir != "" {
+		sb, err := c.BucketFlags.Open(g, c.StateDir)
+		if err != nil {
+			return err
+		}
+		defer sb.Close()
+		state = sb
+	}
+	n, compared, diffs, err := verifyLive(g.Ctx, g.Stdout, l, client, c.AgainstDestination, c.RewriteIDs, tables, state)
 	if err != nil {
 		return err
 	}
@@ -88,7 +99,8 @@ func (c *VerifyCmd) Run(g *Globals) error {
 
 // verifyLive exports the live project of client into a scratch lake and
 // compares it with l.
-func verifyLive(ctx context.Context, w io.Writer, l *hive.Lake, client *lf.Client, againstDestination, rewriteIDs bool, tables []string) (rows int64, compared []string, diffs int, err error) {
+// state is where the import's ledger lives (nil: the lake's bucket).
+func verifyLive(ctx context.Context, w io.Writer, l *hive.Lake, client *lf.Client, againstDestination, rewriteIDs bool, tables []string, state bucket.Bucket) (rows int64, compared []string, diffs int, err error) {
 	dir, err := os.MkdirTemp("", "lakefuse-verify-*")
 	if err != nil {
 		return 0, nil, 0, err
@@ -106,6 +118,20 @@ func verifyLive(ctx context.Context, w io.Writer, l *hive.Lake, client *lf.Clien
 	if err != nil {
 		return 0, nil, 0, err
 	}
-	diffs, rows, compared, err = compareLakes(ctx, w, l, live, againstDestination, rewriteIDs, tables)
+	var deliberate *importer.Deliberate
+	if againstDestination {
+		// What the import skipped or created on purpose is in its ledger.
+		p, err := client.Project(ctx)
+		if err != nil {
+			return 0, nil, 0, err
+		}
+		if state == nil {
+			state = l.Bucket()
+		}
+		if deliberate, err = importer.ReadDeliberate(ctx, state, importer.StatePrefix(p.ID)); err != nil {
+			return 0, nil, 0, err
+		}
+	}
+	diffs, rows, compared, err = compareLakes(ctx, w, l, live, againstDestination, rewriteIDs, tables, deliberate)
 	return rows, compared, diffs, err
 }

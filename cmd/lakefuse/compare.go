@@ -134,8 +134,9 @@ type rowHash struct {
 }
 
 // hashTable hashes every row of table: key -> (count, hash of the kept
-// columns). mapIDs applies the id rewrite of import --rewrite-ids first.
-func hashTable(ctx context.Context, l *hive.Lake, table string, skip map[string]bool, mapIDs bool) (map[string]*rowHash, error) {
+// columns). asImported applies what the import changes on purpose first;
+// rewriteIDs also the id rewrite of import --rewrite-ids.
+func hashTable(ctx context.Context, l *hive.Lake, table string, skip map[string]bool, asImported, rewriteIDs bool) (map[string]*rowHash, error) {
 	tb, err := schema.Lookup(table)
 	if err != nil {
 		return nil, err
@@ -152,7 +153,10 @@ func hashTable(ctx context.Context, l *hive.Lake, table string, skip map[string]
 				return err
 			}
 			r := flatten(v.Elem())
-			if mapIDs {
+			if asImported && table == "models" && r["unit"] == "<null>" {
+				r["unit"] = importer.DefaultModelUnit // sent for models without a unit (docs/migration.md)
+			}
+			if asImported && rewriteIDs {
 				for col, fn := range idColumns {
 					if x, ok := r[col]; ok && x != "<null>" && x != "" {
 						r[col] = fn(x)
@@ -198,8 +202,14 @@ func hashTable(ctx context.Context, l *hive.Lake, table string, skip map[string]
 
 // compareLakes prints each difference between the lake and the live
 // project's lake and returns their number and the rows compared.
+// deliberate, when set, is what the import's ledger says it skipped or
+// created on purpose: those rows are not differences.
 // rewriteIDs: the import rewrote ids (--rewrite-ids).
-func compareLakes(ctx context.Context, w io.Writer, lake, live *hive.Lake, againstDestination, rewriteIDs bool, tables []string) (diffs int, rows int64, compared []string, err error) {
+func compareLakes(ctx context.Context, w io.Writer, lake, live *hive.Lake, againstDestination, rewriteIDs bool, tables []string, deliberate *importer.Deliberate) (diffs int, rows int64, compared []string, err error) {
+	var skipped, created map[string]map[string]string
+	if deliberate != nil {
+		skipped, created = deliberate.Skipped, deliberate.Created
+	}
 	rules := sourceVolatile
 	if againstDestination {
 		rules = destinationAssigned
@@ -222,11 +232,11 @@ func compareLakes(ctx context.Context, w io.Writer, lake, live *hive.Lake, again
 		if table == "traces" || table == "observations" {
 			delete(skip, "id") // mapped, not assigned
 		}
-		a, err := hashTable(ctx, lake, table, skip, againstDestination && rewriteIDs)
+		a, err := hashTable(ctx, lake, table, skip, againstDestination, rewriteIDs)
 		if err != nil {
 			return diffs, rows, compared, err
 		}
-		b, err := hashTable(ctx, live, table, skip, false)
+		b, err := hashTable(ctx, live, table, skip, false, false)
 		if err != nil {
 			return diffs, rows, compared, err
 		}
@@ -239,6 +249,9 @@ func compareLakes(ctx context.Context, w io.Writer, lake, live *hive.Lake, again
 		}
 		var na, nb int
 		for k, ra := range a {
+			if _, ok := skipped[table][k]; ok && b[k] == nil {
+				continue // not imported on purpose (the import's summary said why)
+			}
 			na += ra.n
 			rows += int64(ra.n)
 			rb := b[k]
@@ -252,6 +265,9 @@ func compareLakes(ctx context.Context, w io.Writer, lake, live *hive.Lake, again
 			}
 		}
 		for k, rb := range b {
+			if _, ok := created[table][k]; ok && a[k] == nil {
+				continue // created by the import (a placeholder prompt version)
+			}
 			nb += rb.n
 			if a[k] == nil {
 				if table == "observations" && againstDestination {

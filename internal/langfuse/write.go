@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -202,7 +203,11 @@ func (c *Client) UploadMedia(ctx context.Context, uploadURL, contentType, sha256
 		timeout: c.timeout + time.Duration(size/(256<<10))*time.Second,
 	}
 	o.setHeader("Content-Type", contentType)
-	o.setHeader("x-amz-checksum-sha256", sha256Base64)
+	if needsBlobType(uploadURL) {
+		o.setHeader("x-amz-checksum-sha256", sha256Base64)
+		// Azure SAS URLs refuse a PUT without the blob type; S3 ignores it.
+		o.setHeader("x-ms-blob-type", "BlockBlob")
+	}
 	if size == 0 {
 		o.body = nil
 	}
@@ -210,6 +215,15 @@ func (c *Client) UploadMedia(ctx context.Context, uploadURL, contentType, sha256
 		return fmt.Errorf("upload %d bytes of media: %w", size, err)
 	}
 	return nil
+}
+
+// needsBlobType decides as langfuse-python's media_manager.py does: every
+// upload gets x-ms-blob-type (and the S3 checksum header) except to Google
+// Cloud Storage, whose signed URLs refuse headers they were not signed with.
+// An Azure URL cannot be told by its host (Langfuse may rewrite it to an
+// external endpoint), so the header is not tied to *.blob.core.windows.net.
+func needsBlobType(uploadURL string) bool {
+	return !strings.Contains(uploadURL, "storage.googleapis.com")
 }
 
 // PatchMedia records the result of an upload (PATCH /api/public/media/{id}). Idempotent.

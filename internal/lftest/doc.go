@@ -1,8 +1,8 @@
 // Package lftest is a Langfuse-compatible HTTP server for tests and for
 // `lakefuse demo`, used like net/http/httptest: New (or NewServer), Start,
 // URL, Close, or Handler for in-process use. It follows the real Langfuse
-// server's documented behaviour (shared/reference/langfuse/openapi.yml and
-// NOTES.md), not any client's assumptions, and it must not import package
+// server (its OpenAPI spec, carried in internal/lfspec, and its source,
+// langfuse/langfuse), not any client's assumptions; it must not import package
 // testing or lakefuse's Langfuse client. Test helpers live in lftesting.
 //
 // # Modes
@@ -88,41 +88,53 @@
 // POST /api/public/ingestion answers 207 per event and implements
 // score-create (id, envelope timestamp and source kept; upsert by id) and,
 // in V3 mode, trace-create (h_legacy.go: merged with the trace events v3
-// makes of spans); it
-// refuses unknown config ids at once, where the real worker drops such
-// scores later. Other event types get a per-event error. The create
+// makes of spans). What
+// the real worker refuses later (see the table below) is answered success
+// and not stored, as the real server does. Other event types get a
+// per-event error. The create
 // endpoints (h_write.go) assign ids, prompt versions (latest + 1, labels
 // moved, latest automatic, dependencies checked) and media ids (from the
 // SHA-256) as the real server does; media bytes go to a presigned PUT URL on
 // this server. Dataset run items are stored in V3 mode and answered
 // synthetically in V4 mode, which stores nothing.
 //
-// # Behaviour → source
+// # Behaviour → real source (langfuse/langfuse 6275144)
 //
-// Each behaviour imitated from the real server, with the langfuse/langfuse
-// file (v4.16.0) it comes from:
-//
-//	behaviour                                                   real source
-//	OTLP/JSON ids: strings verbatim, byte arrays and            packages/shared/src/server/otel/OtelIngestionProcessor.ts parseId
-//	  {"type":"Buffer"} as hex; absent or other shapes refuse   packages/shared/src/server/otel/utils.ts getOtelIdRejectionReason,
-//	  the whole request; a falsy parentSpanId is no parent        web/src/pages/api/public/otel/v1/traces/index.ts
-//	v3: spans become trace-create events (root: name ?? span    packages/shared/src/server/otel/OtelIngestionProcessor.ts
-//	  name, metadata absorbs the observation's, I/O falls back    processSpan, createTraceEvent, hasTraceUpdates,
-//	  to the observation's; updates: version ?? null)             filterRedundantShallowTraces
-//	v3: trace events merged by timestamp, null overwrites,      worker/src/services/IngestionService/index.ts processTraceEventList,
-//	  public ?? false, tags union, metadata by key, last I/O      toTimeSortedEventList; worker/src/services/IngestionService/utils.ts
-//	                                                              overwriteObject
-//	v3: trace-create on /api/public/ingestion (h_legacy.go)     same, via packages/shared/src/server/ingestion/processEventBatch.ts
-//	v4 events_only refuses trace and observation events on      web/src/pages/api/public/ingestion.ts filterBatchForEventsOnly
-//	  /api/public/ingestion
-//	v4: experiment aggregates over every row with an            packages/shared/src/server/queries/clickhouse-sql/event-query-builder.ts
-//	  experiment id (Project.ExperimentSummary); an item is       EXPERIMENTS_AGGREGATION_FIELDS;
-//	  the row whose span id is its root_observation_id            packages/shared/src/server/repositories/experiments.ts
+//	score-create: schema errors are per-event 400s in the 207          packages/shared/src/server/ingestion/types.ts (ScoreBody)
+//	score-create: 207, then dropped when the config is archived, not
+//	  found or of another type, the value is outside min/max, the label
+//	  not a category, or ANNOTATION without configId (not CORRECTION)   packages/shared/src/server/ingestion/validateAndInflateScore.ts,
+//	                                                                    packages/shared/src/domain/scores.ts, worker/src/services/IngestionService/index.ts
+//	score-create: the config's name replaces the body's                validateAndInflateScore.ts
+//	POST /models: unit required (400 without), reads may return null    web/src/features/public-api/types/models.ts (PostModelsV1Body)
+//	POST /media: contentLength must be positive                        web/src/features/media/validation.ts
+//	Options.AzureMedia: Azure SAS upload URLs; a PUT without
+//	  x-ms-blob-type: BlockBlob is refused (400 MissingRequiredHeader)  packages/shared/src/server/services/StorageService.ts
+//	OTLP/JSON ids: strings verbatim, byte arrays and
+//	  {"type":"Buffer"} as hex; absent or other shapes refuse the
+//	  whole request; a falsy parentSpanId is no parent                  packages/shared/src/server/otel/OtelIngestionProcessor.ts parseId,
+//	                                                                    packages/shared/src/server/otel/utils.ts getOtelIdRejectionReason,
+//	                                                                    web/src/pages/api/public/otel/v1/traces/index.ts
+//	v3: spans become trace-create events (root: name ?? span name,
+//	  metadata absorbs the observation's, I/O falls back to the
+//	  observation's; updates: version and release ?? null)              OtelIngestionProcessor.ts processSpan, createTraceEvent,
+//	                                                                    hasTraceUpdates, filterRedundantShallowTraces
+//	v3: trace events merged by timestamp, null overwrites, public ??
+//	  false, tags union, metadata by key, last non-empty I/O            worker/src/services/IngestionService/index.ts processTraceEventList,
+//	                                                                    toTimeSortedEventList; .../IngestionService/utils.ts overwriteObject
+//	v3: trace-create on /api/public/ingestion (h_legacy.go)            same, via packages/shared/src/server/ingestion/processEventBatch.ts
+//	v4 events_only refuses trace and observation events on
+//	  /api/public/ingestion                                             web/src/pages/api/public/ingestion.ts filterBatchForEventsOnly
+//	v4: experiment aggregates over every row with an experiment id
+//	  (Project.ExperimentSummary); an item is the row whose span id
+//	  is its root_observation_id                                        packages/shared/src/server/queries/clickhouse-sql/event-query-builder.ts
+//	                                                                    EXPERIMENTS_AGGREGATION_FIELDS, packages/shared/src/server/repositories/experiments.ts
 //
 // # OpenAPI validation
 //
 // Validator checks every /api/public request and response against the spec
-// (kin-openapi). FindSpec looks for $LAKEFUSE_OPENAPI, then for
-// shared/reference/langfuse/openapi.yml in the working directory and its
-// parents. LoadSpec documents the small spec fixes kin-openapi needs.
+// (kin-openapi) against the spec LoadSpec is given: the tests give it the
+// one the repository carries (internal/lfspec, derived from Langfuse's
+// official spec), or the file $LAKEFUSE_OPENAPI names. LoadSpec documents
+// the small spec fixes kin-openapi needs.
 package lftest

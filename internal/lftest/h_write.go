@@ -154,9 +154,14 @@ func hIngestion(c *call) (any, error) {
 	return statusBody{http.StatusMultiStatus, map[string]any{"successes": successes, "errors": errs}}, nil
 }
 
-// ingestScore stores a score-create body; it returns an error message or "".
-// Unlike the real worker (which drops invalid scores later, silently), it
-// refuses unknown config ids at once, so that tests see mistakes.
+// ingestScore handles a score-create body. It returns an error message for
+// what the API refuses at once (the ScoreBody schema of
+// packages/shared/src/server/ingestion/types.ts: the event then gets a 400 in
+// the 207) or "". What the worker refuses later
+// (packages/shared/src/server/ingestion/validateAndInflateScore.ts, called by
+// worker/src/services/IngestionService/index.ts, which catches the error and
+// skips the insert) also answers success, and the score is not stored:
+// web/src/pages/api/public/ingestion.ts has already answered 207.
 func (c *call) ingestScore(raw json.RawMessage, ts time.Time) string {
 	var b scoreBody
 	if err := json.Unmarshal(raw, &b); err != nil {
@@ -184,71 +189,152 @@ func (c *call) ingestScore(raw json.RawMessage, ts time.Time) string {
 	if b.Environment != nil {
 		s.Environment = NormalizeEnvironment(*b.Environment)
 	}
-	var cfg *ScoreConfig
-	if b.ConfigID != nil {
-		for _, sc := range c.p.ScoreConfigs() {
-			if sc.ID == *b.ConfigID {
-				cfg = sc
-			}
-		}
-		if cfg == nil {
-			return "Score config " + *b.ConfigID + " not found"
-		}
-	}
 	var num float64
 	var str string
 	isNum := json.Unmarshal(b.Value, &num) == nil
 	if !isNum && json.Unmarshal(b.Value, &str) != nil {
 		return "Invalid request data: value must be a number or a string"
 	}
-	dt := ""
+	// The synchronous schema (types.ts ScoreBody, a union by dataType).
+	bodyType := ""
 	if b.DataType != nil {
-		dt = *b.DataType
-	} else if cfg != nil {
-		dt = cfg.DataType
+		bodyType = *b.DataType
 	}
-	switch {
-	case dt == "" && isNum:
-		dt = DataNumeric
-	case dt == "":
-		dt = DataCategorical
-	}
-	s.DataType = dt
-	switch dt {
+	switch bodyType {
+	case "":
 	case DataNumeric:
 		if !isNum {
 			return "Invalid request data: NUMERIC scores need a number value"
 		}
-		s.Value = num
 	case DataBoolean:
 		if !isNum || (num != 0 && num != 1) {
-			return "Invalid request data: BOOLEAN scores need the value 1 or 0"
+			return "Invalid request data: Value must be a number equal to either 0 or 1 for data type BOOLEAN"
 		}
+	case DataCategorical, DataCorrection:
+		if isNum {
+			return "Invalid request data: " + bodyType + " scores need a string value"
+		}
+		if bodyType == DataCorrection && b.ConfigID != nil {
+			return "Invalid request data: CORRECTION scores cannot have a configId"
+		}
+	case DataText:
+		if isNum || len([]rune(str)) < 1 || len([]rune(str)) > textScoreMaxLength {
+			return "Invalid request data: TEXT scores need a string value of 1-500 characters"
+		}
+	default:
+		return "Invalid request data: unknown dataType " + bodyType
+	}
+	cfg, drop := c.workerScoreCheck(&b, bodyType, isNum, num, str)
+	if drop != "" {
+		c.s.log.Debug("lftest: the worker drops score "+s.ID, "reason", drop)
+		return ""
+	}
+	// inflateScoreBody: the config's data type wins; the config's name replaced the body's.
+	dt := bodyType
+	if cfg != nil {
+		dt = cfg.DataType
+		s.Name = cfg.Name
+	}
+	switch {
+	case isNum && dt == DataBoolean:
 		s.Value = num
 		s.StringValue = ptr(map[bool]string{true: "True", false: "False"}[num == 1])
-	case DataCategorical:
-		if isNum {
-			return "Invalid request data: CATEGORICAL scores need a string value"
-		}
+		dt = DataBoolean
+	case isNum:
+		s.Value = num
+		dt = DataNumeric
+	case dt == DataCorrection, dt == DataText:
+		s.StringValue = &str
+	default:
+		dt = DataCategorical
 		s.StringValue = &str
 		if cfg != nil {
 			for _, ct := range cfg.Categories {
 				if ct.Label == str {
 					s.Value = ct.Value
+					break
 				}
 			}
 		}
-	case DataText, DataCorrection:
-		if isNum {
-			return "Invalid request data: " + dt + " scores need a string value"
-		}
-		s.StringValue = &str
-	default:
-		return "Invalid request data: unknown dataType " + dt
 	}
+	s.DataType = dt
 	c.p.AddScores(s)
 	return ""
 }
+
+// textScoreMaxLength is TEXT_SCORE_MAX_LENGTH (packages/shared/src/domain/scores.ts).
+const textScoreMaxLength = 500
+
+// workerScoreCheck is validateAndInflateScore
+// (packages/shared/src/server/ingestion/validateAndInflateScore.ts), in its
+// order: an ANNOTATION score without configId unless CORRECTION
+// (isAnnotationScoreMissingConfigId, packages/shared/src/domain/scores.ts);
+// the config must exist in the project; then validateConfigAgainstBody: data
+// type, archived, and the value against the config's type, min/max and
+// categories (ScorePropsAgainstConfig). Without a config, CORRECTION scores
+// on sessions or dataset runs are refused (inflateScoreBody). It returns the
+// config and, when the worker would drop the score, why.
+func (c *call) workerScoreCheck(b *scoreBody, bodyType string, isNum bool, num float64, str string) (*ScoreConfig, string) {
+	source := SourceAPI
+	if b.Source != nil {
+		source = *b.Source
+	}
+	if source == SourceAnnotation && (b.ConfigID == nil || *b.ConfigID == "") && bodyType != DataCorrection {
+		return nil, "configId is required when source is ANNOTATION (except for CORRECTION scores)."
+	}
+	if b.ConfigID == nil || *b.ConfigID == "" {
+		if bodyType == DataCorrection && !isNum {
+			if b.SessionID != nil {
+				return nil, "CORRECTION scores cannot be associated with sessions. Please associate with a trace or observation instead."
+			}
+			if b.DatasetRunID != nil {
+				return nil, "CORRECTION scores cannot be associated with dataset runs. Please associate with a trace or observation instead."
+			}
+		}
+		return nil, ""
+	}
+	var cfg *ScoreConfig
+	for _, sc := range c.p.ScoreConfigs() {
+		if sc.ID == *b.ConfigID {
+			cfg = sc
+		}
+	}
+	if cfg == nil {
+		return nil, "The configId you provided does not match a valid config in this project"
+	}
+	if bodyType != "" && bodyType != cfg.DataType {
+		return nil, "Data type mismatch based on config: expected " + cfg.DataType + ", got " + bodyType
+	}
+	if cfg.IsArchived {
+		return nil, "Config is archived and cannot be used to create new scores. Please restore the config first."
+	}
+	switch cfg.DataType {
+	case DataNumeric:
+		switch {
+		case !isNum:
+			return nil, "Ingested score body not valid against provided config: value - expected number"
+		case cfg.MaxValue != nil && num > *cfg.MaxValue:
+			return nil, "Ingested score body not valid against provided config: Value exceeds maximum value of " + jsonNumber(*cfg.MaxValue) + " defined in config"
+		case cfg.MinValue != nil && num < *cfg.MinValue:
+			return nil, "Ingested score body not valid against provided config: Value is below minimum value of " + jsonNumber(*cfg.MinValue) + " defined in config"
+		}
+	case DataCategorical:
+		if isNum || !slices.ContainsFunc(cfg.Categories, func(ct ConfigCategory) bool { return ct.Label == str }) {
+			return nil, "Ingested score body not valid against provided config: Value " + string(b.Value) + " does not map to a valid category. Pass a valid category value."
+		}
+	case DataBoolean:
+		if !isNum || (num != 0 && num != 1) {
+			return nil, "Ingested score body not valid against provided config: Value must be either 0 or 1"
+		}
+	case DataText:
+		if isNum || len([]rune(str)) < 1 || len([]rune(str)) > textScoreMaxLength {
+			return nil, "Ingested score body not valid against provided config: value - expected a string of 1-500 characters"
+		}
+	}
+	return cfg, ""
+}
+
+func jsonNumber(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 
 // ---------------------------------------------------------------------------------------------
 // Score configs, models
@@ -356,6 +442,15 @@ func hCreateModel(c *call) (any, error) {
 	}
 	if err := required("modelName", b.ModelName); err != nil {
 		return nil, err
+	}
+	// unit is required on create (PostModelsV1Body in
+	// web/src/features/public-api/types/models.ts), though the OpenAPI spec
+	// marks it nullable; reads may still return null for older models.
+	if b.Unit == nil {
+		return nil, zodError(zodIssue{"code": "invalid_value", "message": "Invalid option: expected one of \"TOKENS\"|\"CHARACTERS\"|\"MILLISECONDS\"|\"SECONDS\"|\"REQUESTS\"|\"IMAGES\"", "path": []string{"unit"}})
+	}
+	if !slices.Contains([]string{"TOKENS", "CHARACTERS", "MILLISECONDS", "SECONDS", "REQUESTS", "IMAGES"}, *b.Unit) {
+		return nil, zodError(issueEnum("unit", []string{"TOKENS", "CHARACTERS", "MILLISECONDS", "SECONDS", "REQUESTS", "IMAGES"}, *b.Unit))
 	}
 	if _, err := regexp.Compile(b.MatchPattern); err != nil || b.MatchPattern == "" {
 		return nil, badRequest("matchPattern is not a valid regular expression")
@@ -843,8 +938,9 @@ func hCreateMedia(c *call) (any, error) {
 	if err != nil || len(sum) != sha256.Size {
 		return nil, badRequest("sha256Hash must be the base64 SHA-256 of the bytes (44 characters)")
 	}
-	if !mediaContentType.MatchString(b.ContentType) || b.ContentLength < 0 {
-		return nil, badRequest("Invalid contentType or contentLength")
+	// contentLength: z.number().positive().int() (web/src/features/media/validation.ts).
+	if !mediaContentType.MatchString(b.ContentType) || b.ContentLength <= 0 {
+		return nil, badRequest("Invalid contentType or contentLength (must be positive)")
 	}
 	if b.TraceID == nil && b.DatasetItemID == nil {
 		return nil, badRequest("traceId or datasetItemId is required")
@@ -858,6 +954,13 @@ func hCreateMedia(c *call) (any, error) {
 	v.Set("len", strconv.FormatInt(b.ContentLength, 10))
 	v.Set("sha", b.SHA256Hash)
 	path := uploadPathPrefix + url.PathEscape(c.p.ID) + "/" + url.PathEscape(id)
+	if c.s.opts.AzureMedia {
+		// An Azure SAS URL (StorageService.ts AzureBlobStorageService
+		// getSignedUploadUrl: blockBlobClient.generateSasUrl with "w").
+		v.Set("sv", "2025-01-05")
+		v.Set("sr", "b")
+		v.Set("sp", "w")
+	}
 	v.Set("sig", c.s.mediaSignature(path, v.Encode(), "upload"))
 	scheme := "http"
 	if c.r.TLS != nil {
@@ -883,6 +986,14 @@ func (s *Server) serveMediaUpload(w http.ResponseWriter, r *http.Request) {
 	p := s.Project(projectID)
 	if p == nil || !hmac.Equal([]byte(want), []byte(sig)) {
 		s3Error(w, http.StatusForbidden, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided.")
+		return
+	}
+	if q.Get("sr") == "b" && !strings.EqualFold(r.Header.Get("x-ms-blob-type"), "BlockBlob") {
+		// Azure Put Blob needs the blob type.
+		w.Header().Set("Content-Type", "application/xml")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = io.WriteString(w, `<?xml version="1.0" encoding="utf-8"?><Error><Code>MissingRequiredHeader</Code>`+
+			`<Message>An HTTP header that's mandatory for this request is not specified.</Message><HeaderName>x-ms-blob-type</HeaderName></Error>`)
 		return
 	}
 	n, _ := strconv.ParseInt(q.Get("len"), 10, 64)

@@ -41,6 +41,9 @@ type Options struct {
 	Validator *Validator
 	// OrganizationID and OrganizationName are reported by /api/public/projects.
 	OrganizationID, OrganizationName string
+	// AzureMedia hands out media upload URLs shaped like Azure SAS URLs
+	// (sv, sr=b, sp=w), whose PUT needs x-ms-blob-type: BlockBlob.
+	AzureMedia bool
 }
 
 // Server is a Langfuse-compatible HTTP server for tests and demos. Use it

@@ -2,13 +2,10 @@ package lftest_test
 
 import (
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -335,38 +332,6 @@ func TestValidatorFindsViolations(t *testing.T) {
 	v.Reset()
 	if len(v.Violations()) != 0 {
 		t.Error("Reset kept violations")
-	}
-}
-
-func TestFindSpec(t *testing.T) {
-	root := t.TempDir()
-	spec := filepath.Join(root, "shared", "reference", "langfuse", "openapi.yml")
-	deep := filepath.Join(root, "main", "internal", "x")
-	for _, d := range []string{filepath.Dir(spec), deep} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.WriteFile(spec, []byte("openapi: 3.0.1\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv(lftest.SpecEnv, "")
-	t.Chdir(deep)
-	if got, err := lftest.FindSpec(); err != nil || got != spec {
-		t.Errorf("walk up: %q, %v; want %q", got, err, spec)
-	}
-	t.Setenv(lftest.SpecEnv, filepath.Join(root, "elsewhere.yml"))
-	if _, err := lftest.FindSpec(); !errors.Is(err, lftest.ErrSpecNotFound) {
-		t.Errorf("missing override: %v, want ErrSpecNotFound", err)
-	}
-	t.Setenv(lftest.SpecEnv, spec)
-	if got, err := lftest.FindSpec(); err != nil || got != spec {
-		t.Errorf("override: %q, %v", got, err)
-	}
-	t.Setenv(lftest.SpecEnv, "")
-	t.Chdir(t.TempDir())
-	if _, err := lftest.FindSpec(); !errors.Is(err, lftest.ErrSpecNotFound) {
-		t.Errorf("no spec anywhere: %v, want ErrSpecNotFound", err)
 	}
 }
 

@@ -248,7 +248,8 @@ func TestIngestionScores(t *testing.T) {
 	}}
 	for i := 0; i < 2; i++ {
 		r := c.post("POST", "/api/public/ingestion", batch, 207)
-		if len(r["successes"].([]any)) != 2 || len(r["errors"].([]any)) != 2 {
+		// score-2 (unknown config) is accepted and then dropped by the worker.
+		if len(r["successes"].([]any)) != 3 || len(r["errors"].([]any)) != 1 {
 			t.Fatalf("207 body %v", r)
 		}
 	}
@@ -263,6 +264,60 @@ func TestIngestionScores(t *testing.T) {
 	}
 	if *scores[1].StringValue != "True" {
 		t.Errorf("boolean string value %v", *scores[1].StringValue)
+	}
+}
+
+// TestIngestionScoresWorkerDrops: what validateAndInflateScore refuses is
+// answered 207 success and not stored; the config's name replaces the body's.
+func TestIngestionScoresWorkerDrops(t *testing.T) {
+	s, c, k := newWriteServer(t, lftest.V4)
+	cat := c.post("POST", "/api/public/score-configs", map[string]any{"name": "quality", "dataType": "CATEGORICAL",
+		"categories": []map[string]any{{"value": 1, "label": "good"}, {"value": 0, "label": "bad"}}}, 200)["id"]
+	num := c.post("POST", "/api/public/score-configs", map[string]any{"name": "stars", "dataType": "NUMERIC", "minValue": 1, "maxValue": 5}, 200)["id"]
+	arch := c.post("POST", "/api/public/score-configs", map[string]any{"name": "old", "dataType": "NUMERIC"}, 200)["id"].(string)
+	c.post("PATCH", "/api/public/score-configs/"+arch, map[string]any{"isArchived": true}, 200)
+	ts := "2025-01-02T03:04:05.678Z"
+	ev := func(id string, body map[string]any) map[string]any {
+		body["id"], body["traceId"] = id, "t1"
+		return map[string]any{"id": "e-" + id, "type": "score-create", "timestamp": ts, "body": body}
+	}
+	batch := map[string]any{"batch": []any{
+		ev("archived", map[string]any{"name": "old", "value": 1, "configId": arch}),
+		ev("unknown-config", map[string]any{"name": "x", "value": 1, "configId": "nope"}),
+		ev("type-mismatch", map[string]any{"name": "stars", "value": 1, "dataType": "BOOLEAN", "configId": num}),
+		ev("above-max", map[string]any{"name": "stars", "value": 6, "configId": num}),
+		ev("below-min", map[string]any{"name": "stars", "value": 0.5, "configId": num}),
+		ev("bad-label", map[string]any{"name": "quality", "value": "meh", "configId": cat}),
+		ev("annotation-no-config", map[string]any{"name": "q", "value": 1, "source": "ANNOTATION"}),
+		ev("correction-on-session", map[string]any{"name": "output", "value": "fixed", "dataType": "CORRECTION", "sessionId": "s1"}),
+		ev("renamed", map[string]any{"name": "not-the-config-name", "value": 3, "configId": num, "source": "ANNOTATION"}),
+		ev("correction-annotation", map[string]any{"name": "output", "value": "fixed", "dataType": "CORRECTION", "source": "ANNOTATION"}),
+		ev("label", map[string]any{"name": "quality", "value": "bad", "configId": cat}),
+	}}
+	r := c.post("POST", "/api/public/ingestion", batch, 207)
+	if len(r["successes"].([]any)) != 11 || len(r["errors"].([]any)) != 0 {
+		t.Fatalf("207 body %v", r)
+	}
+	got := map[string]*lftest.Score{}
+	for _, sc := range s.Project(k.ProjectID).Scores() {
+		got[sc.ID] = sc
+	}
+	if len(got) != 3 || got["renamed"] == nil || got["correction-annotation"] == nil || got["label"] == nil {
+		t.Fatalf("stored %v, want renamed, correction-annotation and label", got)
+	}
+	if got["renamed"].Name != "stars" || got["renamed"].Value != 3 {
+		t.Errorf("renamed = %+v, want the config's name", got["renamed"])
+	}
+	if got["label"].Value != 0 || got["label"].DataType != "CATEGORICAL" {
+		t.Errorf("label = %+v", got["label"])
+	}
+	// What the schema refuses synchronously stays a per-event error.
+	r = c.post("POST", "/api/public/ingestion", map[string]any{"batch": []any{
+		ev("long-text", map[string]any{"name": "t", "value": strings.Repeat("x", 501), "dataType": "TEXT"}),
+		ev("correction-config", map[string]any{"name": "t", "value": "x", "dataType": "CORRECTION", "configId": cat}),
+	}}, 207)
+	if len(r["errors"].([]any)) != 2 {
+		t.Errorf("207 body %v, want 2 errors", r)
 	}
 }
 
@@ -359,5 +414,47 @@ func TestCreateEndpoints(t *testing.T) {
 				t.Error("media already uploaded must answer uploadUrl null")
 			}
 		})
+	}
+}
+
+// TestModelUnitRequired: POST /api/public/models needs a unit, as the real
+// PostModelsV1Body does, although the spec marks it nullable.
+func TestModelUnitRequired(t *testing.T) {
+	_, c, _ := newWriteServer(t, lftest.V4)
+	c.post("POST", "/api/public/models", map[string]any{"modelName": "ft", "matchPattern": "(?i)^ft$", "inputPrice": 1}, 400)
+	c.post("POST", "/api/public/models", map[string]any{"modelName": "ft", "matchPattern": "(?i)^ft$", "unit": "TOKENS"}, 200)
+}
+
+// TestMediaAzureAndEmpty: an Azure-style upload URL refuses a PUT without
+// x-ms-blob-type: BlockBlob; contentLength 0 is refused.
+func TestMediaAzureAndEmpty(t *testing.T) {
+	s := lftesting.NewServer(t, lftest.Options{Mode: lftest.V4, AzureMedia: true})
+	id, pk, sk := s.AddProject("dest")
+	c := newClient(t, s, lftesting.Keys{ProjectID: id, PublicKey: pk, SecretKey: sk})
+	data := []byte("png bytes")
+	sum := sha256.Sum256(data)
+	h := base64.StdEncoding.EncodeToString(sum[:])
+	c.post("POST", "/api/public/media", map[string]any{"traceId": "t1", "contentType": "image/png", "contentLength": 0,
+		"sha256Hash": h, "field": "input"}, 400)
+	up := c.post("POST", "/api/public/media", map[string]any{"traceId": "t1", "contentType": "image/png", "contentLength": len(data),
+		"sha256Hash": h, "field": "input"}, 200)
+	put := func(blobType string) int {
+		req, _ := http.NewRequest(http.MethodPut, up["uploadUrl"].(string), bytes.NewReader(data))
+		req.Header.Set("Content-Type", "image/png")
+		if blobType != "" {
+			req.Header.Set("x-ms-blob-type", blobType)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if st := put(""); st != 400 {
+		t.Errorf("PUT without x-ms-blob-type: %d, want 400", st)
+	}
+	if st := put("BlockBlob"); st != 200 {
+		t.Errorf("PUT with x-ms-blob-type: %d, want 200", st)
 	}
 }

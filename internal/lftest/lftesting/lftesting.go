@@ -11,6 +11,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
+	"github.com/lakefuse/lakefuse/internal/lfspec"
 	"github.com/lakefuse/lakefuse/internal/lftest"
 )
 
@@ -23,14 +24,14 @@ var spec struct {
 }
 
 // Validator returns a fresh validator (its own violation list) for the
-// Langfuse OpenAPI spec. The spec is found with lftest.FindSpec; a missing or
-// broken spec fails the test.
+// Langfuse OpenAPI spec: the one the repository carries (internal/lfspec), or
+// the file $LAKEFUSE_OPENAPI names. A missing or broken spec fails the test.
 func Validator(t testing.TB) *lftest.Validator {
 	t.Helper()
 	spec.once.Do(func() {
-		var path string
-		if path, spec.err = lftest.FindSpec(); spec.err == nil {
-			spec.doc, spec.err = lftest.LoadSpec(path)
+		data, origin, err := lfspec.Load()
+		if spec.err = err; err == nil {
+			spec.doc, spec.err = lftest.LoadSpec(data, origin)
 		}
 	})
 	if spec.err != nil {
