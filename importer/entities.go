@@ -628,7 +628,7 @@ func (im *importer) datasets(ctx context.Context) error {
 
 func (im *importer) datasetItems(ctx context.Context) error {
 	const table = "dataset_items"
-	var m idMapper
+	m := im.ids()
 	return scan(ctx, im, func(f hive.FileEntry, row int64, it *schema.DatasetItem) error {
 		if im.led.accepted(f.Path, row) {
 			im.count(table, func(r *Result) { r.Already++ })
@@ -713,9 +713,9 @@ func (im *importer) queues(ctx context.Context) error {
 func (im *importer) objectID(typ, id string) (string, bool) {
 	switch typ {
 	case "TRACE":
-		return TraceID(id), true
+		return im.ids().traceID(id), true
 	case "OBSERVATION":
-		return SpanID(id), true
+		return im.ids().spanID(id), true
 	case "SESSION":
 		return id, true
 	case "PROMPT":
@@ -786,7 +786,7 @@ func (im *importer) runItems(ctx context.Context) error {
 	if err := each(ctx, im, func(r *schema.DatasetRun) error { runs[r.ID] = r; return nil }); err != nil {
 		return err
 	}
-	var m idMapper
+	m := im.ids()
 	return each(ctx, im, func(ri *schema.DatasetRunItem) error {
 		if _, ok := im.led.id(table, ri.ID); ok {
 			im.count(table, func(r *Result) { r.Already++ })
@@ -913,7 +913,7 @@ func (im *importer) comments(ctx context.Context) error {
 // derives the id from the bytes, so references in I/O stay valid.
 func (im *importer) media(ctx context.Context) error {
 	const table = "media"
-	var m idMapper
+	m := im.ids()
 	return scan(ctx, im, func(f hive.FileEntry, row int64, md *schema.MediaReference) error {
 		if im.led.accepted(f.Path, row) {
 			im.count(table, func(r *Result) { r.Already++ })
