@@ -649,7 +649,7 @@ func (im *importer) datasets(ctx context.Context) error {
 
 func (im *importer) datasetItems(ctx context.Context) error {
 	const table = "dataset_items"
-	var m idMapper
+	m := im.ids()
 	p := im.newPool(ctx)
 	err := scan(p.ctx, im, func(f hive.FileEntry, row int64, it *schema.DatasetItem) error {
 		if im.led.accepted(f.Path, row) {
@@ -740,9 +740,9 @@ func (im *importer) queues(ctx context.Context) error {
 func (im *importer) objectID(typ, id string) (string, bool) {
 	switch typ {
 	case "TRACE":
-		return TraceID(id), true
+		return im.ids().traceID(id), true
 	case "OBSERVATION":
-		return SpanID(id), true
+		return im.ids().spanID(id), true
 	case "SESSION":
 		return id, true
 	case "PROMPT":
@@ -821,7 +821,7 @@ func (im *importer) runItems(ctx context.Context) error {
 	if err := each(ctx, im, func(r *schema.DatasetRun) error { runs[r.ID] = r; return nil }); err != nil {
 		return err
 	}
-	var m idMapper
+	m := im.ids()
 	return each(ctx, im, func(ri *schema.DatasetRunItem) error {
 		if _, ok := im.led.id(table, ri.ID); ok {
 			im.count(table, func(r *Result) { r.Already++ })
@@ -959,7 +959,7 @@ func (im *importer) comment(ctx context.Context, cm *schema.Comment, obj string)
 // parallel, each its three requests (POST /media, PUT of the bytes, PATCH).
 func (im *importer) media(ctx context.Context) error {
 	const table = "media"
-	var m idMapper
+	m := im.ids()
 	p := im.newPool(ctx)
 	err := scan(p.ctx, im, func(f hive.FileEntry, row int64, md *schema.MediaReference) error {
 		if im.led.accepted(f.Path, row) {

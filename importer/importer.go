@@ -91,6 +91,11 @@ type Options struct {
 	OnPromptConflict string
 	// AllowSameProject permits importing into the project the lake came from.
 	AllowSameProject bool
+	// RewriteIDs replaces trace and observation ids that are not OTel hex
+	// by deterministic hex ids (RewriteTraceID, RewriteSpanID), recorded in
+	// the ledger, for destinations that refuse them; by default every id
+	// travels verbatim (see ids.go).
+	RewriteIDs bool
 	// Confirm, when set, is asked before anything is sent, with the
 	// destination and the plan; false stops with ErrNotConfirmed.
 	Confirm func(dest *lf.Project, gen lf.Generation, p *Plan) (bool, error)

@@ -116,7 +116,7 @@ func (im *importer) sendScores(ctx context.Context, events []lf.IngestionEvent, 
 }
 
 func (im *importer) scoreEvent(s *schema.Score) (lf.IngestionEvent, error) {
-	var m idMapper
+	m := im.ids()
 	id := s.ID
 	b := lf.ScoreBody{ID: &id, TraceID: m.trace(s.TraceID), ObservationID: m.span(s.ObservationID), SessionID: s.SessionID,
 		DatasetRunID: s.DatasetRunID, Name: s.Name, Comment: s.Comment, DataType: &s.DataType, Source: &s.Source}

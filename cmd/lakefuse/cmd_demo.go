@@ -132,7 +132,7 @@ func demoRoundTrip(g *Globals, srv *lftest.Server, b bucket.Bucket) (*report.Res
 		return nil, err
 	}
 	defer sb.Close()
-	rows, compared, diffs, err := verifyLive(g.Ctx, g.Stdout, lake, client, true, nil, sb)
+	rows, compared, diffs, err := verifyLive(g.Ctx, g.Stdout, lake, client, true, false, nil, sb)
 	if err != nil {
 		return nil, err
 	}

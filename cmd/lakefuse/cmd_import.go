@@ -25,6 +25,7 @@ type ImportFlags struct {
 	OnPromptConflict string        `name:"on-prompt-conflict" help:"When a prompt exists in the destination with other content: stop, skip it, or append the lake's versions after the destination's." enum:"stop,skip,append" default:"stop"`
 	StateDir         string        `name:"state-dir" help:"Where the import ledger lives (default: LOCATION/_lakefuse/imports/<destination project id>/)." placeholder:"LOCATION"`
 	SourceProject    string        `name:"source-project" help:"The project to import when the lake holds several."`
+	RewriteIDs       bool          `name:"rewrite-ids" help:"Replace trace and observation ids that are not OTel hex by deterministic hex ids (recorded in the ledger), for destinations that refuse them. By default every id is kept."`
 	Concurrency      int           `help:"Requests in flight." default:"4"`
 	Wait             time.Duration `help:"How long to wait for Langfuse to show data it accepted (unknown outcomes, objects of comments)." default:"2m"`
 	MaxBatchSpans    int           `name:"max-batch-spans" hidden:"" help:"Spans per OTLP request (default 5000; tests use small batches)."`
@@ -68,7 +69,7 @@ func runImport(g *Globals, b bucket.Bucket, client *lf.Client, f ImportFlags, bf
 		conflict = importer.PromptConflictStop
 	}
 	o := importer.Options{Client: client, Lake: lake, SourceProject: f.SourceProject, Tables: tables, DryRun: f.DryRun,
-		OnPromptConflict: conflict, AllowSameProject: f.AllowSameProject, Concurrency: f.Concurrency, Wait: f.Wait, Logger: g.Log,
+		OnPromptConflict: conflict, AllowSameProject: f.AllowSameProject, RewriteIDs: f.RewriteIDs, Concurrency: f.Concurrency, Wait: f.Wait, Logger: g.Log,
 		MaxBatchSpans: f.MaxBatchSpans}
 	if f.StateDir != "" {
 		sb, err := bf.Open(g, f.StateDir)

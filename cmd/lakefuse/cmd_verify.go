@@ -18,6 +18,7 @@ type VerifyCmd struct {
 	Location           string `arg:"" help:"The lake to check."`
 	AgainstSource      bool   `name:"against-source" xor:"against" help:"Also compare the lake with the live project it was exported from (LANGFUSE_* keys)."`
 	AgainstDestination bool   `name:"against-destination" xor:"against" help:"Also compare the lake with the live project it was imported into (LANGFUSE_* keys): ids mapped, destination-assigned fields left out."`
+	RewriteIDs         bool   `name:"rewrite-ids" help:"With --against-destination: the import ran with --rewrite-ids, so map the lake's ids the same way."`
 	Tables             string `help:"Comma-separated tables to compare with the live project (default: all)." placeholder:"LIST"`
 	StateDir           string `name:"state-dir" help:"Where the import ledger lives, if import was given --state-dir (what it skipped or created on purpose is not a difference)." placeholder:"LOCATION"`
 	ReportJSONFlag
@@ -86,7 +87,7 @@ func (c *VerifyCmd) Run(g *Globals) error {
 		defer sb.Close()
 		state = sb
 	}
-	n, compared, diffs, err := verifyLive(g.Ctx, g.Stdout, l, client, c.AgainstDestination, tables, state)
+	n, compared, diffs, err := verifyLive(g.Ctx, g.Stdout, l, client, c.AgainstDestination, c.RewriteIDs, tables, state)
 	if err := c.writeCompare(g, l, which, compared, diffs, err); err != nil {
 		return err
 	}
@@ -100,7 +101,7 @@ func (c *VerifyCmd) Run(g *Globals) error {
 // verifyLive exports the live project of client into a scratch lake and
 // compares it with l.
 // state is where the import's ledger lives (nil: the lake's bucket).
-func verifyLive(ctx context.Context, w io.Writer, l *hive.Lake, client *lf.Client, againstDestination bool, tables []string, state bucket.Bucket) (rows int64, compared []tableResult, diffs int, err error) {
+func verifyLive(ctx context.Context, w io.Writer, l *hive.Lake, client *lf.Client, againstDestination, rewriteIDs bool, tables []string, state bucket.Bucket) (rows int64, compared []tableResult, diffs int, err error) {
 	dir, err := os.MkdirTemp("", "lakefuse-verify-*")
 	if err != nil {
 		return 0, nil, 0, err
@@ -132,6 +133,6 @@ func verifyLive(ctx context.Context, w io.Writer, l *hive.Lake, client *lf.Clien
 			return 0, nil, 0, err
 		}
 	}
-	diffs, rows, compared, err = compareLakes(ctx, w, l, live, againstDestination, tables, deliberate)
+	diffs, rows, compared, err = compareLakes(ctx, w, l, live, againstDestination, rewriteIDs, tables, deliberate)
 	return rows, compared, diffs, err
 }
