@@ -69,16 +69,9 @@ func (c *ExportCmd) Run(g *Globals) error {
 	if err != nil {
 		return &exitError{2, err}
 	}
-	var tables []string
-	if c.Tables != "" {
-		for _, t := range strings.Split(c.Tables, ",") {
-			if t = strings.TrimSpace(t); t != "" {
-				if _, err := schema.Lookup(t); err != nil {
-					return &exitError{2, err}
-				}
-				tables = append(tables, t)
-			}
-		}
+	tables, err := parseTables(c.Tables)
+	if err != nil {
+		return &exitError{2, err}
 	}
 	if c.Concurrency < 1 {
 		return &exitError{2, fmt.Errorf("--concurrency must be at least 1")}
