@@ -109,7 +109,9 @@ func runImport(g *Globals, b bucket.Bucket, client *lf.Client, f ImportFlags, bf
 		return fmt.Errorf("nothing imported: %w", err)
 	case errors.Is(err, importer.ErrDamagedLake):
 		return err // a rerun meets the same files
-	case err != nil && rerunHelps(err):
+	case err != nil && sum != nil && rerunHelps(err):
+		// sum is nil when the import failed before it began (keys, project,
+		// lake): there is no ledger to continue from.
 		return fmt.Errorf("%w\nwhat the destination accepted is in the ledger: run the same command again to continue", err)
 	case err != nil:
 		return err

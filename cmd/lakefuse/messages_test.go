@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lakefuse/lakefuse/internal/lftest"
 )
@@ -95,9 +96,25 @@ func TestImportRerunHintOnlyWhereItHelps(t *testing.T) {
 		})
 	}
 
-	t.Run("server errors", func(t *testing.T) {
+	// A refused port: export and import give up alike, in seconds, and say
+	// why; there is nothing to continue.
+	for _, cmd := range []string{"export", "import"} {
+		t.Run("refused port/"+cmd, func(t *testing.T) {
+			start := time.Now()
+			code, _, errOut := run(t, cmd, rt.lakeA, "--public-key=pk-lf-1", "--secret-key=sk-lf-1", "--base-url=http://127.0.0.1:1")
+			took := time.Since(start)
+			if code == 0 || strings.Contains(errOut, rerunHint) || !strings.Contains(errOut, "gave up after 3 attempts") || !strings.Contains(errOut, "never answered") {
+				t.Fatalf("exit %d %q", code, errOut)
+			}
+			if took > 10*time.Second {
+				t.Errorf("%s gave up after %v, want seconds", cmd, took)
+			}
+		})
+	}
+
+	t.Run("rate limited", func(t *testing.T) {
 		srv := lftest.NewServer(lftest.Options{Faults: lftest.Faults{
-			Rates: map[lftest.FaultKind]float64{lftest.Fault503: 1},
+			Rates: map[lftest.FaultKind]float64{lftest.Fault429: 1},
 			Match: func(r *http.Request) bool { return r.Method == http.MethodPost },
 		}})
 		t.Cleanup(srv.Close)
@@ -110,7 +127,7 @@ func TestImportRerunHintOnlyWhereItHelps(t *testing.T) {
 		code, _, errOut := run(t, "import", lake, "--yes", "--wait=1s", "--max-retries=0",
 			"--public-key="+bpk, "--secret-key="+bsk, "--base-url="+srv.URL())
 		if code == 0 || !strings.Contains(errOut, rerunHint) {
-			t.Fatalf("exit %d %q: a rerun helps after server errors", code, errOut)
+			t.Fatalf("exit %d %q: a rerun helps after rate limiting", code, errOut)
 		}
 	})
 }
