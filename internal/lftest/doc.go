@@ -140,4 +140,17 @@
 // one the repository carries (internal/lfspec, derived from Langfuse's
 // official spec), or the file $LAKEFUSE_OPENAPI names. LoadSpec documents
 // the small spec fixes kin-openapi needs.
+//
+// # Behaviour → source
+//
+// Behaviour modelled beyond the spec, and the langfuse/langfuse file (v4.16.0)
+// it follows:
+//
+//	| behaviour                                              | source                                                        |
+//	|--------------------------------------------------------|---------------------------------------------------------------|
+//	| a prompt is its whole row: id, projectId, createdAt,   | packages/shared/src/server/services/PromptService/index.ts,   |
+//	| updatedAt, createdBy, plus resolutionGraph             | packages/shared/prisma/schema.prisma (model Prompt)           |
+//	| GET prompt: isActive = labels include "production"     | web/src/features/prompts/server/handlers/promptNameHandler.ts |
+//	| a model has no projectId and no updatedAt              | web/src/features/public-api/types/models.ts                   |
+//	|                                                        | (prismaToApiModelDefinition)                                  |
 package lftest
