@@ -86,19 +86,10 @@ func runImport(g *Globals, b bucket.Bucket, client *lf.Client, f ImportFlags, bf
 		line, _ := bufio.NewReader(g.Stdin).ReadString('\n')
 		return strings.EqualFold(strings.TrimSpace(line), "y") || strings.EqualFold(strings.TrimSpace(line), "yes"), nil
 	}
-	if g.Interactive {
-		last := time.Time{}
-		o.Progress = func(table string, done, total int64) {
-			if time.Since(last) > 500*time.Millisecond {
-				last = time.Now()
-				fmt.Fprintf(g.Stderr, "\r%-24s %d/%d rows", table, done, total)
-			}
-		}
-	}
+	p := startProgress(g)
+	o.Progress = p.Update
 	sum, err := importer.Run(g.Ctx, o)
-	if g.Interactive {
-		fmt.Fprint(g.Stderr, "\r\033[K")
-	}
+	p.Stop()
 	if sum != nil && !f.DryRun && len(sum.Results) > 0 {
 		printImport(g.Stdout, sum)
 	}
