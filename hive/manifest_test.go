@@ -3,11 +3,13 @@ package hive
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/lakefuse/lakefuse/bucket"
+	"github.com/lakefuse/lakefuse/schema"
 )
 
 // A manifest from a newer lakefuse names the version that is too new: the
@@ -19,8 +21,8 @@ func TestNewerManifestNamesTheVersion(t *testing.T) {
 		set         func(*Manifest)
 		want, wrong string
 	}{
-		{"manifest version", func(m *Manifest) { m.ManifestVersion = 99 }, "manifest version 99 (this lakefuse reads up to 1)", "schema version"},
-		{"schema version", func(m *Manifest) { m.SchemaVersion = 99 }, "schema version 99 (this lakefuse reads up to 1)", "manifest version"},
+		{"manifest version", func(m *Manifest) { m.ManifestVersion = 99 }, fmt.Sprintf("manifest version 99 (this lakefuse reads up to %d)", ManifestVersion), "schema version"},
+		{"schema version", func(m *Manifest) { m.SchemaVersion = 99 }, fmt.Sprintf("schema version 99 (this lakefuse reads up to %d)", schema.Version), "manifest version"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			b := bucket.NewMemory()
