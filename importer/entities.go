@@ -598,13 +598,8 @@ func rewritePromptRefs(text string, dest func(name string, v int) (int, bool)) s
 // number and its id, which PROMPT comments refer to).
 func (im *importer) recordPrompt(ctx context.Context, lv *schema.Prompt, d *lf.Prompt) error {
 	es := []entry{{K: "id", Kind: "prompt_version", Src: lv.Name + "\x00" + strconv.FormatInt(lv.Version, 10), Dst: strconv.Itoa(d.Version)}}
-	if lv.ID != nil {
-		if id, ok := d.Extra["id"]; ok {
-			var s string
-			if json.Unmarshal(id, &s) == nil {
-				es = append(es, entry{K: "id", Kind: "prompt", Src: *lv.ID, Dst: s})
-			}
-		}
+	if lv.ID != nil && d.ID != "" {
+		es = append(es, entry{K: "id", Kind: "prompt", Src: *lv.ID, Dst: d.ID})
 	}
 	return im.led.write(ctx, es...)
 }

@@ -370,26 +370,33 @@ func (im *importer) pickSource() error {
 }
 
 // checkSameProject refuses to import into the project a lake run read from.
+// It compares the destination's project id (GET /api/public/projects with
+// the destination keys) with the source project ids of the lake, whatever
+// the URLs say: one deployment has many names (127.0.0.1 and localhost, an
+// internal and a public host, a proxy), so URL text proves nothing.
 func (im *importer) checkSameProject() error {
 	if im.o.AllowSameProject {
 		return nil
 	}
+	from := ""
+	if im.project == im.dest.ID {
+		from = "the lake holds its rows"
+	}
 	for _, m := range im.lake.Manifests {
-		if m.Source.ProjectID != "" && m.Source.ProjectID == im.dest.ID && (m.Source.URL == "" || sameHost(m.Source.URL, im.c.BaseURL())) {
-			return fmt.Errorf("%w: %s (%s) at %s; importing would duplicate every observation: choose another project, or pass --allow-same-project",
-				ErrSameProject, im.dest.Name, im.dest.ID, im.c.BaseURL())
+		if m.Source.ProjectID != "" && m.Source.ProjectID == im.dest.ID {
+			from = "run " + m.RunID + " exported it"
+			if m.Source.URL != "" {
+				from += " from " + m.Source.URL
+			}
+			break
 		}
 	}
-	return nil
-}
-
-func sameHost(a, b string) bool {
-	ua, err1 := url.Parse(a)
-	ub, err2 := url.Parse(b)
-	if err1 != nil || err2 != nil {
-		return a == b
+	if from == "" {
+		return nil
 	}
-	return strings.EqualFold(ua.Host, ub.Host)
+	return fmt.Errorf("%w: the keys for %s belong to project %q (%s), and %s; "+
+		"importing would duplicate every observation: choose another project, or pass --allow-same-project",
+		ErrSameProject, im.c.BaseURL(), im.dest.Name, im.dest.ID, from)
 }
 
 // checkLakeUnchanged refuses to resume when a file that the ledger had sent

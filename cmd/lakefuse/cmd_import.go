@@ -90,19 +90,10 @@ func runImport(g *Globals, b bucket.Bucket, client *lf.Client, f ImportFlags, bf
 		line, _ := bufio.NewReader(g.Stdin).ReadString('\n')
 		return strings.EqualFold(strings.TrimSpace(line), "y") || strings.EqualFold(strings.TrimSpace(line), "yes"), nil
 	}
-	if g.Interactive {
-		last := time.Time{}
-		o.Progress = func(table string, done, total int64) {
-			if time.Since(last) > 500*time.Millisecond {
-				last = time.Now()
-				fmt.Fprintf(g.Stderr, "\r%-24s %d/%d rows", table, done, total)
-			}
-		}
-	}
+	p := startProgress(g)
+	o.Progress = p.Update
 	sum, err := importer.Run(g.Ctx, o)
-	if g.Interactive {
-		fmt.Fprint(g.Stderr, "\r\033[K")
-	}
+	p.Stop()
 	if sum != nil && !f.DryRun && len(sum.Results) > 0 {
 		printImport(g.Stdout, sum)
 	}
@@ -114,8 +105,12 @@ func runImport(g *Globals, b bucket.Bucket, client *lf.Client, f ImportFlags, bf
 		return fmt.Errorf("nothing imported: %w", err)
 	case errors.Is(err, importer.ErrDamagedLake):
 		return err // a rerun meets the same files
-	case err != nil:
+	case err != nil && sum != nil && rerunHelps(err):
+		// sum is nil when the import failed before it began (keys, project,
+		// lake): there is no ledger to continue from.
 		return fmt.Errorf("%w\nwhat the destination accepted is in the ledger: run the same command again to continue", err)
+	case err != nil:
+		return err
 	}
 	if f.DryRun {
 		fmt.Fprintln(g.Stdout, "dry run: nothing was sent")
@@ -125,6 +120,26 @@ func runImport(g *Globals, b bucket.Bucket, client *lf.Client, f ImportFlags, bf
 	return nil
 }
 
+// rerunHelps reports whether running the same import again can get further:
+// after network trouble, server errors, rate limits, unknown outcomes or an
+// interruption it can; after an error that the same keys, lake and flags will
+// meet again it cannot, and saying so would send the user in a loop.
+func rerunHelps(err error) bool {
+	for _, permanent := range []error{
+		lf.ErrUnauthorized, lf.ErrBadRequest, lf.ErrTooLarge, lf.ErrBadResponse, lf.ErrInvalidConfig,
+		importer.ErrOptions, importer.ErrSameProject, importer.ErrPromptConflict, importer.ErrNotConfirmed, importer.ErrLakeChanged,
+		hive.ErrNoLake, hive.ErrNewerSchema, hive.ErrCorrupt,
+		bucket.ErrPermission, bucket.ErrNoBucket, bucket.ErrBadCredentials, bucket.ErrBadLocation,
+	} {
+		if errors.Is(err, permanent) {
+			return false
+		}
+	}
+	return true
+}
+
+// parseTables reads a --tables list; "" means every table. A list that
+// names no table (",") is refused rather than read as "all".
 func parseTables(s string) ([]string, error) {
 	var out []string
 	for _, t := range strings.Split(s, ",") {
@@ -135,6 +150,9 @@ func parseTables(s string) ([]string, error) {
 			return nil, err
 		}
 		out = append(out, t)
+	}
+	if s != "" && len(out) == 0 {
+		return nil, fmt.Errorf("--tables %q names no table: give table names separated by commas (see lakefuse schema), or leave --tables out for every table", s)
 	}
 	return out, nil
 }

@@ -30,6 +30,10 @@ type VerifyCmd struct {
 // SHA-256, readable Parquet of the right table and schema version, and the
 // row count the manifest records.
 func (c *VerifyCmd) Run(g *Globals) error {
+	tables, err := parseTables(c.Tables)
+	if err != nil {
+		return &exitError{2, err}
+	}
 	b, err := c.Open(g, c.Location)
 	if err != nil {
 		return err
@@ -65,10 +69,6 @@ func (c *VerifyCmd) Run(g *Globals) error {
 	fmt.Fprintf(g.Stdout, "verified %d files, %d rows, %d runs in %s: all match their manifests\n", files, rows, len(l.Manifests), b)
 	if !c.AgainstSource && !c.AgainstDestination {
 		return nil
-	}
-	tables, err := parseTables(c.Tables)
-	if err != nil {
-		return &exitError{2, err}
 	}
 	client, err := c.Client(g, 4)
 	if err != nil {

@@ -19,6 +19,14 @@ import (
 	"time"
 )
 
+// unreachableRetries bounds the retries of a request that cannot connect
+// (refused, no route, unknown host) while this client has had no answer from
+// Langfuse yet: a wrong host or port is reported in seconds, by export
+// (whose first request is Detect) and import (Project) alike. Once Langfuse
+// has answered, a refused connection is a server restarting mid-run, and the
+// request gets the full MaxRetries.
+const unreachableRetries = 2
+
 // attemptResult is what one HTTP exchange produced.
 type attemptResult struct {
 	status     int

@@ -115,6 +115,11 @@
 //	                                                                    packages/shared/src/domain/scores.ts, worker/src/services/IngestionService/index.ts
 //	score-create: the config's name replaces the body's                validateAndInflateScore.ts
 //	POST /models: unit required (400 without), reads may return null    web/src/features/public-api/types/models.ts (PostModelsV1Body)
+//	GET prompt: the whole row (id, projectId, createdAt, updatedAt,
+//	  createdBy, …) plus resolutionGraph                               packages/shared/src/server/services/PromptService/index.ts,
+//	                                                                    packages/shared/prisma/schema.prisma (model Prompt)
+//	GET prompt: isActive = labels include "production"                 web/src/features/prompts/server/handlers/promptNameHandler.ts
+//	models: no projectId, no updatedAt                                  web/src/features/public-api/types/models.ts (prismaToApiModelDefinition)
 //	POST /media: contentLength must be positive                        web/src/features/media/validation.ts
 //	Options.AzureMedia: Azure SAS upload URLs; a PUT without
 //	  x-ms-blob-type: BlockBlob is refused (400 MissingRequiredHeader)  packages/shared/src/server/services/StorageService.ts
@@ -161,4 +166,5 @@
 // one the repository carries (internal/lfspec, derived from Langfuse's
 // official spec), or the file $LAKEFUSE_OPENAPI names. LoadSpec documents
 // the small spec fixes kin-openapi needs.
+
 package lftest
