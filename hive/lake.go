@@ -194,7 +194,7 @@ func ScanRows[T any](ctx context.Context, l *Lake, fn func(p Partition, row *T) 
 // ScanFile streams the record batches of one data file.
 func ScanFile(ctx context.Context, b bucket.Bucket, f FileEntry, opts ScanOptions, fn func(Batch) error) (err error) {
 	where := b.String() + "/" + f.Path
-	obj, err := b.Open(ctx, f.Path)
+	obj, err := openFile(ctx, b, f)
 	if err != nil {
 		if errors.Is(err, bucket.ErrNotFound) {
 			return fmt.Errorf("%s: %w: listed in the manifest but missing; run lakefuse verify", where, ErrCorrupt)
@@ -284,7 +284,7 @@ func CheckFile(ctx context.Context, b bucket.Bucket, f FileEntry) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	obj, err := b.Open(ctx, f.Path)
+	obj, err := openFile(ctx, b, f)
 	if err != nil {
 		if errors.Is(err, bucket.ErrNotFound) {
 			return fmt.Errorf("%s: %w: listed in the manifest but missing", where, ErrCorrupt)

@@ -57,6 +57,19 @@ type ExportCmd struct {
 	JSON        bool          `help:"Print the summary as JSON."`
 	LangfuseFlags
 	BucketFlags
+	LeaseFlags
+}
+
+// LeaseFlags tune the lake's lease, which every command that changes a lake
+// holds while it works.
+type LeaseFlags struct {
+	Wait     time.Duration `help:"How long to wait when another run is changing the lake (default: refuse at once, naming it)." default:"0s"`
+	LeaseTTL time.Duration `name:"lease-ttl" hidden:"" help:"How long the lake's lease lasts without renewal; a run killed holding it blocks others this long." default:"1m"`
+}
+
+// Options returns the lease options for holder.
+func (f LeaseFlags) Options(g *Globals, holder string) hive.LeaseOptions {
+	return hive.LeaseOptions{Holder: holder, Wait: f.Wait, TTL: f.LeaseTTL, Logger: g.Log}
 }
 
 // Run exports and prints a summary.
@@ -95,6 +108,7 @@ func (c *ExportCmd) Run(g *Globals) error {
 	return runExport(g, b, lfexport.Options{
 		Client: client, Tables: tables, From: from, To: to, Incremental: c.Incremental, Lookback: c.Lookback,
 		NoMedia: c.NoMedia, Concurrency: c.Concurrency, Logger: g.Log, Tool: hive.Tool{Name: "lakefuse", Version: toolVersion()},
+		Lease: c.LeaseFlags.Options(g, "lakefuse export"),
 	}, c.JSON)
 }
 
