@@ -61,7 +61,7 @@ type RunOptions struct {
 	// run that lost the lake's lease must not commit.
 	Lease  *Lease
 	Logger *slog.Logger
-	Now          func() time.Time
+	Now    func() time.Time
 }
 
 func (o *RunOptions) defaults() {
