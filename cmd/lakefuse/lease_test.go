@@ -147,3 +147,28 @@ func TestExportTakeover(t *testing.T) {
 		t.Fatalf("verify: exit %d\n%s\n%s", code, out, errOut)
 	}
 }
+
+// TestVerifyDuplicates: two runs that wrote the same rows without one
+// superseding the other (as two exports did before the lease) fail verify,
+// which names both runs.
+func TestVerifyDuplicates(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "lake")
+	writeSampleLake(t, dir)
+	if code, out, _ := run(t, "verify", dir); code != 0 {
+		t.Fatalf("verify of one run: %d %s", code, out)
+	}
+	writeSampleLake(t, dir)
+	l := openLake(t, dir)
+	code, out, errOut := run(t, "verify", dir)
+	if code != 1 || !strings.Contains(errOut, "more than once") {
+		t.Fatalf("verify: exit %d\n%s\n%s", code, out, errOut)
+	}
+	for _, m := range l.Manifests {
+		if !strings.Contains(out, m.RunID) {
+			t.Errorf("verify does not name run %s:\n%s", m.RunID, out)
+		}
+	}
+	if !strings.Contains(out, "FAIL observations: 40 row(s) in more than one live file") {
+		t.Errorf("verify output:\n%s", out)
+	}
+}
