@@ -44,6 +44,11 @@ type LeaseInfo struct {
 	Holder     string    `json:"holder"` // the command, e.g. "lakefuse export"
 	Host       string    `json:"host"`
 	PID        int       `json:"pid"`
+	// Machine identifies the holder's process beyond host and pid, so that
+	// a run on the same machine can tell that the holder died (see
+	// holderDead): the kernel's boot id, pid namespace and the process's
+	// start time. Empty where the system does not say.
+	Machine processID `json:"machine,omitempty"`
 	StartedAt  time.Time `json:"started_at"`
 	RenewedAt  time.Time `json:"renewed_at"`
 	ExpiresAt  time.Time `json:"expires_at"`
@@ -127,7 +132,7 @@ func AcquireLease(ctx context.Context, b bucket.Bucket, opts LeaseOptions) (*Lea
 	host, _ := os.Hostname()
 	now := opts.Now().UTC()
 	l := &Lease{b: b, opts: opts, info: LeaseInfo{Token: hex.EncodeToString(tok[:]), Holder: opts.Holder, Host: host,
-		PID: os.Getpid(), StartedAt: now}}
+		PID: os.Getpid(), Machine: selfProcessID(), StartedAt: now}}
 	deadline := now.Add(opts.Wait)
 	logged := false
 	for {
@@ -142,7 +147,8 @@ func AcquireLease(ctx context.Context, b bucket.Bucket, opts LeaseOptions) (*Lea
 			l.key = leaseKey(cur.Generation)
 			break
 		}
-		if cur != nil && !cur.Released && now.Before(cur.ExpiresAt) {
+		dead := cur != nil && holderDead(cur, host)
+		if cur != nil && !cur.Released && now.Before(cur.ExpiresAt) && !dead {
 			if !now.Before(deadline) {
 				return nil, nil, fmt.Errorf("%s: %w: %s; wait for it or pass --wait", b, ErrLeaseHeld, cur)
 			}
@@ -174,7 +180,11 @@ func AcquireLease(ctx context.Context, b bucket.Bucket, opts LeaseOptions) (*Lea
 		if cur != nil && !cur.Released {
 			c := *cur
 			l.expired = &c
-			opts.Logger.Warn("took over the lease of a run that stopped renewing it", "holder", cur.String())
+			why := "it stopped renewing it"
+			if dead {
+				why = "its process is gone"
+			}
+			opts.Logger.Warn("took over the lease of a run that ended without giving it up: "+why, "holder", cur.String())
 		}
 		break
 	}
@@ -378,4 +388,59 @@ func (l *Lease) Release(ctx context.Context) error {
 	info.ExpiresAt = l.opts.Now().UTC()
 	data, _ := json.Marshal(&info)
 	return putObject(context.WithoutCancel(ctx), l.b, l.key, data)
+}
+
+// processID identifies a process on one machine for as long as it lives.
+type processID struct {
+	BootID    string `json:"boot_id,omitempty"`
+	PIDNS     string `json:"pid_ns,omitempty"`
+	StartTime string `json:"start_time,omitempty"` // clock ticks after boot
+}
+
+func selfProcessID() processID {
+	return processID{BootID: bootID(), PIDNS: pidNamespace(), StartTime: procStart(os.Getpid())}
+}
+
+func bootID() string {
+	b, _ := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	return strings.TrimSpace(string(b))
+}
+
+func pidNamespace() string {
+	ns, _ := os.Readlink("/proc/self/ns/pid")
+	return ns
+}
+
+// procStart is field 22 of /proc/<pid>/stat, the process's start time; ""
+// when there is no such process (or no /proc).
+func procStart(pid int) string {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return ""
+	}
+	// The command name (field 2) may hold spaces; fields after it do not.
+	s := string(b)
+	if i := strings.LastIndexByte(s, ')'); i >= 0 {
+		s = s[i+1:]
+	}
+	f := strings.Fields(s)
+	if len(f) < 20 {
+		return ""
+	}
+	return f[19]
+}
+
+// holderDead reports whether the lease's holder ran on this machine, in
+// this pid namespace and boot, and its process is gone (or the pid now
+// belongs to a younger process). Then the next run need not wait for the
+// lease to expire, as after a kill -9 or a crash. On another machine, or
+// where /proc does not say, it reports false and the lease must expire.
+func holderDead(info *LeaseInfo, host string) bool {
+	me := selfProcessID()
+	m := info.Machine
+	if info.Host != host || m.BootID == "" || m.PIDNS == "" || m.StartTime == "" ||
+		m.BootID != me.BootID || m.PIDNS != me.PIDNS || info.PID <= 0 {
+		return false
+	}
+	return procStart(info.PID) != m.StartTime
 }

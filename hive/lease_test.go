@@ -2,8 +2,10 @@ package hive
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -159,4 +161,43 @@ func TestLeaseLostCancels(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the lost lease did not cancel its context")
 	}
+}
+
+// TestLeaseHolderDead: a lease whose holder ran on this machine and whose
+// process is gone is taken over at once, without waiting for it to expire.
+func TestLeaseHolderDead(t *testing.T) {
+	ctx := context.Background()
+	b := bucket.NewMemory()
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Skip("no true(1):", err)
+	}
+	me := selfProcessID()
+	if me.BootID == "" || me.StartTime == "" {
+		t.Skip("no /proc here")
+	}
+	host, _ := os.Hostname()
+	// A lease of a process that has exited, valid for another hour.
+	dead := LeaseInfo{Generation: 1, Token: "dead", Holder: "lakefuse export", Host: host, PID: cmd.Process.Pid,
+		Machine: processID{BootID: me.BootID, PIDNS: me.PIDNS, StartTime: "1"}, ExpiresAt: time.Now().Add(time.Hour)}
+	data, _ := json.Marshal(&dead)
+	if err := b.Create(ctx, leaseKey(1), data); err != nil {
+		t.Fatal(err)
+	}
+	l, _, err := AcquireLease(ctx, b, LeaseOptions{})
+	if err != nil {
+		t.Fatalf("lease of a dead process: %v", err)
+	}
+	if l.TookOver() == nil || l.TookOver().Token != "dead" {
+		t.Fatalf("TookOver = %+v", l.TookOver())
+	}
+	// A live holder on this machine (this process) is not dead.
+	if holderDead(&LeaseInfo{Host: host, PID: os.Getpid(), Machine: me}, host) {
+		t.Fatal("this process counts as dead")
+	}
+	// Another host's holder is never judged from here.
+	if holderDead(&LeaseInfo{Host: host + "-other", PID: cmd.Process.Pid, Machine: dead.Machine}, host) {
+		t.Fatal("another host's holder counts as dead")
+	}
+	_ = l.Release(ctx)
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
@@ -202,6 +203,36 @@ func (r *Run) Append(ctx context.Context, t *schema.Table, projectID string, row
 	r.tick++
 	pf.lastUse = r.tick
 	if err := pf.append(row, ts); err != nil {
+		return r.failFile(pf, err)
+	}
+	if pf.full {
+		return r.finish(pf)
+	}
+	return nil
+}
+
+// AppendBatch adds the rows of rec, a record batch of table t read from a
+// lake file of partition part (compaction copies batches without decoding
+// rows). rec keeps its owner's reference; the run takes its own.
+func (r *Run) AppendBatch(ctx context.Context, t *schema.Table, part Partition, rec arrow.RecordBatch) error {
+	rec, err := conform(rec, t.Arrow())
+	if err != nil {
+		return fmt.Errorf("table %s: %w", t.Name, err)
+	}
+	defer rec.Release()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.done {
+		return fmt.Errorf("run %s is already committed or aborted", r.opts.RunID)
+	}
+	r.tables[t.Name] = true
+	pf, err := r.fileFor(ctx, t, part)
+	if err != nil {
+		return err
+	}
+	r.tick++
+	pf.lastUse = r.tick
+	if err := pf.appendBatch(rec); err != nil {
 		return r.failFile(pf, err)
 	}
 	if pf.full {
@@ -565,6 +596,41 @@ func (pf *partFile) append(row any, ts time.Time) error {
 	if pf.bld.Len() >= pf.opts.BatchRows || pf.bld.Bytes() >= pf.opts.BatchBytes {
 		pf.flush()
 	}
+	pf.full = pf.isFull.Load()
+	return nil
+}
+
+func (pf *partFile) appendBatch(rec arrow.RecordBatch) error {
+	if pf.failed.Load() {
+		return pf.stop()
+	}
+	pf.flush()
+	if pf.table.Partitioned() {
+		idx := rec.Schema().FieldIndices(pf.table.TimeColumn)
+		if len(idx) == 0 {
+			return fmt.Errorf("table %s: record batch without %s", pf.table.Name, pf.table.TimeColumn)
+		}
+		col, ok := rec.Column(idx[0]).(*array.Timestamp)
+		if !ok {
+			return fmt.Errorf("table %s: %s is not a timestamp column", pf.table.Name, pf.table.TimeColumn)
+		}
+		unit := col.DataType().(*arrow.TimestampType).Unit
+		for i := 0; i < col.Len(); i++ {
+			if col.IsNull(i) {
+				continue
+			}
+			ts := col.Value(i).ToTime(unit).UTC()
+			if pf.minT.IsZero() || ts.Before(pf.minT) {
+				pf.minT = ts
+			}
+			if ts.After(pf.maxT) {
+				pf.maxT = ts
+			}
+		}
+	}
+	rec.Retain()
+	pf.work <- rec
+	pf.rows += rec.NumRows()
 	pf.full = pf.isFull.Load()
 	return nil
 }

@@ -443,6 +443,14 @@ func (e *exporter) findCheckpoint(ctx context.Context, req request) (*hive.Check
 		if json.Unmarshal(cp.Source, &st) != nil || st.Format != stateFormat || !st.Request.sameSource(req) {
 			continue // another source's run, or another tool's
 		}
+		if _, err := e.b.Stat(ctx, hive.ManifestKey(ids[i])); err == nil {
+			// The run committed and stopped before it deleted its
+			// checkpoint: nothing to resume.
+			if err := hive.DeleteCheckpoint(ctx, e.b, ids[i]); err != nil {
+				return nil, fmt.Errorf("delete checkpoint %s: %w", ids[i], err)
+			}
+			continue
+		}
 		if found == nil && st.Request.equal(req) {
 			found = cp
 			continue

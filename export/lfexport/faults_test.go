@@ -2,9 +2,11 @@ package lfexport
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +16,7 @@ import (
 	lf "github.com/lakefuse/lakefuse/internal/langfuse"
 	"github.com/lakefuse/lakefuse/internal/lftest"
 	"github.com/lakefuse/lakefuse/internal/lftest/lftesting"
+	"github.com/lakefuse/lakefuse/schema"
 )
 
 // With 20% of requests failing in every injected way, the lake is the
@@ -163,3 +166,27 @@ func TestExportFailures(t *testing.T) {
 }
 
 func fixedNow() time.Time { return lftest.DefaultEnd.Add(time.Hour) }
+
+// A run killed after its manifest was written but before it deleted its
+// checkpoint is committed: the next export starts afresh instead of
+// failing to resume it.
+func TestCheckpointOfCommittedRun(t *testing.T) {
+	p := lftest.Generate(4, lftest.SizeSmall)
+	s, k := serve(t, lftest.V4, p)
+	ctx := context.Background()
+	b := bucket.NewMemory()
+	res := export(t, b, Options{Client: client(t, s, k)})
+	// Put back a checkpoint of the committed run, as a kill before its
+	// deletion leaves it.
+	tables := schema.Names()
+	sort.Strings(tables)
+	src, _ := json.Marshal(state{Format: stateFormat, Request: request{URL: client(t, s, k).BaseURL(), ProjectID: res.ProjectID, Tables: tables}})
+	if err := hive.SaveCheckpoint(ctx, b, &hive.Checkpoint{Run: hive.RunState{RunID: res.Manifest.RunID}, Source: src}); err != nil {
+		t.Fatal(err)
+	}
+	export(t, b, Options{Client: client(t, s, k)})
+	compareLake(t, readLake(t, b), expectV4(p, true))
+	if ids, _ := hive.Checkpoints(ctx, b); len(ids) != 0 {
+		t.Errorf("checkpoints left: %v", ids)
+	}
+}
