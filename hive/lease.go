@@ -39,20 +39,20 @@ const (
 
 // LeaseInfo is the content of a lease object: who holds it and until when.
 type LeaseInfo struct {
-	Generation int64     `json:"generation"`
-	Token      string    `json:"token"`
-	Holder     string    `json:"holder"` // the command, e.g. "lakefuse export"
-	Host       string    `json:"host"`
-	PID        int       `json:"pid"`
+	Generation int64  `json:"generation"`
+	Token      string `json:"token"`
+	Holder     string `json:"holder"` // the command, e.g. "lakefuse export"
+	Host       string `json:"host"`
+	PID        int    `json:"pid"`
 	// Machine identifies the holder's process beyond host and pid, so that
 	// a run on the same machine can tell that the holder died (see
 	// holderDead): the kernel's boot id, pid namespace and the process's
 	// start time. Empty where the system does not say.
-	Machine processID `json:"machine,omitempty"`
-	StartedAt  time.Time `json:"started_at"`
-	RenewedAt  time.Time `json:"renewed_at"`
-	ExpiresAt  time.Time `json:"expires_at"`
-	Released   bool      `json:"released,omitempty"`
+	Machine   processID `json:"machine,omitempty"`
+	StartedAt time.Time `json:"started_at"`
+	RenewedAt time.Time `json:"renewed_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+	Released  bool      `json:"released,omitempty"`
 }
 
 func (i *LeaseInfo) String() string {
