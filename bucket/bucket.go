@@ -32,8 +32,9 @@ type Bucket interface {
 	// held in memory. On S3 and MinIO it is a PUT with If-None-Match: *; on
 	// disk a hard link, which fails when the name exists.
 	Create(ctx context.Context, key string, data []byte) error
-	// Move renames src to dst, replacing dst. Locally it is a rename; on S3
-	// a server-side copy then a delete, so for a moment both exist. It fails
+	// Move renames src to dst, replacing dst. Locally it is a rename (not
+	// synced: after a power cut the object may be back under src); on S3 a
+	// server-side copy then a delete, so for a moment both exist. It fails
 	// with ErrNotFound when src does not exist.
 	Move(ctx context.Context, src, dst string) error
 	// String is the location, safe to print: it never holds a secret.
