@@ -172,3 +172,43 @@ func TestVerifyDuplicates(t *testing.T) {
 		t.Errorf("verify output:\n%s", out)
 	}
 }
+
+// TestExportEvery: export --incremental --every runs cycles, each one
+// committed run, and stops cleanly (exit 0) on SIGTERM between cycles.
+func TestExportEvery(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildLakefuse(t)
+	env := leaseEnv(t)
+	dir := filepath.Join(t.TempDir(), "lake")
+	if cmd := startExport(t, bin, env, "export", dir, "--every", "1s"); cmd.Wait() == nil || cmd.ProcessState.ExitCode() != 2 {
+		t.Fatalf("--every without --incremental: %v %s", cmd.ProcessState, cmd.Stderr)
+	}
+	cmd := startExport(t, bin, env, "export", dir, "--incremental", "--every", "1s")
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		if m, _ := filepath.Glob(filepath.Join(dir, "_lakefuse", "manifests", "*.json")); len(m) >= 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			t.Fatalf("fewer than 3 cycles in 2 minutes: %s", cmd.Stderr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// Stop it while it waits for the next cycle: right after a commit.
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("after SIGTERM: %v\n%s\n%s", err, cmd.Stdout, cmd.Stderr)
+	}
+	if out := cmd.Stdout.(*strings.Builder).String(); !strings.Contains(out, "stopped; 0 cycle(s) failed") {
+		t.Errorf("output:\n%s", out)
+	}
+	if code, out, errOut := run(t, "verify", dir); code != 0 {
+		t.Fatalf("verify: exit %d\n%s\n%s", code, out, errOut)
+	}
+	noStaged(t, dir)
+}

@@ -78,6 +78,9 @@ type Options struct {
 	Run hive.RunOptions
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Manifests caches the lake's manifests between exports into the same
+	// lake by one process (Continuous sets it); nil reads them every time.
+	Manifests *hive.ManifestCache
 	// Lease tunes the lake's lease, which the export holds from before it
 	// reads the lake until after it commits (Holder defaults to
 	// "lakefuse export"); Lease.Wait is how long to wait for another run.
@@ -292,7 +295,7 @@ func Export(ctx context.Context, b bucket.Bucket, o Options) (*Result, error) {
 		e.log.Warn("an earlier run stopped without releasing the lake; cleaning up after it", "holder", prev.String())
 	}
 
-	lake, err := hive.Load(ctx, b)
+	lake, err := hive.LoadCached(ctx, b, o.Manifests)
 	if err != nil {
 		return nil, err
 	}
