@@ -488,8 +488,8 @@ func TestStagedUntilCommit(t *testing.T) {
 	}
 	b.n = 1 // the commit stops after moving one file
 	m, err := r.Commit(ctx)
-	if err != nil {
-		t.Fatal(err)
+	if !errors.Is(err, ErrUnpublished) || m == nil {
+		t.Fatalf("Commit = %v, %v; want the manifest and ErrUnpublished", m, err)
 	}
 	l, err := Open(ctx, mem)
 	if err != nil {
