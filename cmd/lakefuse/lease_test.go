@@ -80,6 +80,10 @@ func TestExportConcurrent(t *testing.T) {
 	// Without --wait the second run refuses at once and names the first.
 	a = startExport(t, bin, env, "export", dir, "--to", "2026-03-08")
 	waitForLease(t, dir)
+	if code, out, errOut := run(t, "ls", dir); code != 0 || !strings.Contains(out, "in use by lakefuse export (host ") ||
+		!strings.Contains(out, "has not committed") {
+		t.Errorf("ls during an export: exit %d\n%s\n%s", code, out, errOut)
+	}
 	second := startExport(t, bin, env, "export", dir, "--to", "2026-03-08")
 	secondErr := second.Wait()
 	if err := a.Wait(); err != nil {
