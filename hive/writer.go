@@ -339,7 +339,9 @@ func (r *Run) Commit(ctx context.Context) (*Manifest, error) {
 	r.done = true
 	// The run is committed; moving its files into place is the roll-forward
 	// that Publish (in the next run's Clean) finishes if this one stops.
-	st, err := publish(ctx, r.b, m.Files, m.Removed)
+	// Moving takes milliseconds a file: finish it even when ctx ends now
+	// (SIGTERM), so that globs see the committed run at once.
+	st, err := publish(context.WithoutCancel(ctx), r.b, m.Files, m.Removed)
 	r.pub = st
 	if err != nil {
 		return m, fmt.Errorf("%w: run %s: %w", ErrUnpublished, m.RunID, err)

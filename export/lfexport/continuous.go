@@ -63,7 +63,7 @@ func Continuous(ctx context.Context, b bucket.Bucket, o Options, s Schedule) err
 	for cycle := 1; ; cycle++ {
 		res, err := Export(ctx, b, o)
 		if ctx.Err() != nil {
-			if err == nil {
+			if res != nil && res.Manifest != nil {
 				return nil // the cycle committed just before the stop
 			}
 			return ErrStopped

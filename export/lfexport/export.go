@@ -373,7 +373,7 @@ func Export(ctx context.Context, b bucket.Bucket, o Options) (*Result, error) {
 		return nil, fmt.Errorf("%w: %w", ErrIncomplete, err)
 	}
 	res.Manifest = m
-	if err := hive.DeleteCheckpoint(ctx, b, m.RunID); err != nil {
+	if err := hive.DeleteCheckpoint(context.WithoutCancel(ctx), b, m.RunID); err != nil {
 		e.log.Warn("could not delete the checkpoint of the committed run", "run", m.RunID, "err", err)
 	}
 	if err != nil {
