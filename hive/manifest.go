@@ -38,6 +38,9 @@ var (
 	ErrNewerSchema = errors.New("lake written by a newer lakefuse")
 	// ErrCorrupt: a manifest or data file is damaged or does not match its manifest.
 	ErrCorrupt = errors.New("lake file damaged")
+	// ErrUnpublished: a run committed, but not all its files were moved
+	// into place; the next export or compact finishes that.
+	ErrUnpublished = errors.New("committed, but not all files are in place yet (the next export or compact finishes it)")
 )
 
 // Manifest records one committed run: what ran, against what, and every file

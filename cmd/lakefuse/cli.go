@@ -51,6 +51,7 @@ type CLI struct {
 	Migrate MigrateCmd `cmd:"" help:"Export from one Langfuse project and import into another."`
 	Convert ConvertCmd `cmd:"" help:"Convert other tools' exports into a lake."`
 	Verify  VerifyCmd  `cmd:"" help:"Check a lake against its manifests, or against a live project."`
+	Compact CompactCmd `cmd:"" help:"Merge a lake's small files into files near a target size."`
 	Demo    DemoCmd    `cmd:"" help:"Run the whole job offline against a built-in Langfuse-compatible server."`
 	Report  ReportCmd  `cmd:"" help:"Write a lake's report: one self-contained HTML file with charts."`
 	Bench   BenchCmd   `cmd:"" help:"Measure lakefuse on generated data and print a table."`

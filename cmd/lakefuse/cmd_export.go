@@ -51,11 +51,25 @@ type ExportCmd struct {
 	To          string        `help:"Export rows before this time (default: now); a past time is widened to the end of its day." placeholder:"TIME"`
 	Incremental bool          `help:"Export what is new since the last export of this project into LOCATION, re-reading --lookback before it."`
 	Lookback    time.Duration `help:"How much before the last export's end an incremental export re-reads, for late and updated rows." default:"48h"`
+	Every       time.Duration `help:"Keep running: an incremental export (one committed run) every this long (e.g. 1h), until SIGTERM or Ctrl-C. Needs --incremental."`
 	NoMedia     bool          `name:"no-media" help:"Do not download media bytes into _media/ (media rows are still written)."`
 	Concurrency int           `help:"Requests in flight per Langfuse rate-limit bucket, and parallel media and prompt fetches." default:"4"`
 	JSON        bool          `help:"Print the summary as JSON."`
 	LangfuseFlags
 	BucketFlags
+	LeaseFlags
+}
+
+// LeaseFlags tune the lake's lease, which every command that changes a lake
+// holds while it works.
+type LeaseFlags struct {
+	Wait     time.Duration `help:"How long to wait when another run is changing the lake (default: refuse at once, naming it)." default:"0s"`
+	LeaseTTL time.Duration `name:"lease-ttl" hidden:"" help:"How long the lake's lease lasts without renewal; a run killed holding it blocks others this long." default:"1m"`
+}
+
+// Options returns the lease options for holder.
+func (f LeaseFlags) Options(g *Globals, holder string) hive.LeaseOptions {
+	return hive.LeaseOptions{Holder: holder, Wait: f.Wait, TTL: f.LeaseTTL, Logger: g.Log}
 }
 
 // Run exports and prints a summary.
@@ -79,14 +93,24 @@ func (c *ExportCmd) Run(g *Globals) error {
 	if err != nil {
 		return &exitError{2, err}
 	}
+	if c.Every < 0 || c.Every > 0 && !c.Incremental {
+		return &exitError{2, fmt.Errorf("--every needs --incremental and a positive interval: each cycle exports what is new since the last one")}
+	}
 	b, err := c.Open(g, c.Location)
 	if err != nil {
 		return err
 	}
 	defer b.Close()
+	if c.Every > 0 {
+		return runContinuous(g, b, lfexport.Options{
+			Client: client, Tables: tables, Lookback: c.Lookback, NoMedia: c.NoMedia, Concurrency: c.Concurrency, Logger: g.Log,
+			Tool: hive.Tool{Name: "lakefuse", Version: toolVersion()}, Lease: c.LeaseFlags.Options(g, "lakefuse export --every "+c.Every.String()),
+		}, c.Every)
+	}
 	return runExport(g, b, lfexport.Options{
 		Client: client, Tables: tables, From: from, To: to, Incremental: c.Incremental, Lookback: c.Lookback,
 		NoMedia: c.NoMedia, Concurrency: c.Concurrency, Logger: g.Log, Tool: hive.Tool{Name: "lakefuse", Version: toolVersion()},
+		Lease: c.LeaseFlags.Options(g, "lakefuse export"),
 	}, c.JSON)
 }
 
@@ -215,4 +239,32 @@ func printJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// runContinuous exports every interval until the context ends (SIGTERM,
+// Ctrl-C), one line per cycle. Stopped between cycles it exits 0; stopped
+// during one, 1 (that cycle committed nothing and the next start resumes it).
+func runContinuous(g *Globals, b bucket.Bucket, o lfexport.Options, every time.Duration) error {
+	failed := 0
+	err := lfexport.Continuous(g.Ctx, b, o, lfexport.Schedule{Every: every, OnCycle: func(cycle int, res *lfexport.Result, err error) {
+		if err != nil {
+			failed++
+			g.Log.Error("export cycle failed; the next cycle resumes it", "cycle", cycle, "err", err)
+			return
+		}
+		var rows int64
+		for _, t := range res.Manifest.Tables {
+			rows += t.Rows
+		}
+		fmt.Fprintf(g.Stdout, "%s cycle %d: run %s, window %s, %d rows, replaced %d file(s)\n", time.Now().UTC().Format(time.RFC3339),
+			cycle, res.Manifest.RunID, windowString(res.Manifest.Window), rows, res.Superseded)
+	}})
+	switch {
+	case errors.Is(err, lfexport.ErrOptions):
+		return &exitError{2, err}
+	case err != nil:
+		return fmt.Errorf("export into %s: %w", b, err)
+	}
+	fmt.Fprintf(g.Stdout, "stopped; %d cycle(s) failed\n", failed)
+	return nil
 }

@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/lakefuse/lakefuse/bucket"
 	"github.com/lakefuse/lakefuse/export/lfexport"
 	"github.com/lakefuse/lakefuse/hive"
 	"github.com/lakefuse/lakefuse/importer"
 	lf "github.com/lakefuse/lakefuse/internal/langfuse"
+	"github.com/lakefuse/lakefuse/schema"
 )
 
 // VerifyCmd checks a lake.
@@ -63,8 +65,22 @@ func (c *VerifyCmd) Run(g *Globals) error {
 	for _, s := range strays {
 		fmt.Fprintf(g.Stdout, "note: %s is not part of the lake (%s)\n", s.Key, s.Reason)
 	}
+	staged, err := l.Staged(g.Ctx)
+	if err != nil {
+		return err
+	}
+	for _, s := range staged {
+		fmt.Fprintf(g.Stdout, "note: %s: %s\n", s.Key, s.Reason)
+	}
 	if len(problems) > 0 {
 		return fmt.Errorf("%d of %d files failed verification in %s", len(problems), files, b)
+	}
+	dups, err := reportDuplicates(g, l)
+	if err != nil {
+		return err
+	}
+	if dups > 0 {
+		return fmt.Errorf("%d row(s) appear more than once in %s: a glob reader counts them twice; runs that wrote them are named above", dups, b)
 	}
 	fmt.Fprintf(g.Stdout, "verified %d files, %d rows, %d runs in %s: all match their manifests\n", files, rows, len(l.Manifests), b)
 	if !c.AgainstSource && !c.AgainstDestination {
@@ -135,4 +151,47 @@ func verifyLive(ctx context.Context, w io.Writer, l *hive.Lake, client *lf.Clien
 	}
 	diffs, rows, compared, err = compareLakes(ctx, w, l, live, againstDestination, rewriteIDs, tables, deliberate)
 	return rows, compared, diffs, err
+}
+
+// reportDuplicates prints, per table, rows whose key more than one live
+// file holds (outside the supersedes the manifests record), naming the runs
+// that hold them, and returns how many there are.
+func reportDuplicates(g *Globals, l *hive.Lake) (int, error) {
+	total := 0
+	for _, table := range l.Tables() {
+		if _, err := schema.Lookup(table); err != nil {
+			continue
+		}
+		shown, n, err := l.Duplicates(g.Ctx, table, 5)
+		if err != nil {
+			return 0, err
+		}
+		if n == 0 {
+			continue
+		}
+		total += n
+		runs := map[string]bool{}
+		for _, d := range shown {
+			for _, r := range d.Runs {
+				runs[r] = true
+			}
+		}
+		fmt.Fprintf(g.Stdout, "FAIL %s: %d row(s) in more than one live file\n", table, n)
+		for _, d := range shown {
+			fmt.Fprintf(g.Stdout, "  %s %s (project %s): %d copies, runs %s, files %s\n", strings.Join(schemaKey(table), ","),
+				strings.ReplaceAll(d.Key, "\x00", ","), d.ProjectID, len(d.Files), strings.Join(d.Runs, " "), strings.Join(d.Files, " "))
+		}
+		if n > len(shown) {
+			fmt.Fprintf(g.Stdout, "  … and %d more\n", n-len(shown))
+		}
+	}
+	return total, nil
+}
+
+func schemaKey(table string) []string {
+	t, err := schema.Lookup(table)
+	if err != nil {
+		return nil
+	}
+	return t.Key
 }
