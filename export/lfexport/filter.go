@@ -3,7 +3,6 @@ package lfexport
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -166,44 +165,49 @@ func (e *exporter) selectV3(ctx context.Context, c selection.Criterion, meet fun
 			return nil
 		})
 	}
-	var errs []error
 	switch c.Name {
 	case selection.CritEnvironment:
-		return traces(lf.TracesQuery{Environment: c.Values})
+		// Observations carry their own environment: any row counts.
+		if err := traces(lf.TracesQuery{Environment: c.Values}); err != nil {
+			return err
+		}
+		return observations(lf.ObservationsV1Query{Environment: c.Values})
 	case selection.CritTagsAll:
 		// The traces list keeps traces with all the given tags.
 		return traces(lf.TracesQuery{Tags: c.Values})
 	}
+	// The other parameters take one value: one listing per value.
 	for _, v := range c.Values {
+		var err error
 		switch c.Name {
 		case selection.CritTraceName:
-			errs = append(errs, traces(lf.TracesQuery{Name: v}))
+			err = traces(lf.TracesQuery{Name: v})
 		case selection.CritUserID:
-			errs = append(errs, traces(lf.TracesQuery{UserID: v}))
+			err = traces(lf.TracesQuery{UserID: v})
 		case selection.CritSessionID:
-			errs = append(errs, traces(lf.TracesQuery{SessionID: v}))
+			err = traces(lf.TracesQuery{SessionID: v})
 		case selection.CritRelease:
-			errs = append(errs, traces(lf.TracesQuery{Release: v}))
+			err = traces(lf.TracesQuery{Release: v})
 		case selection.CritTagsAny:
-			errs = append(errs, traces(lf.TracesQuery{Tags: []string{v}}))
+			err = traces(lf.TracesQuery{Tags: []string{v}})
 		case selection.CritObservationType:
-			errs = append(errs, observations(lf.ObservationsV1Query{Type: v}))
+			err = observations(lf.ObservationsV1Query{Type: v})
 		case selection.CritLevel:
-			errs = append(errs, observations(lf.ObservationsV1Query{Level: v}))
+			err = observations(lf.ObservationsV1Query{Level: v})
 		case selection.CritScoreName:
 			q := lf.ScoresV2Query{Fields: []string{"score"}, Name: v, FromTimestamp: e.st.From}
-			errs = append(errs, e.c.ListScoresV2(ctx, q, func(page []lf.ScoreV2) error {
+			err = e.c.ListScoresV2(ctx, q, func(page []lf.ScoreV2) error {
 				for i := range page {
 					if page[i].TraceID != nil {
 						meet(*page[i].TraceID)
 					}
 				}
 				return nil
-			}))
+			})
 		default:
 			return fmt.Errorf("criterion %s has no v3 listing", c.Name)
 		}
-		if err := errors.Join(errs...); err != nil {
+		if err != nil {
 			return err
 		}
 	}

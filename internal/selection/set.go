@@ -103,3 +103,47 @@ func (s *Set) KeepMedia(traceID, obsID *string) bool {
 	}
 	return s.trace(traceID) || (obsID != nil && s.Observations[*obsID])
 }
+
+// SelectRows applies f to rows held in memory (table name → rows of
+// pointers to schema row types) and returns the rows kept: the reference
+// the streaming implementations of the exporter and the importer are tested
+// against. Tables missing from order are kept whole.
+func SelectRows(f *Filter, rows map[string][]any) map[string][]any {
+	m := NewMatcher(f)
+	for _, r := range rows["traces"] {
+		m.Trace(r.(*schema.Trace))
+	}
+	for _, r := range rows["observations"] {
+		m.Observation(r.(*schema.Observation))
+	}
+	for _, r := range rows["scores"] {
+		m.Score(r.(*schema.Score))
+	}
+	set := NewSet(m.Selected())
+	out := map[string][]any{}
+	for _, t := range KeepOrder {
+		for _, r := range rows[t] {
+			if set.Keep(r) {
+				out[t] = append(out[t], r)
+			}
+		}
+	}
+	for t, rs := range rows {
+		if _, ok := out[t]; !ok && !slicesContains(KeepOrder, t) {
+			out[t] = rs
+		}
+	}
+	return out
+}
+
+// KeepOrder is the order in which tables must pass Set.Keep.
+var KeepOrder = []string{"traces", "observations", "sessions", "scores", "comments", "annotation_queue_items", "dataset_run_items", "media"}
+
+func slicesContains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
