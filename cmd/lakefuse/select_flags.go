@@ -69,3 +69,21 @@ func printPreflight(w io.Writer, p *importer.Plan) {
 		fmt.Fprintf(w, "  REFUSED: %s\n", pr)
 	}
 }
+
+// printSelections lists the runs that left something out, so that nobody
+// takes a filtered or partial lake for a full copy.
+func printSelections(w io.Writer, runs []lsRun) {
+	for _, r := range runs {
+		if r.Selection.Empty() {
+			continue
+		}
+		var parts []string
+		if f, err := selection.FromMap(r.Selection.Filter); err == nil && !f.Empty() {
+			parts = append(parts, "filter "+f.String())
+		}
+		if len(r.Selection.OmittedFields) > 0 {
+			parts = append(parts, "without field groups "+strings.Join(r.Selection.OmittedFields, ","))
+		}
+		fmt.Fprintf(w, "  run %s is partial: %s\n", r.RunID, strings.Join(parts, "; "))
+	}
+}

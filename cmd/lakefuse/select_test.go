@@ -319,3 +319,42 @@ func TestImportPreflightRefusals(t *testing.T) {
 		t.Fatalf("dry run with --allow-non-empty: %v", err)
 	}
 }
+
+// TestSelectCommands runs the flags end to end: a filtered export without
+// io, `ls` showing both, import refusing the partial lake until
+// --allow-partial, the preflight in the plan, and the lake's file modes.
+func TestSelectCommands(t *testing.T) {
+	srv := lftest.NewServer(lftest.Options{Mode: lftest.V4})
+	t.Cleanup(srv.Close)
+	_, pk, sk := srv.AddGeneratedProject(lftest.Generate(6, lftest.SizeSmall))
+	_, dpk, dsk := srv.AddProject("dest")
+	dir := t.TempDir() + "/lake"
+	src := []string{"--public-key=" + pk, "--secret-key=" + sk, "--base-url=" + srv.URL()}
+	dst := []string{"--public-key=" + dpk, "--secret-key=" + dsk, "--base-url=" + srv.URL()}
+	code, out, errOut := run(t, append([]string{"export", dir, "--user-id=user-1,bob", "--level=ERROR,WARNING", "--fields=core,basic,time,model,usage,prompt,metrics"}, src...)...)
+	if code != 0 {
+		t.Fatalf("export: exit %d\n%s\n%s", code, out, errOut)
+	}
+	code, out, _ = run(t, "ls", dir)
+	if code != 0 || !strings.Contains(out, "filter user_id=bob,user-1 level=ERROR,WARNING") || !strings.Contains(out, "without field groups io,metadata") {
+		t.Errorf("ls does not show the selection (exit %d):\n%s", code, out)
+	}
+	code, out, _ = run(t, "ls", dir, "--json")
+	if code != 0 || !strings.Contains(out, `"omitted_fields"`) || !strings.Contains(out, `"user_id"`) {
+		t.Errorf("ls --json lacks the selection:\n%s", out)
+	}
+	code, out, errOut = run(t, append([]string{"import", dir, "--yes", "--wait=3s"}, dst...)...)
+	if code == 0 || !strings.Contains(errOut, "--allow-partial") {
+		t.Errorf("import of a partial lake: exit %d\n%s\n%s", code, out, errOut)
+	}
+	code, out, errOut = run(t, append([]string{"import", dir, "--yes", "--wait=3s", "--allow-partial"}, dst...)...)
+	if code != 0 || !strings.Contains(out, "Preflight:") || !strings.Contains(out, "billable units (est.)") {
+		t.Errorf("import --allow-partial: exit %d\n%s\n%s", code, out, errOut)
+	}
+	for _, bad := range [][]string{{"--fields=core,io"}, {"--fields=core,basic,nope"}, {"--level=LOUD"}, {"--observation-type=span,blob"}} {
+		if code, _, errOut := run(t, append(append([]string{"export", t.TempDir()}, bad...), src...)...); code != 2 {
+			t.Errorf("export %v: exit %d, want 2\n%s", bad, code, errOut)
+		}
+	}
+	checkPrivateModes(t, dir)
+}
