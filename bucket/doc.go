@@ -85,6 +85,13 @@
 // version it opened: if the object is replaced meanwhile, reads fail rather
 // than mix versions. An Object belongs to the context passed to Open.
 //
+// # Encryption at rest
+//
+// Options.SSE encrypts every object written to s3:// (SSE-S3 "AES256", or
+// SSE-KMS "aws:kms" with Options.SSEKMSKeyID); gs:// keeps the bucket's
+// default key and refuses SSE, as do local directories, which are private
+// instead: the directories the bucket creates are 0700, its files 0600.
+//
 // # Errors and retries
 //
 // Callers branch with errors.Is on ErrNotFound, ErrPermission, ErrNoBucket,
