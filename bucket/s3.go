@@ -309,13 +309,13 @@ func (b *s3Bucket) NewWriter(ctx context.Context, key string) (Writer, error) {
 	})
 	go func() {
 		defer close(w.done)
-		//lint:ignore SA1019 see s3Bucket.uploader
 		in := &s3.PutObjectInput{
 			Bucket: &b.loc.bucket,
 			Key:    aws.String(b.objectKey(key)),
 			Body:   pr,
 		}
 		b.applySSE(in)
+		//lint:ignore SA1019 see s3Bucket.uploader
 		_, err := b.uploader.Upload(upCtx, in)
 		w.err = err
 		// Unblock a Write waiting for the uploader to read.
