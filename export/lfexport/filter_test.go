@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/lakefuse/lakefuse/bucket"
 	"github.com/lakefuse/lakefuse/hive"
@@ -285,5 +286,51 @@ func checkFieldsRequested(t *testing.T, seen []string, omit []string) {
 				t.Errorf("fields=%s lacks %s", f, g)
 			}
 		}
+	}
+}
+
+// A filtered export that fails after the selection resumes with the
+// selection of its checkpoint and ends with the filtered lake; another
+// filter does not resume it.
+func TestExportFilterResume(t *testing.T) {
+	p := lftest.Generate(7, lftest.SizeSmall)
+	s, k := serve(t, lftest.V4, p)
+	full := expectV4(p, true)
+	f := &selection.Filter{UserIDs: []string{"user-1"}}
+	b := bucket.NewMemory()
+	s.SetFaults(lftest.Faults{Rates: map[lftest.FaultKind]float64{lftest.Fault500: 1}, Match: func(r *http.Request) bool {
+		return r.URL.Path == "/api/public/v3/scores" && r.URL.Query().Get("limit") != "1"
+	}})
+	c, err := lf.New(lf.Config{BaseURL: s.URL(), PublicKey: k.PublicKey, SecretKey: k.SecretKey, MaxRetries: 1,
+		Backoff: func(int) time.Duration { return time.Millisecond }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Export(context.Background(), b, Options{Client: c, Filter: f, Now: fixedNow}); err == nil {
+		t.Fatal("the export did not fail")
+	}
+	s.SetFaults(lftest.Faults{})
+	res := export(t, b, Options{Client: client(t, s, k), Filter: &selection.Filter{UserIDs: []string{"user-1"}}})
+	if res.Resumed == "" {
+		t.Error("the rerun did not resume the checkpoint")
+	}
+	want := selectExpected(full, f)
+	got := readLake(t, b)
+	for k := range want["sessions"] {
+		if g, ok := got["sessions"][k]; ok {
+			want["sessions"][k] = g
+		}
+	}
+	compareLake(t, got, want)
+
+	// Another filter abandons a checkpoint of this one.
+	b2 := bucket.NewMemory()
+	s.SetFaults(lftest.Faults{Rates: map[lftest.FaultKind]float64{lftest.Fault500: 1}, Match: func(r *http.Request) bool {
+		return r.URL.Path == "/api/public/v3/scores" && r.URL.Query().Get("limit") != "1"
+	}})
+	_, _ = Export(context.Background(), b2, Options{Client: c, Filter: f, Now: fixedNow})
+	s.SetFaults(lftest.Faults{})
+	if res := export(t, b2, Options{Client: client(t, s, k), Filter: &selection.Filter{UserIDs: []string{"bob"}}}); res.Resumed != "" {
+		t.Error("an export with another filter resumed the checkpoint")
 	}
 }
