@@ -630,7 +630,9 @@ func (e *exporter) checkpoint(ctx context.Context) error {
 
 // add appends a row if its table is exported.
 func (e *exporter) add(ctx context.Context, t *schema.Table, row any) error {
-	if !e.tables[t.Name] || !e.keep(row) {
+	// keep first: it learns the selection's observations and sessions from
+	// rows of tables that are read but not written.
+	if !e.keep(row) || !e.tables[t.Name] {
 		return nil
 	}
 	return e.append(ctx, t, row)

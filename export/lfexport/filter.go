@@ -43,6 +43,10 @@ func (e *exporter) orderForSelection(tasks []task) []task {
 	var a, b []task
 	for _, t := range tasks {
 		if first(t) || t.name == "derived" {
+			// They run whenever a trace-linked table is exported: the
+			// observations and sessions of the selected traces are learnt
+			// from their rows even when they are not written.
+			t.tables = append(slices.Clone(t.tables), selection.KeepOrder...)
 			a = append(a, t)
 		} else {
 			b = append(b, t)
