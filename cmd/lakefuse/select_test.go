@@ -8,12 +8,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+
 	"github.com/lakefuse/lakefuse/bucket"
 	"github.com/lakefuse/lakefuse/export/lfexport"
 	"github.com/lakefuse/lakefuse/hive"
 	"github.com/lakefuse/lakefuse/importer"
 	lf "github.com/lakefuse/lakefuse/internal/langfuse"
 	"github.com/lakefuse/lakefuse/internal/lftest"
+	"github.com/lakefuse/lakefuse/internal/miniotest"
 	"github.com/lakefuse/lakefuse/internal/selection"
 	"github.com/lakefuse/lakefuse/schema"
 )
@@ -357,4 +362,49 @@ func TestSelectCommands(t *testing.T) {
 		}
 	}
 	checkPrivateModes(t, dir)
+}
+
+// TestExportSSEOnMinIO: every object an export with --sse aws:kms writes
+// to MinIO (data, manifest, media) is stored encrypted with the key, and the
+// lake reads back (ls, verify) without any flag.
+func TestExportSSEOnMinIO(t *testing.T) {
+	srv := miniotest.Start(t)
+	srv.Env(t)
+	bkt := srv.NewBucket(t, "sse")
+	loc := "s3://" + bkt + "/lake"
+	flags := []string{"--s3-endpoint", srv.Endpoint(), "--s3-path-style"}
+	lfs := lftest.NewServer(lftest.Options{Mode: lftest.V4})
+	t.Cleanup(lfs.Close)
+	_, pk, sk := lfs.AddGeneratedProject(lftest.Generate(6, lftest.SizeSmall))
+	args := append([]string{"export", loc, "--sse", "aws:kms", "--sse-kms-key-id", miniotest.KMSKeyID,
+		"--public-key=" + pk, "--secret-key=" + sk, "--base-url=" + lfs.URL()}, flags...)
+	if code, out, errOut := run(t, args...); code != 0 {
+		t.Fatalf("export --sse: exit %d\n%s\n%s", code, out, errOut)
+	}
+	ctx := context.Background()
+	c := srv.Client()
+	n := 0
+	p := s3.NewListObjectsV2Paginator(c, &s3.ListObjectsV2Input{Bucket: &bkt})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range page.Contents {
+			h, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &bkt, Key: o.Key})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if h.ServerSideEncryption != s3types.ServerSideEncryptionAwsKms || !strings.Contains(aws.ToString(h.SSEKMSKeyId), miniotest.KMSKeyID) {
+				t.Errorf("%s: encryption %q key %q", aws.ToString(o.Key), h.ServerSideEncryption, aws.ToString(h.SSEKMSKeyId))
+			}
+			n++
+		}
+	}
+	if n < 10 {
+		t.Fatalf("only %d objects in the bucket", n)
+	}
+	if code, out, errOut := run(t, append([]string{"verify", loc}, flags...)...); code != 0 {
+		t.Fatalf("verify an encrypted lake: exit %d\n%s\n%s", code, out, errOut)
+	}
 }
