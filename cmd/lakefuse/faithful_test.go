@@ -172,7 +172,7 @@ func TestImportModelsPromptsVerify(t *testing.T) {
 	user.Labels = []string{"latest"}
 	a.AddPromptVersion(user)
 	b.AddPromptVersion(pv("base", 1, "the destination's own base"))
-	code, out, errOut := run(t, append(rt.migrateArgs(), "--on-prompt-conflict=append", "--allow-non-empty")...)
+	code, out, errOut := run(t, append(rt.migrateArgs(), "--on-prompt-conflict=append")...)
 	if code != 0 {
 		t.Fatalf("migrate: exit %d\n%s\n%s", code, out, errOut)
 	}

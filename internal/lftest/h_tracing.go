@@ -76,21 +76,19 @@ var obsColumns = map[string]column[obsRow]{
 	"traceName":           func(r obsRow) any { return r.traceName() },
 	"traceTags":           func(r obsRow) any { return r.tags() },
 	"tags":                func(r obsRow) any { return r.tags() },
-	// release is a string column of the events table's filter
-	// (packages/shared/src/eventsTable.ts, id "release", e.release).
-	"release":           func(r obsRow) any { return r.release() },
-	"latency":           func(r obsRow) any { return latencySeconds(r.o) },
-	"timeToFirstToken":  func(r obsRow) any { return ttftSeconds(r.o) },
-	"inputTokens":       func(r obsRow) any { in, _, _ := usageTotals(r.o.UsageDetails); return float64(in) },
-	"outputTokens":      func(r obsRow) any { _, out, _ := usageTotals(r.o.UsageDetails); return float64(out) },
-	"totalTokens":       func(r obsRow) any { _, _, t := usageTotals(r.o.UsageDetails); return float64(t) },
-	"tokens":            func(r obsRow) any { _, _, t := usageTotals(r.o.UsageDetails); return float64(t) },
-	"inputCost":         func(r obsRow) any { v, ok := r.o.CostDetails["input"]; return floatPtr(v, ok) },
-	"outputCost":        func(r obsRow) any { v, ok := r.o.CostDetails["output"]; return floatPtr(v, ok) },
-	"totalCost":         func(r obsRow) any { return floatPtr(costTotal(r.o.CostDetails)) },
-	"model":             func(r obsRow) any { return r.o.Model },
-	"providedModelName": func(r obsRow) any { return r.o.Model },
-	"promptName":        func(r obsRow) any { return r.o.PromptName },
+	"release":             func(r obsRow) any { return r.release() }, // a column of v4's filter: packages/shared/src/eventsTable.ts
+	"latency":             func(r obsRow) any { return latencySeconds(r.o) },
+	"timeToFirstToken":    func(r obsRow) any { return ttftSeconds(r.o) },
+	"inputTokens":         func(r obsRow) any { in, _, _ := usageTotals(r.o.UsageDetails); return float64(in) },
+	"outputTokens":        func(r obsRow) any { _, out, _ := usageTotals(r.o.UsageDetails); return float64(out) },
+	"totalTokens":         func(r obsRow) any { _, _, t := usageTotals(r.o.UsageDetails); return float64(t) },
+	"tokens":              func(r obsRow) any { _, _, t := usageTotals(r.o.UsageDetails); return float64(t) },
+	"inputCost":           func(r obsRow) any { v, ok := r.o.CostDetails["input"]; return floatPtr(v, ok) },
+	"outputCost":          func(r obsRow) any { v, ok := r.o.CostDetails["output"]; return floatPtr(v, ok) },
+	"totalCost":           func(r obsRow) any { return floatPtr(costTotal(r.o.CostDetails)) },
+	"model":               func(r obsRow) any { return r.o.Model },
+	"providedModelName":   func(r obsRow) any { return r.o.Model },
+	"promptName":          func(r obsRow) any { return r.o.PromptName },
 	"promptVersion": func(r obsRow) any {
 		if r.o.PromptVersion == nil {
 			return nil
