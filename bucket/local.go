@@ -42,10 +42,31 @@ func newLocal(dir string) (*localBucket, error) {
 	switch {
 	case err == nil && !fi.IsDir():
 		return nil, fmt.Errorf("%w %q: it is a file, not a directory", ErrBadLocation, root)
+	case errors.Is(err, syscall.ENOTDIR):
+		// A parent is a file: say which, rather than "not found".
+		if file := fileAncestor(root); file != "" {
+			return nil, fmt.Errorf("%w %q: %s is a file, not a directory", ErrBadLocation, root, file)
+		}
+		return nil, fmt.Errorf("lake directory %s: %w", root, mapOSError(err))
 	case err != nil && !errors.Is(err, fs.ErrNotExist):
 		return nil, fmt.Errorf("lake directory %s: %w", root, mapOSError(err))
 	}
 	return &localBucket{root: root}, nil
+}
+
+// fileAncestor returns the nearest parent of path that exists and is not a
+// directory, or "".
+func fileAncestor(path string) string {
+	for p := filepath.Dir(path); p != filepath.Dir(p); p = filepath.Dir(p) {
+		fi, err := os.Stat(p)
+		if err == nil {
+			if fi.IsDir() {
+				return ""
+			}
+			return p
+		}
+	}
+	return ""
 }
 
 func (b *localBucket) String() string { return b.root }

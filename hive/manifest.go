@@ -212,7 +212,11 @@ func ReadManifest(ctx context.Context, b bucket.Bucket, key string) (*Manifest, 
 	if m.Format != ManifestFormat {
 		return nil, fmt.Errorf("manifest %s/%s: %w: format is %q, want %q", b, key, ErrCorrupt, m.Format, ManifestFormat)
 	}
-	if m.SchemaVersion > schema.Version || m.ManifestVersion > ManifestVersion {
+	if m.ManifestVersion > ManifestVersion {
+		return nil, fmt.Errorf("manifest %s/%s: %w: manifest version %d (this lakefuse reads up to %d); upgrade lakefuse to read this lake",
+			b, key, ErrNewerSchema, m.ManifestVersion, ManifestVersion)
+	}
+	if m.SchemaVersion > schema.Version {
 		return nil, fmt.Errorf("manifest %s/%s: %w: schema version %d (this lakefuse reads up to %d); upgrade lakefuse to read this lake",
 			b, key, ErrNewerSchema, m.SchemaVersion, schema.Version)
 	}

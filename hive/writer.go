@@ -488,8 +488,8 @@ func newPartFile(ctx context.Context, b bucket.Bucket, key string, t *schema.Tab
 		return nil, fmt.Errorf("write %s/%s: %w", b, key, err)
 	}
 	sink := &hashingWriter{w: w, h: sha256.New()}
-	fw, err := pqarrow.NewFileWriter(t.Arrow(), sink, WriterProperties(t, opts.Mem),
-		pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema(), pqarrow.WithAllocator(opts.Mem)))
+	fw, err := pqarrow.NewFileWriter(withStoredSchema(t), sink, WriterProperties(t, opts.Mem),
+		pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(opts.Mem)))
 	if err != nil {
 		_ = w.Abort()
 		return nil, fmt.Errorf("write %s/%s: %w", b, key, err)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"sort"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -25,8 +24,8 @@ type LangfuseFlags struct {
 	SecretKey string `name:"secret-key" help:"Langfuse secret key (sk-lf-…); prefer the environment variable." env:"LANGFUSE_SECRET_KEY"`
 	BaseURL   string `name:"base-url" help:"Langfuse base URL." env:"LANGFUSE_BASE_URL,LANGFUSE_HOST" default:"https://cloud.langfuse.com"`
 	// MaxRetries is how often a failed request (429, 5xx, network error)
-	// is retried, with exponential backoff from 1 s, before the command fails.
-	MaxRetries int `name:"max-retries" help:"Retries of a request that failed with 429, 5xx or a network error." default:"6"`
+	// is retried, with exponential backoff from 50 ms (about 26-51 s in all), before the command fails.
+	MaxRetries int `name:"max-retries" help:"Retries of a request that failed with 429, 5xx or a network error (backoff from 50ms, doubling, up to 30s)." default:"10"`
 }
 
 // Client builds a Langfuse client for these flags.
@@ -72,16 +71,9 @@ func (c *ExportCmd) Run(g *Globals) error {
 	if err != nil {
 		return &exitError{2, err}
 	}
-	var tables []string
-	if c.Tables != "" {
-		for _, t := range strings.Split(c.Tables, ",") {
-			if t = strings.TrimSpace(t); t != "" {
-				if _, err := schema.Lookup(t); err != nil {
-					return &exitError{2, err}
-				}
-				tables = append(tables, t)
-			}
-		}
+	tables, err := parseTables(c.Tables)
+	if err != nil {
+		return &exitError{2, err}
 	}
 	filter, err := c.Filter()
 	if err != nil {
@@ -113,9 +105,11 @@ func (c *ExportCmd) Run(g *Globals) error {
 // runExport runs an export with progress on a terminal and prints the summary.
 func runExport(g *Globals, b bucket.Bucket, o lfexport.Options, asJSON bool) error {
 	o.Stats = lfexport.NewStats()
-	stop := startProgress(g, o.Stats)
+	p := startProgress(g)
+	stop := followExport(p, o.Stats)
 	res, err := lfexport.Export(g.Ctx, b, o)
 	stop()
+	p.Stop()
 	if err != nil {
 		if errors.Is(err, lfexport.ErrOptions) {
 			return &exitError{2, err}
@@ -144,71 +138,35 @@ func parseTime(flag, s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("%s %q is not a time: use RFC 3339 (2026-03-01T12:00:00Z) or a date (2026-03-01)", flag, s)
 }
 
-// startProgress draws a status line on a terminal every half second, or
-// logs progress every 30 seconds otherwise. The returned func stops it.
-func startProgress(g *Globals, st *lfexport.Stats) func() {
+// followExport shows the export's counts (rows per table, media files)
+// through p until the returned func is called.
+func followExport(p *progress, st *lfexport.Stats) func() {
 	done := make(chan struct{})
 	finished := make(chan struct{})
+	update := func() {
+		s := st.Snapshot()
+		for _, t := range s.Tables() {
+			p.Update(t, s.Rows[t], s.Totals[t])
+		}
+		if s.Media > 0 {
+			p.Update(mediaFiles, s.Media, 0)
+		}
+	}
 	go func() {
 		defer close(finished)
-		interval := 30 * time.Second
-		if g.Interactive {
-			interval = 500 * time.Millisecond
-		}
-		tick := time.NewTicker(interval)
+		tick := time.NewTicker(200 * time.Millisecond)
 		defer tick.Stop()
 		for {
 			select {
 			case <-done:
-				if g.Interactive {
-					fmt.Fprint(g.Stdout, "\r\033[K")
-				}
+				update()
 				return
 			case <-tick.C:
-				s := st.Snapshot()
-				if g.Interactive {
-					fmt.Fprint(g.Stdout, "\r\033[K"+progressLine(s))
-				} else {
-					g.Log.Info("export progress", "phase", s.Phase, "rows", s.TotalRows(), "elapsed", s.Elapsed.Round(time.Second).String())
-				}
+				update()
 			}
 		}
 	}()
 	return func() { close(done); <-finished }
-}
-
-// progressLine is one terminal line: phase, rows/s, rows of the biggest
-// tables, time left when the current listing's extent is known.
-func progressLine(s lfexport.Snapshot) string {
-	total := s.TotalRows()
-	rate := float64(total) / max(s.Elapsed.Seconds(), 0.001)
-	var parts []string
-	tables := s.Tables()
-	sort.SliceStable(tables, func(i, j int) bool { return s.Rows[tables[i]] > s.Rows[tables[j]] })
-	for i, t := range tables {
-		if i == 3 {
-			break
-		}
-		if n := s.Rows[t]; n > 0 {
-			if tot := s.Totals[t]; tot > 0 {
-				parts = append(parts, fmt.Sprintf("%s %d/%d", t, n, tot))
-			} else {
-				parts = append(parts, fmt.Sprintf("%s %d", t, n))
-			}
-		}
-	}
-	line := fmt.Sprintf("%s  %d rows  %.0f rows/s", s.Phase, total, rate)
-	if len(parts) > 0 {
-		line += "  " + strings.Join(parts, ", ")
-	}
-	if s.Fraction > 0.01 && s.Fraction < 1 {
-		left := time.Duration(float64(s.Elapsed) * (1 - s.Fraction) / s.Fraction)
-		line += fmt.Sprintf("  %s: %.0f%%, ~%s left", s.Phase, 100*s.Fraction, left.Round(time.Second))
-	}
-	if s.Media > 0 {
-		line += fmt.Sprintf("  media %d", s.Media)
-	}
-	return line
 }
 
 func printExport(w io.Writer, b bucket.Bucket, res *lfexport.Result, s lfexport.Snapshot) error {

@@ -18,8 +18,10 @@ type VerifyCmd struct {
 	Location           string `arg:"" help:"The lake to check."`
 	AgainstSource      bool   `name:"against-source" xor:"against" help:"Also compare the lake with the live project it was exported from (LANGFUSE_* keys)."`
 	AgainstDestination bool   `name:"against-destination" xor:"against" help:"Also compare the lake with the live project it was imported into (LANGFUSE_* keys): ids mapped, destination-assigned fields left out."`
+	RewriteIDs         bool   `name:"rewrite-ids" help:"With --against-destination: the import ran with --rewrite-ids, so map the lake's ids the same way."`
 	Tables             string `help:"Comma-separated tables to compare with the live project (default: all)." placeholder:"LIST"`
 	StateDir           string `name:"state-dir" help:"Where the import ledger lives, if import was given --state-dir (what it skipped or created on purpose is not a difference)." placeholder:"LOCATION"`
+	ReportJSONFlag
 	LangfuseFlags
 	BucketFlags
 }
@@ -28,6 +30,10 @@ type VerifyCmd struct {
 // SHA-256, readable Parquet of the right table and schema version, and the
 // row count the manifest records.
 func (c *VerifyCmd) Run(g *Globals) error {
+	tables, err := parseTables(c.Tables)
+	if err != nil {
+		return &exitError{2, err}
+	}
 	b, err := c.Open(g, c.Location)
 	if err != nil {
 		return err
@@ -64,10 +70,6 @@ func (c *VerifyCmd) Run(g *Globals) error {
 	if !c.AgainstSource && !c.AgainstDestination {
 		return nil
 	}
-	tables, err := parseTables(c.Tables)
-	if err != nil {
-		return &exitError{2, err}
-	}
 	client, err := c.Client(g, 4)
 	if err != nil {
 		return &exitError{2, err}
@@ -85,8 +87,8 @@ func (c *VerifyCmd) Run(g *Globals) error {
 		defer sb.Close()
 		state = sb
 	}
-	n, compared, diffs, err := verifyLive(g.Ctx, g.Stdout, l, client, c.AgainstDestination, tables, state)
-	if err != nil {
+	n, compared, diffs, err := verifyLive(g.Ctx, g.Stdout, l, client, c.AgainstDestination, c.RewriteIDs, tables, state)
+	if err := c.writeCompare(g, l, which, compared, diffs, err); err != nil {
 		return err
 	}
 	if diffs > 0 {
@@ -99,7 +101,7 @@ func (c *VerifyCmd) Run(g *Globals) error {
 // verifyLive exports the live project of client into a scratch lake and
 // compares it with l.
 // state is where the import's ledger lives (nil: the lake's bucket).
-func verifyLive(ctx context.Context, w io.Writer, l *hive.Lake, client *lf.Client, againstDestination bool, tables []string, state bucket.Bucket) (rows int64, compared []string, diffs int, err error) {
+func verifyLive(ctx context.Context, w io.Writer, l *hive.Lake, client *lf.Client, againstDestination, rewriteIDs bool, tables []string, state bucket.Bucket) (rows int64, compared []tableResult, diffs int, err error) {
 	dir, err := os.MkdirTemp("", "lakefuse-verify-*")
 	if err != nil {
 		return 0, nil, 0, err
@@ -131,6 +133,6 @@ func verifyLive(ctx context.Context, w io.Writer, l *hive.Lake, client *lf.Clien
 			return 0, nil, 0, err
 		}
 	}
-	diffs, rows, compared, err = compareLakes(ctx, w, l, live, againstDestination, tables, deliberate)
+	diffs, rows, compared, err = compareLakes(ctx, w, l, live, againstDestination, rewriteIDs, tables, deliberate)
 	return rows, compared, diffs, err
 }

@@ -237,7 +237,7 @@ func checkSelectedImport(t *testing.T, fx *selectFixture, o importer.Options, wa
 	dest.EachTrace(func(tr *lftest.Trace) bool { got[tr.ID] = true; return true })
 	wantTraces := map[string]bool{}
 	for _, r := range want["traces"] {
-		wantTraces[importer.TraceID(r.(*schema.Trace).ID)] = true
+		wantTraces[r.(*schema.Trace).ID] = true // ids are kept verbatim
 	}
 	for id := range got {
 		if !wantTraces[id] {
