@@ -92,6 +92,13 @@
 // a rename on disk, a server-side copy and a delete on S3 (both names exist
 // for a moment).
 //
+// # Encryption at rest
+//
+// Options.SSE encrypts every object written to s3:// (SSE-S3 "AES256", or
+// SSE-KMS "aws:kms" with Options.SSEKMSKeyID); gs:// keeps the bucket's
+// default key and refuses SSE, as do local directories, which are private
+// instead: the directories the bucket creates are 0700, its files 0600.
+//
 // # Errors and retries
 //
 // Callers branch with errors.Is on ErrNotFound, ErrPermission, ErrNoBucket,

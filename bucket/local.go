@@ -96,6 +96,14 @@ func mapOSError(err error) error {
 	return &kindError{kind: kind, err: err, msg: err.Error()}
 }
 
+// A local lake is private: traces hold prompts and answers full of personal
+// data. Directories the bucket creates are 0700 and files 0600 (umask can
+// only narrow these); directories that already exist keep their mode.
+const (
+	dirMode  = 0o700
+	fileMode = 0o600
+)
+
 func (b *localBucket) NewWriter(ctx context.Context, key string) (Writer, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -113,13 +121,13 @@ func (b *localBucket) NewWriter(ctx context.Context, key string) (Writer, error)
 	var f *os.File
 	var err error
 	for range 10 {
-		if err = os.MkdirAll(dir, 0o755); err != nil {
+		if err = os.MkdirAll(dir, dirMode); err != nil {
 			if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrExist) {
 				continue
 			}
 			break
 		}
-		f, err = os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o666)
+		f, err = os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fileMode)
 		if !errors.Is(err, fs.ErrNotExist) {
 			break
 		}

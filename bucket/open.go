@@ -24,6 +24,12 @@ type Options struct {
 	HTTPClient *http.Client
 	// Retry tunes retrying of transient errors; the zero value is the default.
 	Retry RetryPolicy
+	// SSE encrypts every object written to an s3:// location at rest:
+	// SSES3 ("AES256") or SSEKMS ("aws:kms", with SSEKMSKeyID or the
+	// store's default key). Empty: the bucket's default encryption. Other
+	// schemes refuse it (see checkSSE).
+	SSE         string
+	SSEKMSKeyID string
 }
 
 // Open returns the bucket at location: a directory path, file:///abs/path,
@@ -33,6 +39,9 @@ type Options struct {
 func Open(ctx context.Context, location string, opts Options) (Bucket, error) {
 	l, err := parseLocation(location)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkSSE(l.scheme, opts); err != nil {
 		return nil, err
 	}
 	switch l.scheme {

@@ -46,13 +46,15 @@ type s3Bucket struct {
 	loc      location
 	service  string // "s3" or "gcs", for messages
 	credHint string // where credentials come from, for messages
+	sse      string // server-side encryption of writes (sse.go)
+	sseKey   string
 }
 
 var _ Bucket = (*s3Bucket)(nil)
 
 func newS3(ctx context.Context, l location, opts Options) (*s3Bucket, error) {
 	gcs := l.scheme == "gs"
-	b := &s3Bucket{loc: l, service: "s3",
+	b := &s3Bucket{loc: l, service: "s3", sse: opts.SSE, sseKey: opts.SSEKMSKeyID,
 		credHint: "check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE"}
 	if gcs {
 		b.service = "gcs"
@@ -308,12 +310,14 @@ func (b *s3Bucket) NewWriter(ctx context.Context, key string) (Writer, error) {
 	})
 	go func() {
 		defer close(w.done)
-		//lint:ignore SA1019 see s3Bucket.uploader
-		_, err := b.uploader.Upload(upCtx, &s3.PutObjectInput{
+		in := &s3.PutObjectInput{
 			Bucket: &b.loc.bucket,
 			Key:    aws.String(b.objectKey(key)),
 			Body:   pr,
-		})
+		}
+		b.applySSE(in)
+		//lint:ignore SA1019 see s3Bucket.uploader
+		_, err := b.uploader.Upload(upCtx, in)
 		w.err = err
 		// Unblock a Write waiting for the uploader to read.
 		if err == nil {

@@ -71,6 +71,8 @@ type Manifest struct {
 	// Notes carries source-specific facts (for example the id mapping of a
 	// conversion) as small key/value strings.
 	Notes map[string]string `json:"notes,omitempty"`
+	// Selection is what the run left out on purpose (selection.go).
+	Selection *Selection `json:"selection,omitempty"`
 }
 
 // Tool identifies the program that wrote a manifest.

@@ -48,6 +48,8 @@ type RunOptions struct {
 	Tool   Tool
 	Source Source
 	Window Window
+	// Selection is recorded in the manifest.
+	Selection *Selection
 
 	Mem                 memory.Allocator
 	TargetFileBytes     int64
@@ -323,6 +325,9 @@ func (r *Run) Commit(ctx context.Context) (*Manifest, error) {
 	}
 	if len(r.notes) > 0 {
 		m.Notes = r.notes
+	}
+	if !r.opts.Selection.Empty() {
+		m.Selection = r.opts.Selection
 	}
 	for t := range r.tables {
 		m.Tables[t] = TableSummary{}

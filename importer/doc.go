@@ -17,6 +17,15 @@
 // the worker would drop anyway are skipped before sending, with the reason
 // in the summary and the ledger.
 //
+// # Selection and preflight
+//
+// Options.Filter, From and To select traces from a full lake (select.go);
+// a lake exported without field groups is refused unless AllowPartial.
+// Before anything is sent, the preflight (preflight.go) measures the rows to
+// send against the destination: rows older than its retention (refused
+// unless YesOldData), the billable units, and the rows it already holds
+// (refused unless AllowNonEmpty, when the ledger is fresh).
+//
 // # Read-back
 //
 // The import ends by reading back what the destination kept (readback.go):

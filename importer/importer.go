@@ -16,6 +16,7 @@ import (
 	"github.com/lakefuse/lakefuse/bucket"
 	"github.com/lakefuse/lakefuse/hive"
 	lf "github.com/lakefuse/lakefuse/internal/langfuse"
+	"github.com/lakefuse/lakefuse/internal/selection"
 	"github.com/lakefuse/lakefuse/schema"
 )
 
@@ -111,6 +112,17 @@ type Options struct {
 	Now        func() time.Time
 	// Progress, when set, receives the rows done so far per table.
 	Progress func(table string, done, total int64)
+
+	// Filter, From and To select traces (select.go): only they and what
+	// belongs to them are imported.
+	Filter   *selection.Filter
+	From, To time.Time
+	// AllowPartial imports a lake exported without some field groups.
+	AllowPartial bool
+	// YesOldData imports rows older than the destination's retention.
+	YesOldData bool
+	// AllowNonEmpty imports into a destination that already holds rows.
+	AllowNonEmpty bool
 }
 
 func (o *Options) validate() error {
@@ -125,6 +137,14 @@ func (o *Options) validate() error {
 		if _, err := schema.Lookup(t); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if o.Filter != nil {
+		if err := o.Filter.Normalize(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if !o.From.IsZero() && !o.To.IsZero() && !o.From.Before(o.To) {
+		errs = append(errs, fmt.Errorf("--from %s is not before --to %s", o.From.Format(time.RFC3339), o.To.Format(time.RFC3339)))
 	}
 	switch o.OnPromptConflict {
 	case PromptConflictStop, PromptConflictSkip, PromptConflictAppend:
@@ -171,6 +191,10 @@ func (o *Options) defaults() {
 type Plan struct {
 	SourceProject string
 	Tables        []PlanTable
+	// Filter is the selection, when the import filters ("" otherwise).
+	Filter string
+	// Preflight is the destination check (preflight.go).
+	Preflight *Preflight
 }
 
 // PlanTable is one table of the plan.
@@ -237,6 +261,9 @@ type importer struct {
 	itemDatasets map[string]string // lake dataset item id -> lake dataset id, for media
 	itemsErr     error
 
+	sel     *selection.Set   // the selected traces, nil: all (select.go)
+	selRows map[string]int64 // selected rows of trace-linked tables
+
 	traces *traceIndex // built for the observations step
 	rec    spanRec     // the span being built (one goroutine builds spans)
 }
@@ -272,11 +299,28 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	if prefix == "" {
 		prefix = StatePrefix(dest.ID)
 	}
+	if err := im.checkPartial(); err != nil {
+		return nil, err
+	}
 	if im.led, err = openLedger(ctx, o.State, prefix); err != nil {
 		return nil, err
 	}
+	if im.filtering() {
+		if err := im.selectTraces(ctx); err != nil {
+			return nil, fmt.Errorf("import: select traces: %w", err)
+		}
+		if err := im.countSelected(ctx); err != nil {
+			return nil, fmt.Errorf("import: select traces: %w", err)
+		}
+	}
 	plan := im.plan()
+	if plan.Preflight, err = im.preflight(ctx); err != nil {
+		return nil, fmt.Errorf("import: preflight: %w", err)
+	}
 	sum := &Summary{Destination: *dest, Generation: im.gen, Plan: plan, DryRun: o.DryRun}
+	if len(plan.Preflight.Problems) > 0 && !o.DryRun {
+		return sum, fmt.Errorf("%w: nothing was sent: %s", ErrPreflight, strings.Join(plan.Preflight.Problems, "; "))
+	}
 	if o.Confirm != nil {
 		ok, err := o.Confirm(dest, im.gen, plan)
 		if err != nil {
@@ -463,11 +507,23 @@ func (im *importer) rows(table string) (n, bytes int64) {
 		n += f.Rows
 		bytes += f.Size
 	}
+	if im.sel != nil && slices.Contains(selection.KeepOrder, table) {
+		n = im.selRows[table]
+	}
 	return n, bytes
 }
 
 func (im *importer) plan() *Plan {
 	p := &Plan{SourceProject: im.project}
+	if im.filtering() {
+		p.Filter = im.o.Filter.String()
+		if !im.o.From.IsZero() {
+			p.Filter = strings.TrimSpace(p.Filter + " from=" + im.o.From.Format(time.RFC3339))
+		}
+		if !im.o.To.IsZero() {
+			p.Filter = strings.TrimSpace(p.Filter + " to=" + im.o.To.Format(time.RFC3339))
+		}
+	}
 	for _, t := range Order {
 		if !im.tables[t] {
 			continue
@@ -573,6 +629,10 @@ func scan[T any](ctx context.Context, im *importer, fn func(f hive.FileEntry, ro
 				if err := d.Decode(b.Record, i, &v); err != nil {
 					return fmt.Errorf("%s/%s row %d: %w", im.lake.Bucket(), f.Path, row, err)
 				}
+				if !im.keepRow(&v) {
+					row++
+					continue
+				}
 				if err := fn(f, row, &v); err != nil {
 					return err
 				}
@@ -605,6 +665,9 @@ func each[T any](ctx context.Context, im *importer, fn func(r *T) error) error {
 				var v T
 				if err := d.Decode(b.Record, i, &v); err != nil {
 					return fmt.Errorf("%s/%s: %w", im.lake.Bucket(), f.Path, err)
+				}
+				if !im.keepRow(&v) {
+					continue
 				}
 				if err := fn(&v); err != nil {
 					return err

@@ -396,6 +396,7 @@ func columns[T any](ctx context.Context, im *importer, cols []string, fn func(r 
 	if err != nil {
 		return err
 	}
+	cols = im.withLinks(t.Name, cols)
 	for _, f := range im.files(t.Name) {
 		err := hive.ScanFile(ctx, im.lake.Bucket(), f, hive.ScanOptions{Columns: cols}, func(b hive.Batch) error {
 			d, err := schema.NewDecoder(t, b.Record.Schema())
@@ -406,6 +407,9 @@ func columns[T any](ctx context.Context, im *importer, cols []string, fn func(r 
 				var v T
 				if err := d.Decode(b.Record, i, &v); err != nil {
 					return fmt.Errorf("%s/%s: %w", im.lake.Bucket(), f.Path, err)
+				}
+				if !im.keepRow(&v) {
+					continue
 				}
 				if err := fn(&v); err != nil {
 					return err

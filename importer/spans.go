@@ -1075,6 +1075,10 @@ func (im *importer) scanAll(ctx context.Context, fn func(f hive.FileEntry, row i
 				if err := d.Decode(b.Record, i, &o); err != nil {
 					return fmt.Errorf("%s/%s row %d: %w", im.lake.Bucket(), f.Path, row, err)
 				}
+				if !im.keepRow(&o) { // not selected (select.go)
+					row++
+					continue
+				}
 				if err := fn(f, row, &o); err != nil {
 					return err
 				}
@@ -1113,6 +1117,9 @@ func (im *importer) rootSpans(ctx context.Context, runs *runIndex, add func(file
 				var t schema.Trace
 				if err := d.Decode(b.Record, i, &t); err != nil {
 					return err
+				}
+				if !im.keepRow(&t) { // not selected (select.go)
+					continue
 				}
 				ta, seen, err := im.traces.row(t.ID)
 				if err != nil {

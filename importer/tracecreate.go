@@ -89,6 +89,9 @@ func (im *importer) traceCreates(ctx context.Context) error {
 				if err := d.Decode(b.Record, i, &t); err != nil {
 					return err
 				}
+				if !im.keepRow(&t) { // not selected (select.go)
+					continue
+				}
 				ev, err := traceCreateEvent(&t, ids.traceID(t.ID), now)
 				if err != nil {
 					return err

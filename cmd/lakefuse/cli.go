@@ -84,12 +84,15 @@ type BucketFlags struct {
 	S3Endpoint  string `name:"s3-endpoint" help:"S3 endpoint URL (MinIO and other S3-compatible stores); also for gs://." env:"LAKEFUSE_S3_ENDPOINT"`
 	S3PathStyle bool   `name:"s3-path-style" help:"Address S3 buckets path-style (endpoint/bucket), as MinIO needs." env:"LAKEFUSE_S3_PATH_STYLE"`
 	S3Region    string `name:"s3-region" help:"S3 region (default: from the AWS environment, else us-east-1)."`
+	SSE         string `name:"sse" help:"Encrypt objects written to s3:// at rest: AES256 (SSE-S3) or aws:kms (SSE-KMS). Default: the bucket's default encryption." env:"LAKEFUSE_SSE" placeholder:"MODE"`
+	SSEKMSKeyID string `name:"sse-kms-key-id" help:"KMS key id or ARN for --sse aws:kms (default: the store's default KMS key)." env:"LAKEFUSE_SSE_KMS_KEY_ID" placeholder:"ID"`
 }
 
 // Open opens location with these flags.
 func (f BucketFlags) Open(g *Globals, location string) (bucket.Bucket, error) {
 	return bucket.Open(g.Ctx, location, bucket.Options{
 		S3Endpoint: f.S3Endpoint, S3PathStyle: f.S3PathStyle, Region: f.S3Region, Logger: g.Log,
+		SSE: f.SSE, SSEKMSKeyID: f.SSEKMSKeyID,
 	})
 }
 

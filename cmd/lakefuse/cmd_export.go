@@ -14,6 +14,7 @@ import (
 	"github.com/lakefuse/lakefuse/export/lfexport"
 	"github.com/lakefuse/lakefuse/hive"
 	lf "github.com/lakefuse/lakefuse/internal/langfuse"
+	"github.com/lakefuse/lakefuse/internal/selection"
 	"github.com/lakefuse/lakefuse/schema"
 )
 
@@ -55,6 +56,8 @@ type ExportCmd struct {
 	NoMedia     bool          `name:"no-media" help:"Do not download media bytes into _media/ (media rows are still written)."`
 	Concurrency int           `help:"Requests in flight per Langfuse rate-limit bucket, and parallel media and prompt fetches." default:"4"`
 	JSON        bool          `help:"Print the summary as JSON."`
+	Fields      string        `help:"Observation field groups to export (Langfuse's v2 groups: core,basic,time,io,metadata,model,usage,prompt,metrics; core and basic required). Groups left out keep their columns, null. Default: all." placeholder:"LIST"`
+	FilterFlags
 	LangfuseFlags
 	BucketFlags
 	LeaseFlags
@@ -86,6 +89,14 @@ func (c *ExportCmd) Run(g *Globals) error {
 	if err != nil {
 		return &exitError{2, err}
 	}
+	filter, err := c.Filter()
+	if err != nil {
+		return &exitError{2, err}
+	}
+	omit, err := selection.ParseFields(c.Fields)
+	if err != nil {
+		return &exitError{2, err}
+	}
 	if c.Concurrency < 1 {
 		return &exitError{2, fmt.Errorf("--concurrency must be at least 1")}
 	}
@@ -105,12 +116,14 @@ func (c *ExportCmd) Run(g *Globals) error {
 		return runContinuous(g, b, lfexport.Options{
 			Client: client, Tables: tables, Lookback: c.Lookback, NoMedia: c.NoMedia, Concurrency: c.Concurrency, Logger: g.Log,
 			Tool: hive.Tool{Name: "lakefuse", Version: toolVersion()}, Lease: c.LeaseFlags.Options(g, "lakefuse export --every "+c.Every.String()),
+			Filter: filter, OmitFields: omit,
 		}, c.Every)
 	}
 	return runExport(g, b, lfexport.Options{
 		Client: client, Tables: tables, From: from, To: to, Incremental: c.Incremental, Lookback: c.Lookback,
 		NoMedia: c.NoMedia, Concurrency: c.Concurrency, Logger: g.Log, Tool: hive.Tool{Name: "lakefuse", Version: toolVersion()},
-		Lease: c.LeaseFlags.Options(g, "lakefuse export"),
+		Lease:  c.LeaseFlags.Options(g, "lakefuse export"),
+		Filter: filter, OmitFields: omit,
 	}, c.JSON)
 }
 

@@ -30,6 +30,12 @@ type ImportFlags struct {
 	Wait             time.Duration `help:"How long to wait for Langfuse to show data it accepted (unknown outcomes, objects of comments)." default:"2m"`
 	MaxBatchSpans    int           `name:"max-batch-spans" hidden:"" help:"Spans per OTLP request (default 5000; tests use small batches)."`
 	ReportJSONFlag
+	From          string `help:"Import only traces from this time (RFC 3339 or YYYY-MM-DD, UTC)." placeholder:"TIME"`
+	To            string `help:"Import only traces before this time." placeholder:"TIME"`
+	AllowPartial  bool   `name:"allow-partial" help:"Import a lake exported without some field groups (--fields); their columns arrive empty."`
+	YesOldData    bool   `name:"yes-old-data" help:"Import rows older than the destination's retention, which Langfuse deletes soon after."`
+	AllowNonEmpty bool   `name:"allow-non-empty" help:"Import into a destination project that already holds data (--yes implies it)."`
+	FilterFlags
 }
 
 // ImportCmd imports a lake.
@@ -64,13 +70,26 @@ func runImport(g *Globals, b bucket.Bucket, client *lf.Client, f ImportFlags, bf
 	if err != nil {
 		return err
 	}
+	filter, err := f.Filter()
+	if err != nil {
+		return &exitError{2, err}
+	}
+	from, err := parseTime("--from", f.From)
+	if err != nil {
+		return &exitError{2, err}
+	}
+	to, err := parseTime("--to", f.To)
+	if err != nil {
+		return &exitError{2, err}
+	}
 	conflict := f.OnPromptConflict
 	if conflict == "stop" {
 		conflict = importer.PromptConflictStop
 	}
 	o := importer.Options{Client: client, Lake: lake, SourceProject: f.SourceProject, Tables: tables, DryRun: f.DryRun,
 		OnPromptConflict: conflict, AllowSameProject: f.AllowSameProject, RewriteIDs: f.RewriteIDs, Concurrency: f.Concurrency, Wait: f.Wait, Logger: g.Log,
-		MaxBatchSpans: f.MaxBatchSpans}
+		MaxBatchSpans: f.MaxBatchSpans,
+		Filter:        filter, From: from, To: to, AllowPartial: f.AllowPartial, YesOldData: f.YesOldData, AllowNonEmpty: f.AllowNonEmpty || f.Yes}
 	if f.StateDir != "" {
 		sb, err := bf.Open(g, f.StateDir)
 		if err != nil {
@@ -83,6 +102,7 @@ func runImport(g *Globals, b bucket.Bucket, client *lf.Client, f ImportFlags, bf
 		fmt.Fprintf(g.Stdout, "Destination: project %q (id %s, organization %q) at %s, Langfuse %s\n",
 			dest.Name, dest.ID, dest.Organization.Name, client.BaseURL(), gen)
 		printPlan(g.Stdout, lake, p)
+		printPreflight(g.Stdout, p)
 		if f.DryRun || f.Yes || !g.Interactive {
 			return true, nil
 		}
@@ -103,6 +123,12 @@ func runImport(g *Globals, b bucket.Bucket, client *lf.Client, f ImportFlags, bf
 		return &exitError{2, err}
 	case errors.Is(err, importer.ErrNotConfirmed):
 		return fmt.Errorf("nothing imported: %w", err)
+	case errors.Is(err, importer.ErrPreflight), errors.Is(err, importer.ErrPartialLake):
+		if errors.Is(err, importer.ErrPreflight) && sum != nil && sum.Plan != nil {
+			printPlan(g.Stdout, lake, sum.Plan)
+			printPreflight(g.Stdout, sum.Plan)
+		}
+		return err // a rerun refuses alike: the flags named decide
 	case errors.Is(err, importer.ErrDamagedLake):
 		return err // a rerun meets the same files
 	case err != nil && sum != nil && rerunHelps(err):

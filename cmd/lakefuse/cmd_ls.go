@@ -42,6 +42,8 @@ type lsRun struct {
 	Files       int         `json:"files"`
 	Rows        int64       `json:"rows"`
 	Removed     int         `json:"removed,omitempty"`
+	// Selection is what the run left out on purpose (filter, field groups).
+	Selection *hive.Selection `json:"selection,omitempty"`
 }
 
 type lsStray struct {
@@ -109,7 +111,7 @@ func summarise(ctx context.Context, b bucket.Bucket, long bool) (*lsOutput, erro
 	media := map[string]bool{}
 	for _, m := range l.Manifests {
 		r := lsRun{RunID: m.RunID, Kind: m.Kind, Source: m.Source, Window: m.Window, Tool: m.Tool,
-			StartedAt: m.StartedAt, CommittedAt: m.CommittedAt, Files: len(m.Files), Removed: len(m.Removed)}
+			StartedAt: m.StartedAt, CommittedAt: m.CommittedAt, Files: len(m.Files), Removed: len(m.Removed), Selection: m.Selection}
 		for _, f := range m.Files {
 			r.Rows += f.Rows
 		}
@@ -182,6 +184,7 @@ func printSummary(w io.Writer, out *lsOutput, long bool) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	printSelections(w, out.Runs)
 	if long {
 		for _, t := range out.Tables {
 			fmt.Fprintf(w, "\n%s:\n", t.Name)

@@ -81,8 +81,14 @@ func (c *MigrateCmd) Run(g *Globals) error {
 		if err != nil {
 			return &exitError{2, err}
 		}
+		// The filter applies to the export too, so only what is selected
+		// leaves the source; the import applies it again (a no-op).
+		filter, err := c.Filter()
+		if err != nil {
+			return &exitError{2, err}
+		}
 		if err := runExport(g, b, lfexport.Options{Client: src, Tables: tables, Concurrency: c.Concurrency, Logger: g.Log,
-			Tool: hive.Tool{Name: "lakefuse", Version: toolVersion()}}, false); err != nil {
+			Tool: hive.Tool{Name: "lakefuse", Version: toolVersion()}, Filter: filter}, false); err != nil {
 			return err
 		}
 	}

@@ -103,6 +103,15 @@
 // whole every run. Continuous repeats an incremental export every
 // Schedule.Every, one committed run per cycle.
 //
+// # Selection
+//
+// Options.Filter selects traces and Options.OmitFields leaves observation
+// field groups out (filter.go, package internal/selection): a select task
+// asks the server, with its own filters, which traces meet each criterion;
+// the tables are then read as usual (traces and observations first) and rows
+// of other traces dropped as they stream by. v2 observations are requested
+// with only the groups kept. The manifest records both (hive.Selection).
+//
 // # Comments
 //
 // The comments API has no time filter: every comment is listed and those

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"slices"
 	"sort"
@@ -15,6 +16,7 @@ import (
 	"github.com/lakefuse/lakefuse/bucket"
 	"github.com/lakefuse/lakefuse/hive"
 	lf "github.com/lakefuse/lakefuse/internal/langfuse"
+	"github.com/lakefuse/lakefuse/internal/selection"
 	"github.com/lakefuse/lakefuse/schema"
 )
 
@@ -85,6 +87,11 @@ type Options struct {
 	// reads the lake until after it commits (Holder defaults to
 	// "lakefuse export"); Lease.Wait is how long to wait for another run.
 	Lease hive.LeaseOptions
+	// Filter selects traces (nil or empty: all); see filter.go.
+	Filter *selection.Filter
+	// OmitFields are observation field groups whose columns stay null
+	// (see selection.ParseFields).
+	OmitFields []string
 }
 
 func (o *Options) validate() error {
@@ -102,6 +109,14 @@ func (o *Options) validate() error {
 	}
 	if o.Incremental && !o.From.IsZero() {
 		errs = append(errs, errors.New("--incremental and --from exclude each other: an incremental export starts where the last one ended"))
+	}
+	if err := selection.CheckOmitted(o.OmitFields); err != nil {
+		errs = append(errs, err)
+	}
+	if o.Filter != nil {
+		if err := o.Filter.Normalize(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if o.Lookback < 0 {
 		errs = append(errs, fmt.Errorf("lookback %v is negative", o.Lookback))
@@ -159,13 +174,18 @@ type request struct {
 	To          time.Time `json:"to"`
 	Incremental bool      `json:"incremental"`
 	NoMedia     bool      `json:"no_media"`
+	// Filter and OmitFields change what is read, so a checkpoint of another
+	// selection is not resumed.
+	Filter     map[string][]string `json:"filter,omitempty"`
+	OmitFields []string            `json:"omit_fields,omitempty"`
 }
 
 func (r request) sameSource(o request) bool { return r.URL == o.URL && r.ProjectID == o.ProjectID }
 
 func (r request) equal(o request) bool {
 	return r.sameSource(o) && slices.Equal(r.Tables, o.Tables) && r.From.Equal(o.From) && r.To.Equal(o.To) &&
-		r.Incremental == o.Incremental && r.NoMedia == o.NoMedia
+		r.Incremental == o.Incremental && r.NoMedia == o.NoMedia && slices.Equal(r.OmitFields, o.OmitFields) &&
+		maps.EqualFunc(r.Filter, o.Filter, slices.Equal)
 }
 
 // state is the exporter's part of a checkpoint.
@@ -189,6 +209,9 @@ type state struct {
 	// ReExported lists the traces and observations read again that media
 	// rows of earlier runs refer to (see finishMedia).
 	ReExported map[string]bool `json:"re_exported,omitempty"`
+	// Sel is what the filter selected (filter.go); nil before the select
+	// task ran or without a filter.
+	Sel *selection.Set `json:"selection,omitempty"`
 }
 
 const stateFormat = "lakefuse.export.langfuse/2"
@@ -210,6 +233,9 @@ func (s *state) init() {
 	if s.ReExported == nil {
 		s.ReExported = map[string]bool{}
 	}
+	if s.Sel != nil {
+		s.Sel.Init()
+	}
 }
 
 func (s *state) done(task string) bool { return slices.Contains(s.Done, task) }
@@ -227,6 +253,7 @@ type exporter struct {
 	media   *mediaStore
 	log     *slog.Logger
 	stats   *Stats
+	blank   *selection.Blanker
 
 	// oldMedia are media rows of the lake before this run, kept unless
 	// their object is exported again (see finishMedia).
@@ -244,7 +271,7 @@ func Export(ctx context.Context, b bucket.Bucket, o Options) (*Result, error) {
 		return nil, err
 	}
 	o.defaults()
-	e := &exporter{o: o, c: o.Client, b: b, log: o.Logger, stats: o.Stats}
+	e := &exporter{o: o, c: o.Client, b: b, log: o.Logger, stats: o.Stats, blank: selection.NewBlanker(o.OmitFields)}
 	e.stats.setPhase("connecting")
 	gen, err := e.c.Detect(ctx)
 	if err != nil {
@@ -269,7 +296,7 @@ func Export(ctx context.Context, b bucket.Bucket, o Options) (*Result, error) {
 	}
 	sort.Strings(sorted)
 	req := request{URL: e.c.BaseURL(), ProjectID: proj.ID, Tables: sorted, From: o.From.UTC(), To: o.To.UTC(),
-		Incremental: o.Incremental, NoMedia: o.NoMedia}
+		Incremental: o.Incremental, NoMedia: o.NoMedia, Filter: o.Filter.Map(), OmitFields: slices.Clone(o.OmitFields)}
 	e.log.Info("exporting", "url", req.URL, "project", proj.ID, "project_name", proj.Name, "api", gen.String())
 
 	// The lease makes this run the lake's only writer: it plans from a
@@ -319,6 +346,7 @@ func Export(ctx context.Context, b bucket.Bucket, o Options) (*Result, error) {
 	runOpts.Tool = o.Tool
 	runOpts.Logger = o.Logger
 	runOpts.Lease = lease
+	runOpts.Selection = &hive.Selection{Filter: req.Filter, OmittedFields: req.OmitFields}
 	runOpts.Source = hive.Source{Kind: "langfuse", URL: req.URL, ProjectID: proj.ID, ProjectName: proj.Name, ServerVersion: gen.String()}
 	if cp != nil {
 		var st state
@@ -615,6 +643,7 @@ func (e *exporter) runTasks(ctx context.Context) error {
 	} else {
 		tasks = e.tasksV3()
 	}
+	tasks = e.orderForSelection(tasks)
 	tasks = append(tasks, task{name: "media-carry", tables: []string{"media"}, run: e.finishMedia})
 	for _, t := range tasks {
 		if e.st.done(t.name) || !slices.ContainsFunc(t.tables, func(n string) bool { return e.tables[n] }) {
@@ -656,6 +685,16 @@ func (e *exporter) checkpoint(ctx context.Context) error {
 
 // add appends a row if its table is exported.
 func (e *exporter) add(ctx context.Context, t *schema.Table, row any) error {
+	// keep first: it learns the selection's observations and sessions from
+	// rows of tables that are read but not written.
+	if !e.keep(row) || !e.tables[t.Name] {
+		return nil
+	}
+	return e.append(ctx, t, row)
+}
+
+// append appends a row if its table is exported, unfiltered.
+func (e *exporter) append(ctx context.Context, t *schema.Table, row any) error {
 	if !e.tables[t.Name] {
 		return nil
 	}
@@ -668,7 +707,7 @@ func (e *exporter) add(ctx context.Context, t *schema.Table, row any) error {
 
 // addMediaRefs resolves the media tokens of one field and appends their rows.
 func (e *exporter) addMediaRefs(ctx context.Context, text *string, field string, traceID, obsID *string) error {
-	if !e.tables["media"] {
+	if !e.tables["media"] || (e.selecting() && !e.st.Sel.KeepMedia(traceID, obsID)) {
 		return nil
 	}
 	for _, ref := range findMediaRefs(text) {
@@ -714,7 +753,8 @@ func (e *exporter) finishMedia(ctx context.Context) error {
 		if r.ObservationID == nil && r.TraceID != nil && e.st.ReExported[*r.TraceID] {
 			continue
 		}
-		if err := e.add(ctx, schema.Media, r); err != nil {
+		// Rows of objects this run did not read stay, filter or not.
+		if err := e.append(ctx, schema.Media, r); err != nil {
 			return err
 		}
 	}

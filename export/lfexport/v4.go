@@ -133,7 +133,8 @@ func (e *exporter) observationsV2(ctx context.Context) error {
 	list := func(ctx context.Context, from, to time.Time) (int, error) {
 		w := &windowV4{open: map[string]*traceAgg{}, emitted: map[string]bool{}}
 		n := 0
-		q := lf.ObservationsV2Query{CursorOptions: lf.CursorOptions{Limit: observationsPage}, FromStartTime: from, ToStartTime: to}
+		q := lf.ObservationsV2Query{CursorOptions: lf.CursorOptions{Limit: observationsPage}, Fields: e.observationFields(),
+			FromStartTime: from, ToStartTime: to}
 		err := pipeline(ctx, func(ctx context.Context, fn func([]lf.ObservationV2) error) error {
 			return e.c.ListObservationsV2(ctx, q, fn)
 		}, func(page []lf.ObservationV2) error {
@@ -166,10 +167,13 @@ func (e *exporter) observationV2(ctx context.Context, o *lf.ObservationV2, w *wi
 	if err != nil {
 		return err
 	}
+	e.markReExported(row.ID)
+	if !e.keep(row) {
+		return nil // not selected: no trace, session or media either
+	}
 	if err := e.add(ctx, schema.Observations, row); err != nil {
 		return err
 	}
-	e.markReExported(row.ID)
 	if err := e.addIOMediaRefs(ctx, row.Input, row.Output, row.Metadata, row.TraceID, &row.ID); err != nil {
 		return err
 	}

@@ -137,6 +137,8 @@
 //	                                                                    worker/src/features/eventPropagation/handleEventPropagationJob.ts
 //	OTLP write: metadata.tools moves into the input (reshape.go)        packages/shared/src/server/ingestion/extractToolsBackend.ts
 //	                                                                    (normalizeToolMetadataForObservation)
+//	GET /projects: retentionDays left out when null or 0                web/src/pages/api/public/projects/index.ts
+//	v2 observations filter: release is a column (string)              packages/shared/src/eventsTable.ts (eventsTableCols)
 //	OTLP write, V4: nested metadata flattened into dotted string keys
 //	  (reshape.go)                                                      packages/shared/src/server/otel/utils.ts (flattenJsonToPathArrays)
 //	OTLP/JSON ids: strings verbatim, byte arrays and

@@ -24,9 +24,15 @@ func hProjects(c *call) (any, error) {
 	if md == nil {
 		md = map[string]any{}
 	}
-	return map[string]any{"data": []any{map[string]any{"id": c.p.ID, "name": c.p.Name,
+	p := map[string]any{"id": c.p.ID, "name": c.p.Name,
 		"organization": map[string]any{"id": c.s.opts.OrganizationID, "name": c.s.opts.OrganizationName},
-		"metadata":     md, "retentionDays": c.p.RetentionDays}}}, nil
+		"metadata":     md}
+	// retentionDays is left out when null or 0 (no retention), as
+	// web/src/pages/api/public/projects/index.ts does.
+	if d := c.p.RetentionDays; d != nil && *d != 0 {
+		p["retentionDays"] = *d
+	}
+	return map[string]any{"data": []any{p}}, nil
 }
 
 // hScoreConfigs serves GET /api/public/score-configs.

@@ -36,6 +36,13 @@ func (r obsRow) traceName() *string {
 	return r.o.servedTraceName()
 }
 
+func (r obsRow) release() *string {
+	if r.t != nil {
+		return r.t.Release
+	}
+	return r.o.Release
+}
+
 func (r obsRow) tags() []string {
 	if r.t != nil {
 		return r.t.Tags
@@ -69,6 +76,7 @@ var obsColumns = map[string]column[obsRow]{
 	"traceName":           func(r obsRow) any { return r.traceName() },
 	"traceTags":           func(r obsRow) any { return r.tags() },
 	"tags":                func(r obsRow) any { return r.tags() },
+	"release":             func(r obsRow) any { return r.release() }, // a column of v4's filter: packages/shared/src/eventsTable.ts
 	"latency":             func(r obsRow) any { return latencySeconds(r.o) },
 	"timeToFirstToken":    func(r obsRow) any { return ttftSeconds(r.o) },
 	"inputTokens":         func(r obsRow) any { in, _, _ := usageTotals(r.o.UsageDetails); return float64(in) },

@@ -170,6 +170,9 @@ func startOnce(bin, dir string) (*Server, error) {
 		"MINIO_ROOT_PASSWORD="+s.secretKey,
 		"MINIO_BROWSER=off",
 		"MINIO_UPDATE=off",
+		// A static KMS key, so that SSE-S3 and SSE-KMS (with this key id)
+		// work as on AWS (minio internal/kms: a single static key).
+		"MINIO_KMS_SECRET_KEY="+KMSKeyID+":"+kmsKey,
 	)
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
 	setDeathSignal(s.cmd)
@@ -247,6 +250,13 @@ func randHex(n int) string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// KMSKeyID is the one key of the server's KMS, for SSE-KMS writes
+// (x-amz-server-side-encryption-aws-kms-key-id). SSE-S3 uses it too.
+const KMSKeyID = "lakefuse-test-key"
+
+// kmsKey is the static key's 32 bytes, base64: test data, not a secret.
+const kmsKey = "bGFrZWZ1c2UtdGVzdC1rZXktMzItYnl0ZXMtbG9uZyE="
 
 // Endpoint is the server's S3 endpoint, http://127.0.0.1:PORT.
 func (s *Server) Endpoint() string { return s.endpoint }
