@@ -403,6 +403,9 @@ func columns[T any](ctx context.Context, im *importer, cols []string, fn func(r 
 				if err := d.Decode(b.Record, i, &v); err != nil {
 					return fmt.Errorf("%s/%s: %w", im.lake.Bucket(), f.Path, err)
 				}
+				if err := redactRow(im, t, &v); err != nil {
+					return err
+				}
 				if err := fn(&v); err != nil {
 					return err
 				}

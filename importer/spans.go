@@ -844,6 +844,9 @@ func (im *importer) scanAll(ctx context.Context, fn func(f hive.FileEntry, row i
 				if err := d.Decode(b.Record, i, &o); err != nil {
 					return fmt.Errorf("%s/%s row %d: %w", im.lake.Bucket(), f.Path, row, err)
 				}
+				if err := redactRow(im, schema.Observations, &o); err != nil {
+					return err
+				}
 				if err := fn(f, row, &o); err != nil {
 					return err
 				}
@@ -873,6 +876,9 @@ func (im *importer) rootSpans(ctx context.Context, add func(file string, row int
 			for i := 0; i < int(b.Record.NumRows()); i, row = i+1, row+1 {
 				var t schema.Trace
 				if err := d.Decode(b.Record, i, &t); err != nil {
+					return err
+				}
+				if err := redactRow(im, schema.Traces, &t); err != nil {
 					return err
 				}
 				ta, seen, err := im.traces.row(t.ID)

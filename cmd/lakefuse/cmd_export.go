@@ -55,6 +55,7 @@ type ExportCmd struct {
 	NoMedia     bool          `name:"no-media" help:"Do not download media bytes into _media/ (media rows are still written)."`
 	Concurrency int           `help:"Requests in flight per Langfuse rate-limit bucket, and parallel media and prompt fetches." default:"4"`
 	JSON        bool          `help:"Print the summary as JSON."`
+	Redact      string        `help:"Redact every row with this policy (YAML or JSON, see docs/privacy.md) before it is written: the lake never holds what the policy removes." placeholder:"POLICY"`
 	LangfuseFlags
 	BucketFlags
 }
@@ -87,6 +88,10 @@ func (c *ExportCmd) Run(g *Globals) error {
 	if err != nil {
 		return &exitError{2, err}
 	}
+	red, err := loadRedactor(c.Redact)
+	if err != nil {
+		return err
+	}
 	b, err := c.Open(g, c.Location)
 	if err != nil {
 		return err
@@ -95,6 +100,7 @@ func (c *ExportCmd) Run(g *Globals) error {
 	return runExport(g, b, lfexport.Options{
 		Client: client, Tables: tables, From: from, To: to, Incremental: c.Incremental, Lookback: c.Lookback,
 		NoMedia: c.NoMedia, Concurrency: c.Concurrency, Logger: g.Log, Tool: hive.Tool{Name: "lakefuse", Version: toolVersion()},
+		Redactor: red,
 	}, c.JSON)
 }
 
@@ -240,6 +246,9 @@ func printExport(w io.Writer, b bucket.Bucket, res *lfexport.Result, s lfexport.
 			n += me.Size
 		}
 		fmt.Fprintf(w, "\nmedia: %d object(s), %s copied to _media/\n", len(m.Media), humanBytes(n))
+	}
+	if m.Redaction != nil {
+		printRedaction(w, m.Redaction.PolicySHA256, res.Redacted)
 	}
 	secs := s.Elapsed.Seconds()
 	fmt.Fprintf(w, "\n%s in %s (%.0f rows/s)\n", humanCount(rows), s.Elapsed.Round(time.Millisecond), float64(s.TotalRows())/max(secs, 0.001))

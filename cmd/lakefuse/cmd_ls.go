@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -42,6 +43,8 @@ type lsRun struct {
 	Files       int         `json:"files"`
 	Rows        int64       `json:"rows"`
 	Removed     int         `json:"removed,omitempty"`
+	// Redaction is the policy the run applied, if any.
+	Redaction *hive.Redaction `json:"redaction,omitempty"`
 }
 
 type lsStray struct {
@@ -104,7 +107,7 @@ func summarise(ctx context.Context, b bucket.Bucket, long bool) (*lsOutput, erro
 	media := map[string]bool{}
 	for _, m := range l.Manifests {
 		r := lsRun{RunID: m.RunID, Kind: m.Kind, Source: m.Source, Window: m.Window, Tool: m.Tool,
-			StartedAt: m.StartedAt, CommittedAt: m.CommittedAt, Files: len(m.Files), Removed: len(m.Removed)}
+			StartedAt: m.StartedAt, CommittedAt: m.CommittedAt, Files: len(m.Files), Removed: len(m.Removed), Redaction: m.Redaction}
 		for _, f := range m.Files {
 			r.Rows += f.Rows
 		}
@@ -166,6 +169,18 @@ func printSummary(w io.Writer, out *lsOutput, long bool) error {
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	for _, r := range out.Runs {
+		if rd := r.Redaction; rd != nil {
+			fmt.Fprintf(w, "  run %s was redacted: policy %s", r.RunID, rd.PolicySHA256)
+			if len(rd.Detectors) > 0 {
+				fmt.Fprintf(w, ", detectors %s", strings.Join(rd.Detectors, ","))
+			}
+			if rd.HMACKeyEnv != "" {
+				fmt.Fprintf(w, ", HMAC key from $%s", rd.HMACKeyEnv)
+			}
+			fmt.Fprintln(w)
+		}
 	}
 	if long {
 		for _, t := range out.Tables {
