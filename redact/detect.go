@@ -113,13 +113,44 @@ const mediaMarker = "@@@langfuseMedia:"
 // escaped says s is the raw text of a JSON string: a backslash escape is a
 // word boundary (the n of \n does not start a word) and is never part of a
 // finding.
+//
+// The scan visits each word once and tries a detector only when the word's
+// first bytes and length can start what it finds (a digit word followed by
+// a dot for an IPv4 address, 13 digits or a group and a separator for a
+// card, ...). E-mail addresses are found from their @ (one IndexByte pass)
+// and win over anything overlapping them.
 func (d *detector) find(s string, escaped bool, out []span) []span {
 	n0 := len(out)
 	n := len(s)
+	var emails []span
+	if d.on[Email] && strings.IndexByte(s, '@') >= 0 {
+		emails = findEmails(s, escaped)
+	}
+	next := n // start of the next e-mail address
+	if len(emails) > 0 {
+		next = emails[0].a
+	}
+	emit := func(a, e int, k Kind) bool {
+		if e > next && a < next+1 {
+			return false // overlaps an e-mail address, which wins
+		}
+		out = append(out, span{a, e, k})
+		return true
+	}
 	var m memo
 	after := -1 // the index just past the last escape: a word starts there
 	i := 0
 	for i < n {
+		if i >= next {
+			out = append(out, emails[0])
+			i = emails[0].b
+			emails = emails[1:]
+			next = n
+			if len(emails) > 0 {
+				next = emails[0].a
+			}
+			continue
+		}
 		c := s[i]
 		cl := class[c]
 		if cl&cAlnum == 0 {
@@ -136,24 +167,21 @@ func (d *detector) find(s string, escaped bool, out []span) []span {
 				}
 			case '+':
 				if d.on[Phone] && (i == 0 || i == after || !is(s[i-1], cWord) && s[i-1] != '+') {
-					if e := phoneIntl(s, i); e > 0 {
-						out = append(out, span{i, e, Phone})
+					if e := phoneIntl(s, i); e > 0 && emit(i, e, Phone) {
 						i = e
 						continue
 					}
 				}
 			case '(':
 				if d.on[Phone] && (i == 0 || i == after || !is(s[i-1], cWord)) {
-					if e := phoneParen(s, i); e > 0 {
-						out = append(out, span{i, e, Phone})
+					if e := phoneParen(s, i); e > 0 && emit(i, e, Phone) {
 						i = e
 						continue
 					}
 				}
 			case ':':
 				if d.on[IP] && i+1 < n && s[i+1] == ':' && (i == 0 || i == after || !is(s[i-1], cWord) && s[i-1] != ':') {
-					if e := m.ipv6(s, i); e > 0 {
-						out = append(out, span{i, e, IP})
+					if e := m.ipv6(s, i); e > 0 && emit(i, e, IP) {
 						i = e
 						continue
 					}
@@ -175,12 +203,7 @@ func (d *detector) find(s string, escaped bool, out []span) []span {
 			i = j // a hash this package wrote
 			continue
 		}
-		lo := max(after, 0)
-		if len(out) > n0 {
-			lo = max(lo, out[len(out)-1].b)
-		}
-		if a, e, k := d.word(s, i, j, lo, &m); e > 0 {
-			out = append(out, span{a, e, k})
+		if a, e, k := d.word(s, i, j, &m); e > 0 && emit(a, e, k) {
 			i = e
 			continue
 		}
@@ -192,11 +215,58 @@ func (d *detector) find(s string, escaped bool, out []span) []span {
 	return out
 }
 
+// findEmails returns the e-mail addresses in s, found from their @: a
+// local part of letters, digits and . _ % + - (or non-ASCII letters), and
+// a domain emailDomain accepts.
+func findEmails(s string, escaped bool) []span {
+	var out []span
+	lo := 0
+	for off := 0; ; {
+		k := strings.IndexByte(s[off:], '@')
+		if k < 0 {
+			return out
+		}
+		p := off + k
+		off = p + 1
+		a := p
+		for a > lo && is(s[a-1], cLocal) {
+			a--
+		}
+		if escaped && a > 0 && s[a-1] == '\\' {
+			// s[a] may be the letter of an escape (\n, \u00e9): skip it
+			// when the backslashes before it are odd in number.
+			q := a - 1
+			for q > 0 && s[q-1] == '\\' {
+				q--
+			}
+			if (a-q)%2 == 1 {
+				if s[a] == 'u' {
+					a += 5
+				} else {
+					a++
+				}
+			}
+		}
+		for a < p && s[a] == '.' {
+			a++
+		}
+		if a >= p {
+			continue
+		}
+		e := emailDomain(s, p+1)
+		if e == 0 {
+			continue
+		}
+		out = append(out, span{a, e, Email})
+		lo, off = e, e
+	}
+}
+
 // memo remembers the ends of runs that every word start inside them would
-// scan again (a.b.c.d…, sk-sk-sk…), so that a scan stays linear.
+// scan again (sk-sk-sk…, 1:1:1:…), so that a scan stays linear.
 type memo struct {
-	tokEnd, localEnd, hexEnd int
-	entropyDone              int
+	tokEnd, hexEnd int
+	entropyDone    int
 }
 
 // run returns the end of the run of class m at i, scanning it once.
@@ -221,60 +291,62 @@ func (m *memo) ipv6(s string, i int) int {
 	return e
 }
 
-// word tries every detector on the word starting at i (j is the end of its
-// run of word characters) and returns the start and end of a finding, or
-// e = 0. A finding starts at i, except the token after "Bearer " and an
-// e-mail address whose local part begins with non-ASCII letters, which
-// reaches back to lo at most.
-func (d *detector) word(s string, i, j, lo int, m *memo) (a, e int, k Kind) {
-	a, e, k = i, 0, 0
+// secretStart marks the first bytes of the well-known key prefixes.
+var secretStart = func() (t [256]bool) {
+	for _, c := range "sprgxhAeBb" {
+		t[c] = true
+	}
+	return t
+}()
+
+// word tries the detectors whose prefilter the word starting at i passes
+// (j is the end of its run of word characters) and returns the start and
+// end of a finding, or e = 0. A finding starts at i except the token after
+// "Bearer ".
+func (d *detector) word(s string, i, j int, m *memo) (a, e int, k Kind) {
 	n := len(s)
 	c := s[i]
-	if d.on[Email] {
-		if l := run(s, i, cLocal, &m.localEnd); l < n && s[l] == '@' {
-			if e := emailDomain(s, l+1); e > 0 {
-				for a > lo && (s[a-1] >= 0x80 || is(s[a-1], cWord)) {
-					a--
-				}
-				return a, e, Email
-			}
-		}
+	w := j - i
+	var sep byte // the byte after the word
+	if j < n {
+		sep = s[j]
 	}
-	prevDot := i > 0 && (s[i-1] == '.' || s[i-1] == '-')
 	if is(c, cDigit) {
-		if d.on[IP] && !prevDot {
-			if e := ipv4(s, i); e > 0 {
-				return i, e, IP
+		if prevDot := i > 0 && (s[i-1] == '.' || s[i-1] == '-'); !prevDot {
+			if d.on[IP] && sep == '.' && w <= 3 {
+				if e := ipv4(s, i); e > 0 {
+					return i, e, IP
+				}
+			}
+			if d.on[CreditCard] && (w >= 13 || w >= 3 && (sep == ' ' || sep == '-')) {
+				if e := card(s, i); e > 0 {
+					return i, e, CreditCard
+				}
+			}
+			if d.on[Phone] && (w == 3 || w == 1 && c == '1') && (sep == '-' || sep == '.' || sep == ' ') {
+				if e := phoneNANP(s, i); e > 0 {
+					return i, e, Phone
+				}
 			}
 		}
-		if d.on[CreditCard] && !prevDot {
-			if e := card(s, i); e > 0 {
-				return i, e, CreditCard
-			}
-		}
-		if d.on[Phone] && !prevDot {
-			if e := phoneNANP(s, i); e > 0 {
-				return i, e, Phone
-			}
-		}
-	} else if d.on[Secret] {
-		if a, e, isKey := prefixed(s, i, run(s, i, cTok, &m.tokEnd)); isKey {
-			if e > 0 {
+	} else {
+		if d.on[Secret] && secretStart[c] {
+			if a, e, isKey := prefixed(s, i, run(s, i, cTok, &m.tokEnd)); isKey && e > 0 {
 				return a, e, Secret
 			}
 		}
-	}
-	if d.on[IBAN] && is(c, cUpper) {
-		if e := iban(s, i); e > 0 {
-			return i, e, IBAN
+		if d.on[IBAN] && w >= 4 && is(c, cUpper) && is(s[i+1], cUpper) && is(s[i+2], cDigit) && is(s[i+3], cDigit) {
+			if e := iban(s, i); e > 0 {
+				return i, e, IBAN
+			}
 		}
 	}
-	if d.on[IP] && j < n && (s[j] == ':' || s[j] == '.') && isHexDigit(c) {
+	if d.on[IP] && sep == ':' && w <= 4 && isHexDigit(c) {
 		if e := m.ipv6(s, i); e > 0 {
 			return i, e, IP
 		}
 	}
-	if d.on[Secret] && i >= m.entropyDone {
+	if d.on[Secret] && (w >= minEntropyLen || sep == '-') && i >= m.entropyDone {
 		e := run(s, i, cTok, &m.tokEnd)
 		m.entropyDone = e
 		if e-i >= minEntropyLen && highEntropy(s[i:e]) && boundary(s, e) {
