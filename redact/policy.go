@@ -110,7 +110,7 @@ func ParsePolicy(data []byte) (*Policy, error) {
 // one. object_id columns hold one only for rows of the matching object_type.
 var idKinds = map[string][]idColumn{
 	"trace": {
-		{"traces", "id", ""}, {"observations", "trace_id", ""}, {"scores", "trace_id", ""}, {"media", "trace_id", ""},
+		{"traces", "id", ""}, {"traces", "html_path", ""}, {"observations", "trace_id", ""}, {"scores", "trace_id", ""}, {"media", "trace_id", ""},
 		{"dataset_run_items", "trace_id", ""}, {"dataset_items", "source_trace_id", ""},
 		{"comments", "object_id", "TRACE"}, {"annotation_queue_items", "object_id", "TRACE"},
 	},

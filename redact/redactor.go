@@ -418,6 +418,11 @@ func (r *Redactor) apply(f *fieldPlan, s string, v reflect.Value) (out string, n
 	}
 	if f.idHash && s != "" && (f.idTypes == nil || slices.Contains(f.idTypes, v.Field(f.typeIdx).String())) {
 		r.count(f, nHash)
+		if f.col == "html_path" {
+			// /project/<project>/traces/<trace id>: the id is hashed.
+			k := strings.LastIndexByte(s, '/')
+			return s[:k+1] + r.hashID(s[k+1:]), false, true
+		}
 		return r.hashID(s), false, true
 	}
 	if f.json {
