@@ -131,7 +131,7 @@ func (d *detector) find(s string, escaped bool, out []span) []span {
 		next = emails[0].a
 	}
 	emit := func(a, e int, k Kind) bool {
-		if e > next && a < next+1 {
+		if e > next {
 			return false // overlaps an e-mail address, which wins
 		}
 		out = append(out, span{a, e, k})
@@ -197,6 +197,10 @@ func (d *detector) find(s string, escaped bool, out []span) []span {
 		}
 		if i > 0 && i != after && class[s[i-1]]&cWord != 0 {
 			i = j // mid-word (after an underscore)
+			continue
+		}
+		if cl&cLower != 0 && !secretStart[c] && j-i < minEntropyLen && (j == n || s[j] != '-' && s[j] != ':') {
+			i = j // a plain lower-case word: nothing but an e-mail starts so
 			continue
 		}
 		if i >= 6 && s[i-1] == ':' && s[i-6:i] == "[HMAC:" {
@@ -642,7 +646,7 @@ func phoneNANP(s string, i int) int {
 	if p >= len(s) || s[p] < '2' {
 		return 0
 	}
-	return nanpRest(s, p, 0)
+	return nanpRest(s, p)
 }
 
 // phoneParen returns the end of (NXX) NXX-XXXX at the parenthesis at i, or 0.
@@ -665,11 +669,11 @@ func phoneParen(s string, i int) int {
 }
 
 // nanpRest matches NXX<sep>NXX<sep>XXXX at p.
-func nanpRest(s string, p int, sep byte) int {
+func nanpRest(s string, p int) int {
 	if !digits(s, p, 3) || p+3 >= len(s) {
 		return 0
 	}
-	sep = s[p+3]
+	sep := s[p+3]
 	if sep != '-' && sep != '.' && sep != ' ' {
 		return 0
 	}

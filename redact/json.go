@@ -3,7 +3,6 @@ package redact
 import (
 	"encoding/json"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/lakefuse/lakefuse/internal/jsonx"
 )
@@ -392,48 +391,4 @@ func number(s string, i int) (int, bool) {
 		}
 	}
 	return i, true
-}
-
-// jsonString encodes s as a JSON string the way encoding/json does
-// (invalid UTF-8 becomes U+FFFD), without HTML escaping.
-func jsonString(s string) string {
-	var b strings.Builder
-	b.Grow(len(s) + 2)
-	b.WriteByte('"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				b.WriteByte('\\')
-				b.WriteByte(c)
-			case c < 0x20:
-				switch c {
-				case '\n':
-					b.WriteString(`\n`)
-				case '\r':
-					b.WriteString(`\r`)
-				case '\t':
-					b.WriteString(`\t`)
-				default:
-					b.WriteString(`\u00`)
-					b.WriteByte("0123456789abcdef"[c>>4])
-					b.WriteByte("0123456789abcdef"[c&15])
-				}
-			default:
-				b.WriteByte(c)
-			}
-			i++
-			continue
-		}
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && n == 1 {
-			b.WriteString(`\ufffd`)
-		} else {
-			b.WriteString(s[i : i+n])
-		}
-		i += n
-	}
-	b.WriteByte('"')
-	return b.String()
 }

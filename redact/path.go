@@ -133,7 +133,7 @@ func parsePath(s string) (path, error) {
 		}
 	}
 	if len(p) > 0 && p[len(p)-1].kind == sDescend {
-		return nil, fmt.Errorf("path %q ends with ..", s)
+		return nil, fmt.Errorf("path %q ends with a descent (..) and no name", s)
 	}
 	return p, nil
 }
