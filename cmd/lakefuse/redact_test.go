@@ -314,3 +314,43 @@ func TestRedactPolicyErrors(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 }
+
+func TestRedactConvertLangsmith(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "bucket")
+	n := writeLSExport(t, src, bucket.Options{})
+	policy := filepath.Join(dir, "policy.json")
+	t.Setenv("LAKEFUSE_TEST_REDACT_KEY", "test-key-not-in-any-output-0123")
+	if err := os.WriteFile(policy, []byte(`{"version": 1, "hmac_key_env": "LAKEFUSE_TEST_REDACT_KEY", "hash_ids": ["trace"],
+		"tables": {"*": {"output": "drop"}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	lake := filepath.Join(dir, "lake")
+	code, out, errOut := run(t, "convert", "langsmith", src+"/exports", lake, "--redact", policy)
+	if code != 0 {
+		t.Fatalf("convert --redact: %d\n%s\n%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "redaction policy sha256:") || !strings.Contains(out, "was redacted") {
+		t.Errorf("summary does not show the redaction:\n%s", out)
+	}
+	l := openLake(t, lake)
+	traces := map[string]bool{}
+	for _, r := range rowsOf(t, l, "traces") {
+		traces[r["id"]] = true
+		if r["output"] != "<null>" {
+			t.Fatalf("trace output kept: %s", r["output"])
+		}
+	}
+	obs := rowsOf(t, l, "observations")
+	if len(obs) != n {
+		t.Fatalf("%d observations, want %d", len(obs), n)
+	}
+	for _, r := range obs {
+		if r["output"] != "<null>" {
+			t.Fatalf("observation output kept: %s", r["output"])
+		}
+		if len(r["trace_id"]) != 32 || !traces[r["trace_id"]] {
+			t.Fatalf("trace_id %q is not a hashed traces.id", r["trace_id"])
+		}
+	}
+}
