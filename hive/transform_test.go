@@ -18,8 +18,12 @@ func TestRunTransformAndRedaction(t *testing.T) {
 	red := &Redaction{PolicySHA256: "sha256:abc", Detectors: []string{"email"}, HMACKeyEnv: "K"}
 	seen := 0
 	m := writeRun(t, b, RunOptions{Kind: "test", Redaction: red, Transform: func(tb *schema.Table, row any) (any, error) {
+		ev, ok := row.(*event)
+		if !ok {
+			return row, nil // writeRun's snapshot table
+		}
 		seen++
-		e := *row.(*event)
+		e := *ev
 		c := "scrubbed"
 		e.Comment = &c
 		return &e, nil
