@@ -170,6 +170,9 @@ func (d *detector) find(s string, escaped bool, out []span) []span {
 					if e := phoneIntl(s, i); e > 0 && emit(i, e, Phone) {
 						i = e
 						continue
+					} else if e < 0 {
+						i = -e // too many digits for a phone number: none inside either
+						continue
 					}
 				}
 			case '(':
@@ -592,7 +595,9 @@ func luhn(d []byte) bool {
 
 // phoneIntl returns the end of an international number at the + at i, or 0:
 // + then a digit 1-9, then digits in groups separated by one space, hyphen
-// or dot or wrapped in parentheses, 8 to 15 digits in all (E.164).
+// or dot or wrapped in parentheses, 8 to 15 digits in all (E.164). A longer
+// run returns minus its end: nothing in it is a phone number, so that what
+// a first pass leaves, a second pass leaves too.
 func phoneIntl(s string, i int) int {
 	n := len(s)
 	p := i + 1
@@ -630,7 +635,10 @@ func phoneIntl(s string, i int) int {
 		}
 		break
 	}
-	if nd < 8 || nd > 15 || !boundary(s, end) {
+	if nd > 15 {
+		return -end
+	}
+	if nd < 8 || !boundary(s, end) {
 		return 0
 	}
 	return end
