@@ -26,6 +26,17 @@ type Bucket interface {
 	List(ctx context.Context, prefix string, fn func(Attrs) error) error
 	// Delete removes key. Deleting a key that does not exist is not an error.
 	Delete(ctx context.Context, key string) error
+	// Create stores data under key only if no object has that key: of
+	// several concurrent Creates of one key exactly one succeeds, the others
+	// fail with ErrExists. It is meant for small objects (a lease): data is
+	// held in memory. On S3 and MinIO it is a PUT with If-None-Match: *; on
+	// disk a hard link, which fails when the name exists.
+	Create(ctx context.Context, key string, data []byte) error
+	// Move renames src to dst, replacing dst. Locally it is a rename (not
+	// synced: after a power cut the object may be back under src); on S3 a
+	// server-side copy then a delete, so for a moment both exist. It fails
+	// with ErrNotFound when src does not exist.
+	Move(ctx context.Context, src, dst string) error
 	// String is the location, safe to print: it never holds a secret.
 	String() string
 	Close() error
@@ -63,4 +74,6 @@ var (
 	ErrBadCredentials = errors.New("credentials rejected")
 	ErrInvalidKey     = errors.New("invalid key")
 	ErrBadLocation    = errors.New("invalid location")
+	// ErrExists: Create found the key taken.
+	ErrExists = errors.New("object already exists")
 )

@@ -85,10 +85,17 @@
 // version it opened: if the object is replaced meanwhile, reads fail rather
 // than mix versions. An Object belongs to the context passed to Open.
 //
+// Create stores a small object only if its key is free (ErrExists
+// otherwise): S3 and MinIO get a PUT with If-None-Match: *, the local store
+// a hard link of a finished temporary file, which fails when the name is
+// taken. Package hive builds a lake's lease on it. Move renames an object:
+// a rename on disk, a server-side copy and a delete on S3 (both names exist
+// for a moment).
+//
 // # Errors and retries
 //
 // Callers branch with errors.Is on ErrNotFound, ErrPermission, ErrNoBucket,
-// ErrBadCredentials, ErrInvalidKey and ErrBadLocation. Messages name the
+// ErrBadCredentials, ErrInvalidKey, ErrBadLocation and ErrExists. Messages name the
 // location or object and say what to check; they never contain a secret key.
 //
 // Transient failures (HTTP 5xx, 429 and SlowDown, timeouts, refused or reset

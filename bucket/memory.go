@@ -109,6 +109,36 @@ func (b *memBucket) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
+func (b *memBucket) Create(ctx context.Context, key string, data []byte) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, ok := b.objs[key]; ok {
+		return fmt.Errorf("%s/%s: %w", b.name, key, ErrExists)
+	}
+	b.objs[key] = memObject{data: bytes.Clone(data), mod: time.Now()}
+	return nil
+}
+
+func (b *memBucket) Move(ctx context.Context, src, dst string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	o, ok := b.objs[src]
+	if !ok {
+		return fmt.Errorf("%s/%s: %w", b.name, src, ErrNotFound)
+	}
+	if src != dst {
+		b.objs[dst] = o
+		delete(b.objs, src)
+	}
+	return nil
+}
+
 type memWriter struct {
 	b    *memBucket
 	ctx  context.Context

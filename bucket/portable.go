@@ -66,5 +66,22 @@ func (c *checked) Delete(ctx context.Context, key string) error {
 	return c.b.Delete(ctx, key)
 }
 
+func (c *checked) Create(ctx context.Context, key string, data []byte) error {
+	if err := ValidateKey(key); err != nil {
+		return err
+	}
+	return c.b.Create(ctx, key, data)
+}
+
+func (c *checked) Move(ctx context.Context, src, dst string) error {
+	if err := ValidateKey(src); err != nil {
+		return err
+	}
+	if err := ValidateKey(dst); err != nil {
+		return err
+	}
+	return c.b.Move(ctx, src, dst)
+}
+
 func (c *checked) String() string { return c.b.String() }
 func (c *checked) Close() error   { return c.b.Close() }

@@ -52,7 +52,7 @@ func (e transientError) Unwrap() error { return e.err }
 // branch on are permanent; drivers mark store-specific transient errors with
 // transientError; network failures are recognised here for every driver.
 func isTransient(err error) bool {
-	for _, kind := range []error{ErrNotFound, ErrPermission, ErrNoBucket, ErrBadCredentials, ErrInvalidKey, ErrBadLocation, context.Canceled} {
+	for _, kind := range []error{ErrNotFound, ErrPermission, ErrNoBucket, ErrBadCredentials, ErrInvalidKey, ErrBadLocation, ErrExists, context.Canceled} {
 		if errors.Is(err, kind) {
 			return false
 		}
@@ -191,6 +191,31 @@ func (r *retrying) List(ctx context.Context, prefix string, fn func(Attrs) error
 
 func (r *retrying) Delete(ctx context.Context, key string) error {
 	return r.do(ctx, "delete", key, func() error { return r.b.Delete(ctx, key) })
+}
+
+// Create is retried like a write that has not started: data is in memory.
+// A retry after an attempt whose answer was lost may find the object it
+// stored itself and fail with ErrExists; callers that must tell the two
+// apart store something that identifies them and read it back (see
+// hive.AcquireLease).
+func (r *retrying) Create(ctx context.Context, key string, data []byte) error {
+	return r.do(ctx, "create", key, func() error { return r.b.Create(ctx, key, data) })
+}
+
+// Move is retried; when an attempt whose answer was lost did move the
+// object, the retry finds src gone and dst present, which is success.
+func (r *retrying) Move(ctx context.Context, src, dst string) error {
+	tried := false
+	return r.do(ctx, "move", src, func() error {
+		err := r.b.Move(ctx, src, dst)
+		if tried && errors.Is(err, ErrNotFound) {
+			if _, serr := r.b.Stat(ctx, dst); serr == nil {
+				return nil
+			}
+		}
+		tried = true
+		return err
+	})
 }
 
 func (r *retrying) String() string { return r.b.String() }

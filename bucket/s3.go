@@ -1,6 +1,7 @@
 package bucket
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -490,4 +491,63 @@ func (b *s3Bucket) Delete(ctx context.Context, key string) error {
 		return err
 	}
 	return nil
+}
+
+// Create is a PUT with If-None-Match: *, which S3 (since 2024-08), MinIO
+// and GCS's XML API answer with 412 when the key exists.
+func (b *s3Bucket) Create(ctx context.Context, key string, data []byte) error {
+	_, err := b.client.PutObject(ctx, &s3.PutObjectInput{
+		Bucket:        &b.loc.bucket,
+		Key:           aws.String(b.objectKey(key)),
+		Body:          bytes.NewReader(data),
+		ContentLength: aws.Int64(int64(len(data))),
+		IfNoneMatch:   aws.String("*"),
+	})
+	if err == nil {
+		return nil
+	}
+	switch statusOf(err) {
+	case http.StatusPreconditionFailed:
+		return &kindError{kind: ErrExists, err: err, msg: b.name(key) + ": already exists"}
+	case http.StatusConflict:
+		// S3 answers 409 ConditionalRequestConflict while another
+		// conditional write of the key is in flight: try again.
+		return transientError{fmt.Errorf("create %s: %w", b.name(key), err)}
+	}
+	return b.fail("create", key, err)
+}
+
+// Move copies src to dst on the server, then deletes src. CopyObject takes
+// objects up to 5 GiB, far above the lake's file size.
+func (b *s3Bucket) Move(ctx context.Context, src, dst string) error {
+	_, err := b.client.CopyObject(ctx, &s3.CopyObjectInput{
+		Bucket:     &b.loc.bucket,
+		Key:        aws.String(b.objectKey(dst)),
+		CopySource: aws.String(copySource(b.loc.bucket, b.objectKey(src))),
+	})
+	if err != nil {
+		return b.fail("move", src, err)
+	}
+	return b.Delete(ctx, src)
+}
+
+// copySource is the x-amz-copy-source value: bucket/key, URL-encoded.
+// Everything but unreserved characters and "/" is escaped, so that no
+// store reads "+" as a space.
+func copySource(bucketName, key string) string {
+	var sb strings.Builder
+	sb.WriteString(bucketName)
+	sb.WriteByte('/')
+	const hexDigits = "0123456789ABCDEF"
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-_.~/", c) >= 0 {
+			sb.WriteByte(c)
+			continue
+		}
+		sb.WriteByte('%')
+		sb.WriteByte(hexDigits[c>>4])
+		sb.WriteByte(hexDigits[c&15])
+	}
+	return sb.String()
 }

@@ -103,12 +103,17 @@ func (l *Lake) Strays(ctx context.Context) ([]Stray, error) {
 	return out, nil
 }
 
-// Clean deletes data files that no committed manifest lists (leftovers of
-// crashed or aborted runs, and superseded files), except files of the runs
+// Clean first finishes interrupted commits (Publish), then deletes data
+// files that no committed manifest lists (leftovers of crashed or aborted
+// runs, staged or in place, and superseded files), except files of the runs
 // in keep and of runs that have a checkpoint (they may still resume).
 // Objects whose names lakefuse does not write are never deleted. It returns
-// the deleted keys.
+// the deleted keys. Run it only while holding the lake's lease: then no
+// other live run can still commit what it deletes.
 func Clean(ctx context.Context, l *Lake, keep ...string) ([]string, error) {
+	if _, err := Publish(ctx, l); err != nil {
+		return nil, err
+	}
 	keepRun := map[string]bool{}
 	for _, k := range keep {
 		keepRun[k] = true
@@ -125,6 +130,11 @@ func Clean(ctx context.Context, l *Lake, keep ...string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	staged, err := l.Staged(ctx)
+	if err != nil {
+		return nil, err
+	}
+	strays = append(strays, staged...)
 	var deleted []string
 	for _, s := range strays {
 		if s.Run == "" || keepRun[s.Run] {

@@ -10,6 +10,8 @@
 //	_media/<media id>                                                 media bytes
 //	_lakefuse/manifests/<run>.json                                    one per committed run
 //	_lakefuse/checkpoints/<run>.json                                  runs that can resume
+//	_lakefuse/staging/<run>/<path>                                    files of runs not yet moved into place
+//	_lakefuse/lease/<generation>.json                                 the lake's lease
 //
 // # Escaping
 //
@@ -23,10 +25,23 @@
 //
 // # Commit
 //
-// A run writes its data files first and its manifest last; the manifest is
-// the commit point. The live files of the lake are those listed by a
-// committed manifest and not removed by a later one, so a plain glob over a
-// table never sees a half-written run once Clean has removed leftovers.
+// A run writes its data files under _lakefuse/staging/<run>/ first and its
+// manifest last; the manifest is the commit point. Then the files move into
+// place (Publish finishes a move a crash interrupted), partition by
+// partition, new files before the superseded ones are deleted. The live files
+// of the lake are those listed by a committed manifest and not removed by a
+// later one, so a plain glob over a table never sees a run that did not
+// commit. Compact merges small files as a run that supersedes them;
+// Duplicates finds rows that two live files hold.
+//
+// # Lease
+//
+// One run changes a lake at a time: AcquireLease creates the next
+// generation of _lakefuse/lease/ with bucket.Create (exclusive), renews it,
+// and hands the holder a context that ends if it is lost; Run.Commit checks
+// it before writing the manifest. An expired lease, or one whose holder's
+// process is gone on this machine, is taken over; Clean, run by the holder,
+// then deletes what dead runs left, never what a live run may commit.
 //
 // hive knows tables through package schema and bytes through package bucket;
 // it knows nothing of Langfuse or LangSmith.

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -46,7 +47,22 @@ func Open(ctx context.Context, b bucket.Bucket) (*Lake, error) {
 
 // Load is Open for a location that may hold no lake yet: it returns an empty
 // Lake instead of ErrNoLake.
-func Load(ctx context.Context, b bucket.Bucket) (*Lake, error) {
+func Load(ctx context.Context, b bucket.Bucket) (*Lake, error) { return LoadCached(ctx, b, nil) }
+
+// ManifestCache keeps manifests read by LoadCached. Manifests never change
+// once written, so a process that loads one lake again and again (export
+// --every) reads each only once.
+type ManifestCache struct {
+	mu sync.Mutex
+	m  map[string]*Manifest
+}
+
+// NewManifestCache returns an empty cache. Use one cache per lake.
+func NewManifestCache() *ManifestCache { return &ManifestCache{m: map[string]*Manifest{}} }
+
+// LoadCached is Load that reads only the manifests c does not hold yet
+// (c may be nil).
+func LoadCached(ctx context.Context, b bucket.Bucket, c *ManifestCache) (*Lake, error) {
 	l := &Lake{b: b, files: map[string]FileEntry{}, removed: map[string]bool{}}
 	var keys []string
 	err := b.List(ctx, ManifestDir, func(a bucket.Attrs) error {
@@ -60,9 +76,22 @@ func Load(ctx context.Context, b bucket.Bucket) (*Lake, error) {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		m, err := ReadManifest(ctx, b, k)
-		if err != nil {
-			return nil, err
+		var m *Manifest
+		if c != nil {
+			c.mu.Lock()
+			m = c.m[k]
+			c.mu.Unlock()
+		}
+		if m == nil {
+			var err error
+			if m, err = ReadManifest(ctx, b, k); err != nil {
+				return nil, err
+			}
+			if c != nil {
+				c.mu.Lock()
+				c.m[k] = m
+				c.mu.Unlock()
+			}
 		}
 		l.Manifests = append(l.Manifests, m)
 		for _, f := range m.Files {
@@ -194,7 +223,7 @@ func ScanRows[T any](ctx context.Context, l *Lake, fn func(p Partition, row *T) 
 // ScanFile streams the record batches of one data file.
 func ScanFile(ctx context.Context, b bucket.Bucket, f FileEntry, opts ScanOptions, fn func(Batch) error) (err error) {
 	where := b.String() + "/" + f.Path
-	obj, err := b.Open(ctx, f.Path)
+	obj, err := openFile(ctx, b, f)
 	if err != nil {
 		if errors.Is(err, bucket.ErrNotFound) {
 			return fmt.Errorf("%s: %w: listed in the manifest but missing; run lakefuse verify", where, ErrCorrupt)
@@ -284,7 +313,7 @@ func CheckFile(ctx context.Context, b bucket.Bucket, f FileEntry) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	obj, err := b.Open(ctx, f.Path)
+	obj, err := openFile(ctx, b, f)
 	if err != nil {
 		if errors.Is(err, bucket.ErrNotFound) {
 			return fmt.Errorf("%s: %w: listed in the manifest but missing", where, ErrCorrupt)

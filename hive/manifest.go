@@ -38,6 +38,9 @@ var (
 	ErrNewerSchema = errors.New("lake written by a newer lakefuse")
 	// ErrCorrupt: a manifest or data file is damaged or does not match its manifest.
 	ErrCorrupt = errors.New("lake file damaged")
+	// ErrUnpublished: a run committed, but not all its files were moved
+	// into place; the next export or compact finishes that.
+	ErrUnpublished = errors.New("committed, but not all files are in place yet (the next export or compact finishes it)")
 )
 
 // Manifest records one committed run: what ran, against what, and every file
@@ -222,7 +225,11 @@ func ReadManifest(ctx context.Context, b bucket.Bucket, key string) (*Manifest, 
 	if m.Format != ManifestFormat {
 		return nil, fmt.Errorf("manifest %s/%s: %w: format is %q, want %q", b, key, ErrCorrupt, m.Format, ManifestFormat)
 	}
-	if m.SchemaVersion > schema.Version || m.ManifestVersion > ManifestVersion {
+	if m.ManifestVersion > ManifestVersion {
+		return nil, fmt.Errorf("manifest %s/%s: %w: manifest version %d (this lakefuse reads up to %d); upgrade lakefuse to read this lake",
+			b, key, ErrNewerSchema, m.ManifestVersion, ManifestVersion)
+	}
+	if m.SchemaVersion > schema.Version {
 		return nil, fmt.Errorf("manifest %s/%s: %w: schema version %d (this lakefuse reads up to %d); upgrade lakefuse to read this lake",
 			b, key, ErrNewerSchema, m.SchemaVersion, schema.Version)
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
@@ -57,8 +58,11 @@ type RunOptions struct {
 	// tables; the least recently used one is finished when a new one is
 	// needed. It bounds the run's memory.
 	MaxOpenFiles int
-	Logger       *slog.Logger
-	Now          func() time.Time
+	// Lease, when set, is checked right before the manifest is written: a
+	// run that lost the lake's lease must not commit.
+	Lease  *Lease
+	Logger *slog.Logger
+	Now    func() time.Time
 	// Transform, when set, is applied by Append to every row before it is
 	// written (redaction): it returns the row to write, possibly a copy,
 	// and must not modify row.
@@ -114,6 +118,7 @@ type Run struct {
 	tables  map[string]bool
 	notes   map[string]string
 	done    bool
+	pub     PublishStats
 }
 
 type openKey struct {
@@ -218,6 +223,36 @@ func (r *Run) Append(ctx context.Context, t *schema.Table, projectID string, row
 	return nil
 }
 
+// AppendBatch adds the rows of rec, a record batch of table t read from a
+// lake file of partition part (compaction copies batches without decoding
+// rows). rec keeps its owner's reference; the run takes its own.
+func (r *Run) AppendBatch(ctx context.Context, t *schema.Table, part Partition, rec arrow.RecordBatch) error {
+	rec, err := conform(rec, t.Arrow())
+	if err != nil {
+		return fmt.Errorf("table %s: %w", t.Name, err)
+	}
+	defer rec.Release()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.done {
+		return fmt.Errorf("run %s is already committed or aborted", r.opts.RunID)
+	}
+	r.tables[t.Name] = true
+	pf, err := r.fileFor(ctx, t, part)
+	if err != nil {
+		return err
+	}
+	r.tick++
+	pf.lastUse = r.tick
+	if err := pf.appendBatch(rec); err != nil {
+		return r.failFile(pf, err)
+	}
+	if pf.full {
+		return r.finish(pf)
+	}
+	return nil
+}
+
 // Touch records that table was exported by this run even if it has no rows,
 // so the manifest shows it with 0 rows.
 func (r *Run) Touch(table string) {
@@ -274,8 +309,12 @@ func (r *Run) State() RunState {
 	return st
 }
 
-// Commit finishes every file, writes the manifest (the commit point) and
-// then deletes the files this run superseded.
+// Commit finishes every file, writes the manifest (the commit point), then
+// moves the run's files from staging into place and deletes the files it
+// superseded. When only that last step fails it returns the manifest and an
+// error wrapping ErrUnpublished: the run is committed, readers that go
+// through manifests see it whole, and Publish (the next run's Clean)
+// finishes the move for glob readers.
 func (r *Run) Commit(ctx context.Context) (*Manifest, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -304,17 +343,31 @@ func (r *Run) Commit(ctx context.Context) (*Manifest, error) {
 	SortFiles(m.Files)
 	sort.Strings(m.Removed)
 	m.Summarise()
+	if err := r.opts.Lease.Check(ctx); err != nil {
+		return nil, fmt.Errorf("commit run %s: %w", r.opts.RunID, err)
+	}
 	if err := WriteManifest(ctx, r.b, m); err != nil {
 		return nil, fmt.Errorf("commit run %s: %w", r.opts.RunID, err)
 	}
 	r.done = true
-	for _, p := range m.Removed {
-		if err := r.b.Delete(ctx, p); err != nil {
-			// The manifest already excludes the file; the next Clean removes it.
-			r.opts.Logger.Warn("could not delete superseded file", "file", p, "err", err)
-		}
+	// The run is committed; moving its files into place is the roll-forward
+	// that Publish (in the next run's Clean) finishes if this one stops.
+	// Moving takes milliseconds a file: finish it even when ctx ends now
+	// (SIGTERM), so that globs see the committed run at once.
+	st, err := publish(context.WithoutCancel(ctx), r.b, m.Files, m.Removed)
+	r.pub = st
+	if err != nil {
+		return m, fmt.Errorf("%w: run %s: %w", ErrUnpublished, m.RunID, err)
 	}
+	r.opts.Logger.Debug("files moved into place", "run", m.RunID, "files", st.Files, "deleted", st.Deleted, "took", st.Duration)
 	return m, nil
+}
+
+// Published says what moving the committed run's files into place cost.
+func (r *Run) Published() PublishStats {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.pub
 }
 
 // Abort discards the run: open files are aborted and finished ones deleted.
@@ -332,7 +385,7 @@ func (r *Run) Abort(ctx context.Context) error {
 		delete(r.open, k)
 	}
 	for _, f := range r.files {
-		if err := r.b.Delete(ctx, f.Path); err != nil {
+		if err := r.b.Delete(ctx, StagingKey(r.opts.RunID, f.Path)); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -374,9 +427,9 @@ func (r *Run) fileFor(ctx context.Context, t *schema.Table, part Partition) (*pa
 			return nil, err
 		}
 	}
-	key := part.Dir(t.Name) + "/part-" + r.opts.RunID + "-" + fmt.Sprintf("%05d", r.seq) + ".parquet"
+	final := part.Dir(t.Name) + "/part-" + r.opts.RunID + "-" + fmt.Sprintf("%05d", r.seq) + ".parquet"
 	r.seq++
-	pf, err := newPartFile(ctx, r.b, key, t, part, &r.opts)
+	pf, err := newPartFile(ctx, r.b, StagingKey(r.opts.RunID, final), final, t, part, &r.opts)
 	if err != nil {
 		return nil, err
 	}
@@ -421,7 +474,8 @@ func (r *Run) failFile(pf *partFile, err error) error {
 // (most of the cost) happens on the file's own goroutine, so a producer and
 // the writer use two cores. At most two batches are in flight.
 type partFile struct {
-	key     string
+	key     string // where it is written (staged)
+	path    string // its place in the lake
 	table   *schema.Table
 	part    Partition
 	opts    *RunOptions
@@ -490,19 +544,19 @@ func WriterProperties(t *schema.Table, mem memory.Allocator) *parquet.WriterProp
 	return parquet.NewWriterProperties(props...)
 }
 
-func newPartFile(ctx context.Context, b bucket.Bucket, key string, t *schema.Table, part Partition, opts *RunOptions) (*partFile, error) {
+func newPartFile(ctx context.Context, b bucket.Bucket, key, final string, t *schema.Table, part Partition, opts *RunOptions) (*partFile, error) {
 	w, err := b.NewWriter(ctx, key)
 	if err != nil {
 		return nil, fmt.Errorf("write %s/%s: %w", b, key, err)
 	}
 	sink := &hashingWriter{w: w, h: sha256.New()}
-	fw, err := pqarrow.NewFileWriter(t.Arrow(), sink, WriterProperties(t, opts.Mem),
-		pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema(), pqarrow.WithAllocator(opts.Mem)))
+	fw, err := pqarrow.NewFileWriter(withStoredSchema(t), sink, WriterProperties(t, opts.Mem),
+		pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(opts.Mem)))
 	if err != nil {
 		_ = w.Abort()
 		return nil, fmt.Errorf("write %s/%s: %w", b, key, err)
 	}
-	pf := &partFile{key: key, table: t, part: part, opts: opts, w: w, sink: sink, fw: fw, bld: schema.NewBuilder(opts.Mem, t),
+	pf := &partFile{key: key, path: final, table: t, part: part, opts: opts, w: w, sink: sink, fw: fw, bld: schema.NewBuilder(opts.Mem, t),
 		work: make(chan arrow.RecordBatch, 1), done: make(chan struct{})}
 	go pf.encode()
 	return pf, nil
@@ -561,6 +615,41 @@ func (pf *partFile) append(row any, ts time.Time) error {
 	return nil
 }
 
+func (pf *partFile) appendBatch(rec arrow.RecordBatch) error {
+	if pf.failed.Load() {
+		return pf.stop()
+	}
+	pf.flush()
+	if pf.table.Partitioned() {
+		idx := rec.Schema().FieldIndices(pf.table.TimeColumn)
+		if len(idx) == 0 {
+			return fmt.Errorf("table %s: record batch without %s", pf.table.Name, pf.table.TimeColumn)
+		}
+		col, ok := rec.Column(idx[0]).(*array.Timestamp)
+		if !ok {
+			return fmt.Errorf("table %s: %s is not a timestamp column", pf.table.Name, pf.table.TimeColumn)
+		}
+		unit := col.DataType().(*arrow.TimestampType).Unit
+		for i := 0; i < col.Len(); i++ {
+			if col.IsNull(i) {
+				continue
+			}
+			ts := col.Value(i).ToTime(unit).UTC()
+			if pf.minT.IsZero() || ts.Before(pf.minT) {
+				pf.minT = ts
+			}
+			if ts.After(pf.maxT) {
+				pf.maxT = ts
+			}
+		}
+	}
+	rec.Retain()
+	pf.work <- rec
+	pf.rows += rec.NumRows()
+	pf.full = pf.isFull.Load()
+	return nil
+}
+
 // flush hands the rows collected so far to the encoder.
 func (pf *partFile) flush() {
 	if pf.bld.Len() == 0 || pf.stopped {
@@ -596,7 +685,7 @@ func (pf *partFile) close() (FileEntry, error) {
 		return FileEntry{}, err
 	}
 	fe := FileEntry{
-		Path: pf.key, Table: pf.table.Name, ProjectID: pf.part.ProjectID, Date: pf.part.Date,
+		Path: pf.path, Table: pf.table.Name, ProjectID: pf.part.ProjectID, Date: pf.part.Date,
 		Rows: pf.rows, Size: pf.sink.n, SHA256: hex.EncodeToString(pf.sink.h.Sum(nil)),
 	}
 	if !pf.minT.IsZero() {

@@ -204,9 +204,15 @@ func TestCleanRemovesUncommitted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Files of runs that did not commit are staged, out of the tables'
+	// directories; only the foreign object is there.
 	strays, _ := l.Strays(ctx)
-	if len(strays) != len(crashed.State().Files)+1+1 {
+	if len(strays) != 1 {
 		t.Fatalf("strays %+v", strays)
+	}
+	staged, _ := l.Staged(ctx)
+	if len(staged) != len(crashed.State().Files)+1 {
+		t.Fatalf("staged %+v", staged)
 	}
 	deleted, err := Clean(ctx, l)
 	if err != nil {
@@ -426,4 +432,101 @@ func TestScanColumns(t *testing.T) {
 	if err := l.Scan(ctx, eventTable.Name, ScanOptions{Columns: []string{"nope"}}, func(Batch) error { return nil }); err == nil || !strings.Contains(err.Error(), `"nope"`) {
 		t.Fatalf("unknown column: %v", err)
 	}
+}
+
+// moveFailing fails Move after n moves, as a process killed during its
+// commit's moves would stop.
+type moveFailing struct {
+	bucket.Bucket
+	n int
+}
+
+func (m *moveFailing) Move(ctx context.Context, src, dst string) error {
+	if m.n <= 0 {
+		return errors.New("move refused (test)")
+	}
+	m.n--
+	return m.Bucket.Move(ctx, src, dst)
+}
+
+// TestStagedUntilCommit: a run's files stay out of the tables' directories
+// (where globs read) until its manifest is written; a commit interrupted
+// while moving them is readable through the manifest at once, and Clean
+// finishes it.
+func TestStagedUntilCommit(t *testing.T) {
+	ctx := context.Background()
+	mem := bucket.NewMemory()
+	writeRun(t, mem, RunOptions{}, []string{"p"}, genEvents(300))
+	b := &moveFailing{Bucket: mem, n: 1 << 30}
+	r, err := NewRun(ctx, b, RunOptions{TargetFileBytes: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range genEvents(300) {
+		if err := r.Append(ctx, eventTable, "p", e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	l0, _ := Open(ctx, mem)
+	r.Remove(pathsOf(l0.Files(eventTable.Name))...)
+	inTables := func() []string {
+		var keys []string
+		_ = mem.List(ctx, eventTable.Name+"/", func(a bucket.Attrs) error { keys = append(keys, a.Key); return nil })
+		return keys
+	}
+	before := inTables()
+	if len(r.State().Files) < 2 {
+		t.Fatalf("want several files, got %d", len(r.State().Files))
+	}
+	for _, k := range inTables() {
+		if RunOfFile(k) == r.ID() {
+			t.Fatalf("uncommitted file %s is where globs read", k)
+		}
+	}
+	b.n = 1 // the commit stops after moving one file
+	m, err := r.Commit(ctx)
+	if !errors.Is(err, ErrUnpublished) || m == nil {
+		t.Fatalf("Commit = %v, %v; want the manifest and ErrUnpublished", m, err)
+	}
+	l, err := Open(ctx, mem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	if err := l.Scan(ctx, eventTable.Name, ScanOptions{VerifyChecksum: true}, func(bt Batch) error { n += bt.Record.NumRows(); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if n != 300 {
+		t.Fatalf("read %d rows through the manifest, want 300", n)
+	}
+	staged, _ := l.Staged(ctx)
+	if len(staged) != len(m.Files)-1 {
+		t.Fatalf("staged %v", staged)
+	}
+	if _, err := Clean(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	after := inTables()
+	if len(after) != len(m.Files) {
+		t.Fatalf("after Clean the table holds %v (before the run %v)", after, before)
+	}
+	for i, f := range m.Files {
+		if after[i] != f.Path {
+			t.Fatalf("after Clean: %v, want the run's files", after)
+		}
+	}
+	if staged, _ := l.Staged(ctx); len(staged) != 0 {
+		t.Fatalf("still staged: %v", staged)
+	}
+}
+
+func pathsOf(fs []FileEntry) []string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, f.Path)
+	}
+	return out
 }

@@ -1,5 +1,6 @@
 // Package importer replays a lake into a Langfuse project: observations (and
-// with them traces and sessions) as OTLP/HTTP protobuf, everything else
+// with them traces and sessions) as OTLP/HTTP (protobuf, or JSON for
+// spans whose ids are not OTel hex), everything else
 // through the REST API, exactly once, resumably.
 //
 // # Order
@@ -28,19 +29,35 @@
 // Each observation is one span: the original type (never collapsed to
 // span), start and end times, level, status message, model, parameters,
 // usage and cost details, completion start, prompt name and version,
-// environment, version, metadata and input/output verbatim; the trace's
-// name, user, session, tags, public flag and release on every span; the
-// trace's metadata, and its input and output (as langfuse.trace.input/output
-// for v3 destinations, as the root's own I/O where the root has none for v4,
-// which keeps no trace I/O), on the root span only, because v4 merges trace
-// metadata into the metadata of every span that carries it. Trace ids that
-// are OTel hex are kept, UUIDs lose their dashes, anything else becomes
-// sha256(id)[:32]; span ids are kept when hex, else sha256(id)[:16]. Every
-// changed id is recorded in the ledger (idmap-*.jsonl). A v3 trace without
-// observations gets one root span (id sha256("lakefuse-trace-root:"+id)).
+// environment, version, metadata and input/output verbatim. Trace
+// attributes (name, user, session, tags, public flag, release) are the
+// row's own for a v4 lake (v4 keeps them per row) and the traces row's for
+// a v3 lake; the trace's metadata, and for v3 destinations its input and
+// output, go on the root span only, because v4 merges trace metadata into
+// the metadata of every span that carries it.
+//
+// Ids travel verbatim (ids.go): spans whose ids are lowercase OTel hex go
+// as OTLP protobuf, the others as OTLP/JSON (spanjson.go), whose string ids
+// Langfuse keeps. Options.RewriteIDs (--rewrite-ids) hashes non-hex ids
+// instead and records each changed id in the ledger (idmap-*.jsonl).
+//
+// Placeholder roots: Langfuse v4 gives legacy traces a root row
+// t-<traceId> (isPlaceholderRoot). Into v4 such a row travels like any
+// other; into v3 it is not sent and its children become roots. A v4
+// destination also gets a placeholder (placeholderSpan) for each trace of a
+// v3 lake that has input or output (v4 keeps no trace I/O; the trace's
+// roots become the placeholder's children, as Langfuse's own migration
+// does) and for each trace without observations.
+//
+// v3 destinations: after the spans, each trace goes once more as a
+// trace-create ingestion event stamped with the import time
+// (tracecreate.go), which overrides what v3 derived from the spans
+// (versions and names set to null by later spans, the root's name).
+//
 // Dataset run items reach a v4 destination as langfuse.experiment.*
-// attributes of their spans and a v3 destination through the run items
-// endpoint with the original createdAt.
+// attributes of every span of their trace (as the SDKs propagate them), and
+// a v3 destination through the run items endpoint with the original
+// createdAt.
 //
 // # Exactly once
 //
@@ -49,10 +66,14 @@
 // that is not an idempotent upsert twice: an intent before sending and a
 // completion after. A request whose outcome is unknown (a timeout or a
 // connection lost after sending, or a run killed with -9 between the two
-// records) is looked up in the destination, waiting a bounded time for
-// asynchronous ingestion, before it is sent again. Scores (ingestion
-// score-create keeps their id), datasets, dataset items and media are
-// upserts and are simply sent again.
+// records) is looked up in the destination before it is sent again: at
+// once for objects Langfuse keeps in Postgres (visible when answered); for
+// spans, which it ingests asynchronously, also while the ingestion lag it
+// showed on accepted batches has not passed (at most --wait). A rerun looks
+// up all of the earlier run's open requests together and waits for the
+// missing ones once. Scores (ingestion score-create keeps their id),
+// datasets, dataset items and media are upserts and are simply sent again;
+// they, comments and annotation queue items go --concurrency at a time.
 //
 // The importer reads the lake through package hive and talks to Langfuse
 // through internal/langfuse. It must not import the exporter: the two meet

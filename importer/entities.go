@@ -24,7 +24,25 @@ import (
 // an intent; after an unknown outcome (now or in a run killed earlier)
 // lookup says whether the destination has it. lookup nil means the create
 // is idempotent and may simply be sent again.
+//
+// The objects once creates live in Langfuse's Postgres and a create is
+// visible as soon as it is answered, so a create whose answer was lost is
+// looked up once, at once, and sent again if absent; onceAsync is for the
+// creates Langfuse ingests asynchronously, whose lookup is retried within
+// --wait.
 func (im *importer) once(ctx context.Context, kind, src string, create func() (string, error), lookup func() (string, bool, error)) (string, error) {
+	return im.onceWith(ctx, kind, src, create, lookup, false)
+}
+
+// onceAsync is once for a create that Langfuse answers before it is
+// visible (dataset run items go through its ingestion queue:
+// web/src/features/datasets/server/publicDatasetService.ts,
+// createDatasetRunItemForApi calls processEventBatch).
+func (im *importer) onceAsync(ctx context.Context, kind, src string, create func() (string, error), lookup func() (string, bool, error)) (string, error) {
+	return im.onceWith(ctx, kind, src, create, lookup, true)
+}
+
+func (im *importer) onceWith(ctx context.Context, kind, src string, create func() (string, error), lookup func() (string, bool, error), async bool) (string, error) {
 	if d, ok := im.led.id(kind, src); ok {
 		return d, nil
 	}
@@ -33,6 +51,9 @@ func (im *importer) once(ctx context.Context, kind, src string, create func() (s
 		return d, im.led.write(ctx, entry{K: "id", Kind: kind, Src: src, Dst: d, Key: key})
 	}
 	find := func() (string, bool, error) {
+		if !async {
+			return lookup()
+		}
 		var d string
 		found, err := im.waitFor(ctx, func() (bool, error) {
 			var ok bool
@@ -577,13 +598,8 @@ func rewritePromptRefs(text string, dest func(name string, v int) (int, bool)) s
 // number and its id, which PROMPT comments refer to).
 func (im *importer) recordPrompt(ctx context.Context, lv *schema.Prompt, d *lf.Prompt) error {
 	es := []entry{{K: "id", Kind: "prompt_version", Src: lv.Name + "\x00" + strconv.FormatInt(lv.Version, 10), Dst: strconv.Itoa(d.Version)}}
-	if lv.ID != nil {
-		if id, ok := d.Extra["id"]; ok {
-			var s string
-			if json.Unmarshal(id, &s) == nil {
-				es = append(es, entry{K: "id", Kind: "prompt", Src: *lv.ID, Dst: s})
-			}
-		}
+	if lv.ID != nil && d.ID != "" {
+		es = append(es, entry{K: "id", Kind: "prompt", Src: *lv.ID, Dst: d.ID})
 	}
 	return im.led.write(ctx, es...)
 }
@@ -628,8 +644,9 @@ func (im *importer) datasets(ctx context.Context) error {
 
 func (im *importer) datasetItems(ctx context.Context) error {
 	const table = "dataset_items"
-	var m idMapper
-	return scan(ctx, im, func(f hive.FileEntry, row int64, it *schema.DatasetItem) error {
+	m := im.ids()
+	p := im.newPool(ctx)
+	err := scan(p.ctx, im, func(f hive.FileEntry, row int64, it *schema.DatasetItem) error {
 		if im.led.accepted(f.Path, row) {
 			im.count(table, func(r *Result) { r.Already++ })
 			return nil
@@ -645,13 +662,18 @@ func (im *importer) datasetItems(ctx context.Context) error {
 				*x.dst = json.RawMessage(*x.src)
 			}
 		}
-		im.count(table, func(r *Result) { r.Requests++ })
-		if _, err := im.c.CreateDatasetItem(ctx, req); err != nil {
-			return err
-		}
-		im.count(table, func(r *Result) { r.Sent++ })
-		return im.led.write(ctx, entry{K: "rows", File: f.Path, From: row, To: row + 1})
+		// An upsert by id: items go in parallel, and one whose answer was
+		// lost is simply sent again.
+		return p.Go(func(ctx context.Context) error {
+			im.count(table, func(r *Result) { r.Requests++ })
+			if _, err := im.c.CreateDatasetItem(ctx, req); err != nil {
+				return err
+			}
+			im.count(table, func(r *Result) { r.Sent++ })
+			return im.led.write(ctx, entry{K: "rows", File: f.Path, From: row, To: row + 1})
+		})
 	})
+	return p.Wait(err)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -713,9 +735,9 @@ func (im *importer) queues(ctx context.Context) error {
 func (im *importer) objectID(typ, id string) (string, bool) {
 	switch typ {
 	case "TRACE":
-		return TraceID(id), true
+		return im.ids().traceID(id), true
 	case "OBSERVATION":
-		return SpanID(id), true
+		return im.ids().spanID(id), true
 	case "SESSION":
 		return id, true
 	case "PROMPT":
@@ -726,7 +748,9 @@ func (im *importer) objectID(typ, id string) (string, bool) {
 
 func (im *importer) queueItems(ctx context.Context) error {
 	const table = "annotation_queue_items"
-	return each(ctx, im, func(it *schema.AnnotationQueueItem) error {
+	// Items are independent: they go in parallel.
+	p := im.newPool(ctx)
+	err := each(p.ctx, im, func(it *schema.AnnotationQueueItem) error {
 		if _, ok := im.led.id(table, it.ID); ok {
 			im.count(table, func(r *Result) { r.Already++ })
 			return nil
@@ -739,31 +763,37 @@ func (im *importer) queueItems(ctx context.Context) error {
 		}
 		obj, _ := im.objectID(it.ObjectType, it.ObjectID)
 		status := it.Status
-		_, err := im.once(ctx, table, it.ID, func() (string, error) {
-			im.count(table, func(r *Result) { r.Requests++ })
-			res, err := im.c.CreateAnnotationQueueItem(ctx, q, lf.CreateAnnotationQueueItemRequest{ObjectID: obj, ObjectType: it.ObjectType, Status: &status})
-			if err != nil {
-				return "", err
-			}
-			return res.ID, nil
-		}, func() (string, bool, error) {
-			var found string
-			err := im.c.ListAnnotationQueueItems(ctx, q, "", lf.PageOptions{}, func(page []lf.AnnotationQueueItem) error {
-				for _, x := range page {
-					if x.ObjectID == obj && x.ObjectType == it.ObjectType {
-						found = x.ID
-					}
-				}
-				return nil
-			})
-			return found, found != "", err
-		})
-		if err != nil {
-			return err
-		}
-		im.count(table, func(r *Result) { r.Sent++ })
-		return nil
+		return p.Go(func(ctx context.Context) error { return im.queueItem(ctx, it, q, obj, status) })
 	})
+	return p.Wait(err)
+}
+
+func (im *importer) queueItem(ctx context.Context, it *schema.AnnotationQueueItem, q, obj, status string) error {
+	const table = "annotation_queue_items"
+	_, err := im.once(ctx, table, it.ID, func() (string, error) {
+		im.count(table, func(r *Result) { r.Requests++ })
+		res, err := im.c.CreateAnnotationQueueItem(ctx, q, lf.CreateAnnotationQueueItemRequest{ObjectID: obj, ObjectType: it.ObjectType, Status: &status})
+		if err != nil {
+			return "", err
+		}
+		return res.ID, nil
+	}, func() (string, bool, error) {
+		var found string
+		err := im.c.ListAnnotationQueueItems(ctx, q, "", lf.PageOptions{}, func(page []lf.AnnotationQueueItem) error {
+			for _, x := range page {
+				if x.ObjectID == obj && x.ObjectType == it.ObjectType {
+					found = x.ID
+				}
+			}
+			return nil
+		})
+		return found, found != "", err
+	})
+	if err != nil {
+		return err
+	}
+	im.count(table, func(r *Result) { r.Sent++ })
+	return nil
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -786,7 +816,7 @@ func (im *importer) runItems(ctx context.Context) error {
 	if err := each(ctx, im, func(r *schema.DatasetRun) error { runs[r.ID] = r; return nil }); err != nil {
 		return err
 	}
-	var m idMapper
+	m := im.ids()
 	return each(ctx, im, func(ri *schema.DatasetRunItem) error {
 		if _, ok := im.led.id(table, ri.ID); ok {
 			im.count(table, func(r *Result) { r.Already++ })
@@ -808,7 +838,7 @@ func (im *importer) runItems(ctx context.Context) error {
 			dsID, _ = im.led.id("dataset", *run.DatasetID)
 		}
 		var runID string
-		_, err := im.once(ctx, table, ri.ID, func() (string, error) {
+		_, err := im.onceAsync(ctx, table, ri.ID, func() (string, error) {
 			im.count(table, func(r *Result) { r.Requests++ })
 			res, err := im.c.CreateDatasetRunItem(ctx, req)
 			if err != nil {
@@ -856,7 +886,10 @@ func (im *importer) runItems(ctx context.Context) error {
 // Langfuse asynchronously, so a missing object is waited for (bounded).
 func (im *importer) comments(ctx context.Context) error {
 	const table = "comments"
-	return each(ctx, im, func(cm *schema.Comment) error {
+	// Comments are independent: they go in parallel, each waiting for its
+	// object if Langfuse has not shown it yet.
+	p := im.newPool(ctx)
+	err := each(p.ctx, im, func(cm *schema.Comment) error {
 		if _, ok := im.led.id(table, cm.ID); ok {
 			im.count(table, func(r *Result) { r.Already++ })
 			return nil
@@ -867,54 +900,63 @@ func (im *importer) comments(ctx context.Context) error {
 			im.note(table, "comment %s skipped: its %s %s was not imported", cm.ID, cm.ObjectType, cm.ObjectID)
 			return nil
 		}
-		req := lf.CreateCommentRequest{ProjectID: im.dest.ID, ObjectType: cm.ObjectType, ObjectID: obj, Content: cm.Content}
-		_, err := im.once(ctx, table, cm.ID, func() (string, error) {
-			var id string
-			var cerr error
-			ok, err := im.waitFor(ctx, func() (bool, error) {
-				im.count(table, func(r *Result) { r.Requests++ })
-				id, cerr = im.c.CreateComment(ctx, req)
-				if errors.Is(cerr, lf.ErrNotFound) {
-					return false, nil
-				}
-				return true, nil
-			})
-			if err != nil {
-				return "", err
+		return p.Go(func(ctx context.Context) error { return im.comment(ctx, cm, obj) })
+	})
+	return p.Wait(err)
+}
+
+func (im *importer) comment(ctx context.Context, cm *schema.Comment, obj string) error {
+	const table = "comments"
+	req := lf.CreateCommentRequest{ProjectID: im.dest.ID, ObjectType: cm.ObjectType, ObjectID: obj, Content: cm.Content}
+	_, err := im.once(ctx, table, cm.ID, func() (string, error) {
+		var id string
+		var cerr error
+		ok, err := im.waitFor(ctx, func() (bool, error) {
+			im.count(table, func(r *Result) { r.Requests++ })
+			id, cerr = im.c.CreateComment(ctx, req)
+			if errors.Is(cerr, lf.ErrNotFound) {
+				return false, nil
 			}
-			if !ok {
-				return "", fmt.Errorf("comment %s: its %s %s did not appear in the destination within %v: %w", cm.ID, cm.ObjectType, obj, im.o.Wait, cerr)
-			}
-			return id, cerr
-		}, func() (string, bool, error) {
-			var found string
-			err := im.c.ListComments(ctx, lf.CommentsQuery{ObjectType: cm.ObjectType, ObjectID: obj}, func(page []lf.Comment) error {
-				for _, x := range page {
-					if x.Content == cm.Content {
-						found = x.ID
-					}
-				}
-				return nil
-			})
-			return found, found != "", err
+			return true, nil
 		})
 		if err != nil {
-			return err
+			return "", err
 		}
-		im.count(table, func(r *Result) { r.Sent++ })
-		return nil
+		if !ok {
+			return "", fmt.Errorf("comment %s: its %s %s did not appear in the destination within %v: %w", cm.ID, cm.ObjectType, obj, im.o.Wait, cerr)
+		}
+		return id, cerr
+	}, func() (string, bool, error) {
+		var found string
+		err := im.c.ListComments(ctx, lf.CommentsQuery{ObjectType: cm.ObjectType, ObjectID: obj}, func(page []lf.Comment) error {
+			for _, x := range page {
+				if x.Content == cm.Content {
+					found = x.ID
+				}
+			}
+			return nil
+		})
+		return found, found != "", err
 	})
+	if err != nil {
+		return err
+	}
+	im.count(table, func(r *Result) { r.Sent++ })
+	return nil
 }
 
 // ---------------------------------------------------------------------------------------------
 // Media
 
 // media uploads the bytes of every referenced media object again; Langfuse
-// derives the id from the bytes, so references in I/O stay valid.
+// derives the id from the bytes, so references in I/O stay valid. Media are
+// independent upserts (Langfuse keys them by the bytes' hash): they go in
+// parallel, each its three requests (POST /media, PUT of the bytes, PATCH).
 func (im *importer) media(ctx context.Context) error {
 	const table = "media"
-	var m idMapper
-	return scan(ctx, im, func(f hive.FileEntry, row int64, md *schema.MediaReference) error {
+	m := im.ids()
+	p := im.newPool(ctx)
+	err := scan(p.ctx, im, func(f hive.FileEntry, row int64, md *schema.MediaReference) error {
 		if im.led.accepted(f.Path, row) {
 			im.count(table, func(r *Result) { r.Already++ })
 			return nil
@@ -938,40 +980,51 @@ func (im *importer) media(ctx context.Context) error {
 			ContentLength: *md.ContentLength, SHA256Hash: *md.SHA256, Field: *md.Field}
 		if md.DatasetItemID != nil {
 			req.DatasetItemID = md.DatasetItemID
-			if ds := im.datasetOfItem(ctx, *md.DatasetItemID); ds != "" {
-				req.DatasetID = &ds
-			}
-		}
-		im.count(table, func(r *Result) { r.Requests++ })
-		res, err := im.c.CreateMediaUpload(ctx, req)
-		if err != nil {
-			return err
-		}
-		if res.UploadURL != nil {
-			start := time.Now()
-			path := *md.Path
-			im.count(table, func(r *Result) { r.Requests += 2 })
-			err := im.c.UploadMedia(ctx, *res.UploadURL, md.ContentType, *md.SHA256, *md.ContentLength, func() (io.ReadCloser, error) {
-				obj, err := im.lake.Bucket().Open(ctx, path)
-				if err != nil {
-					return nil, err
-				}
-				return readCloser{io.NewSectionReader(obj, 0, obj.Size()), obj}, nil
-			})
+			ds, err := im.datasetOfItem(p.ctx, *md.DatasetItemID)
 			if err != nil {
 				return err
 			}
-			ms := time.Since(start).Milliseconds()
-			if err := im.c.PatchMedia(ctx, res.MediaID, lf.PatchMediaRequest{UploadedAt: time.Now().UTC(), UploadHTTPStatus: 200, UploadTimeMs: &ms}); err != nil {
-				return err
+			if ds != "" {
+				req.DatasetID = &ds
 			}
 		}
-		if res.MediaID != md.ID {
-			im.note(table, "media %s got the id %s in the destination", md.ID, res.MediaID)
-		}
-		im.count(table, func(r *Result) { r.Sent++ })
-		return im.led.write(ctx, entry{K: "rows", File: f.Path, From: row, To: row + 1})
+		return p.Go(func(ctx context.Context) error { return im.mediaUpload(ctx, f, row, md, req) })
 	})
+	return p.Wait(err)
+}
+
+// mediaUpload uploads one media object and records its row.
+func (im *importer) mediaUpload(ctx context.Context, f hive.FileEntry, row int64, md *schema.MediaReference, req lf.MediaUploadRequest) error {
+	const table = "media"
+	im.count(table, func(r *Result) { r.Requests++ })
+	res, err := im.c.CreateMediaUpload(ctx, req)
+	if err != nil {
+		return err
+	}
+	if res.UploadURL != nil {
+		start := time.Now()
+		path := *md.Path
+		im.count(table, func(r *Result) { r.Requests += 2 })
+		err := im.c.UploadMedia(ctx, *res.UploadURL, md.ContentType, *md.SHA256, *md.ContentLength, func() (io.ReadCloser, error) {
+			obj, err := im.lake.Bucket().Open(ctx, path)
+			if err != nil {
+				return nil, err
+			}
+			return readCloser{io.NewSectionReader(obj, 0, obj.Size()), obj}, nil
+		})
+		if err != nil {
+			return err
+		}
+		ms := time.Since(start).Milliseconds()
+		if err := im.c.PatchMedia(ctx, res.MediaID, lf.PatchMediaRequest{UploadedAt: time.Now().UTC(), UploadHTTPStatus: 200, UploadTimeMs: &ms}); err != nil {
+			return err
+		}
+	}
+	if res.MediaID != md.ID {
+		im.note(table, "media %s got the id %s in the destination", md.ID, res.MediaID)
+	}
+	im.count(table, func(r *Result) { r.Sent++ })
+	return im.led.write(ctx, entry{K: "rows", File: f.Path, From: row, To: row + 1})
 }
 
 type readCloser struct {
@@ -979,14 +1032,20 @@ type readCloser struct {
 	io.Closer
 }
 
-// datasetOfItem returns the destination dataset id of a dataset item.
-func (im *importer) datasetOfItem(ctx context.Context, itemID string) string {
-	var ds string
-	_ = each(ctx, im, func(it *schema.DatasetItem) error {
-		if it.ID == itemID {
-			ds, _ = im.led.id("dataset", it.DatasetID)
-		}
-		return nil
+// datasetOfItem returns the destination dataset id of a dataset item. The
+// lake's items are read once, on first use (it used to scan the whole
+// dataset_items table for every media object of an item).
+func (im *importer) datasetOfItem(ctx context.Context, itemID string) (string, error) {
+	im.itemsOnce.Do(func() {
+		im.itemDatasets = map[string]string{}
+		im.itemsErr = each(ctx, im, func(it *schema.DatasetItem) error {
+			im.itemDatasets[it.ID] = it.DatasetID
+			return nil
+		})
 	})
-	return ds
+	if im.itemsErr != nil {
+		return "", fmt.Errorf("read the lake's dataset items: %w", im.itemsErr)
+	}
+	ds, _ := im.led.id("dataset", im.itemDatasets[itemID])
+	return ds, nil
 }

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/lakefuse/lakefuse/bucket"
 	"github.com/lakefuse/lakefuse/hive"
 	lf "github.com/lakefuse/lakefuse/internal/langfuse"
@@ -90,6 +92,11 @@ type Options struct {
 	OnPromptConflict string
 	// AllowSameProject permits importing into the project the lake came from.
 	AllowSameProject bool
+	// RewriteIDs replaces trace and observation ids that are not OTel hex
+	// by deterministic hex ids (RewriteTraceID, RewriteSpanID), recorded in
+	// the ledger, for destinations that refuse them; by default every id
+	// travels verbatim (see ids.go).
+	RewriteIDs bool
 	// Confirm, when set, is asked before anything is sent, with the
 	// destination and the plan; false stops with ErrNotConfirmed.
 	Confirm func(dest *lf.Project, gen lf.Generation, p *Plan) (bool, error)
@@ -235,6 +242,10 @@ type importer struct {
 
 	destConfigs map[string]*lf.ScoreConfig // the destination's score configs, for the scores step
 
+	itemsOnce    sync.Once
+	itemDatasets map[string]string // lake dataset item id -> lake dataset id, for media
+	itemsErr     error
+
 	traces *traceIndex // built for the observations step
 	rec    spanRec     // the span being built (one goroutine builds spans)
 }
@@ -318,7 +329,10 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		if !im.tables[t] {
 			continue
 		}
-		if err := steps[t](ctx); err != nil {
+		stepStart := time.Now()
+		err := steps[t](ctx)
+		im.log.Debug("import step done", "table", t, "took", time.Since(stepStart).Round(time.Millisecond))
+		if err != nil {
 			sum.Results = im.resultList()
 			return sum, fmt.Errorf("import %s into %s: %w", t, dest.Name, err)
 		}
@@ -329,7 +343,9 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 			return sum, fmt.Errorf("import score_configs into %s: %w", dest.Name, err)
 		}
 	}
+	rbStart := time.Now()
 	short, err := im.readBack(ctx)
+	im.log.Debug("read-back done", "took", time.Since(rbStart).Round(time.Millisecond))
 	sum.Shortfalls = short
 	sum.Results = im.resultList()
 	if o.Redactor != nil {
@@ -377,26 +393,33 @@ func (im *importer) pickSource() error {
 }
 
 // checkSameProject refuses to import into the project a lake run read from.
+// It compares the destination's project id (GET /api/public/projects with
+// the destination keys) with the source project ids of the lake, whatever
+// the URLs say: one deployment has many names (127.0.0.1 and localhost, an
+// internal and a public host, a proxy), so URL text proves nothing.
 func (im *importer) checkSameProject() error {
 	if im.o.AllowSameProject {
 		return nil
 	}
+	from := ""
+	if im.project == im.dest.ID {
+		from = "the lake holds its rows"
+	}
 	for _, m := range im.lake.Manifests {
-		if m.Source.ProjectID != "" && m.Source.ProjectID == im.dest.ID && (m.Source.URL == "" || sameHost(m.Source.URL, im.c.BaseURL())) {
-			return fmt.Errorf("%w: %s (%s) at %s; importing would duplicate every observation: choose another project, or pass --allow-same-project",
-				ErrSameProject, im.dest.Name, im.dest.ID, im.c.BaseURL())
+		if m.Source.ProjectID != "" && m.Source.ProjectID == im.dest.ID {
+			from = "run " + m.RunID + " exported it"
+			if m.Source.URL != "" {
+				from += " from " + m.Source.URL
+			}
+			break
 		}
 	}
-	return nil
-}
-
-func sameHost(a, b string) bool {
-	ua, err1 := url.Parse(a)
-	ub, err2 := url.Parse(b)
-	if err1 != nil || err2 != nil {
-		return a == b
+	if from == "" {
+		return nil
 	}
-	return strings.EqualFold(ua.Host, ub.Host)
+	return fmt.Errorf("%w: the keys for %s belong to project %q (%s), and %s; "+
+		"importing would duplicate every observation: choose another project, or pass --allow-same-project",
+		ErrSameProject, im.c.BaseURL(), im.dest.Name, im.dest.ID, from)
 }
 
 // checkLakeUnchanged refuses to resume when a file that the ledger had sent
@@ -655,12 +678,111 @@ func (im *importer) waitFor(ctx context.Context, check func() (bool, error)) (bo
 		if !im.o.Now().Before(deadline) {
 			return false, nil
 		}
-		t := time.NewTimer(im.o.Poll)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return false, ctx.Err()
-		case <-t.C:
+		if err := sleepCtx(ctx, im.o.Poll); err != nil {
+			return false, err
 		}
 	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// Bounds of waitIngested: the first re-check comes after firstPoll, the
+// interval doubles up to Options.Poll, and after the lag the destination
+// showed, the importer waits twice that lag plus lagGrace.
+const (
+	firstPoll = 50 * time.Millisecond
+	lagGrace  = 250 * time.Millisecond
+)
+
+// waitIngested is waitFor for a request whose outcome is unknown on a
+// destination that ingests asynchronously (OTLP): check looks the request's
+// objects up at once, and while they are missing, visible looks up those of
+// the newest request this run saw accepted (the ledger's lastAck). Once an
+// accepted request has shown up, its lag (from acceptance to visibility)
+// bounds how long Langfuse takes to show what it took: the request is
+// judged lost after twice that lag (plus lagGrace) with its objects still
+// missing, and the --wait bound applies only while no accepted request has
+// shown the lag. A lost request then costs about the destination's ingestion
+// lag, not --wait.
+func (im *importer) waitIngested(ctx context.Context, check func() (bool, error), visible func(probe []string) (bool, error)) (bool, error) {
+	start := im.o.Now()
+	deadline := start.Add(im.o.Wait)
+	lag := time.Duration(-1)
+	var measured time.Time // acceptance time of the request lag comes from
+	poll := min(firstPoll, im.o.Poll)
+	for {
+		ok, err := check()
+		if err != nil || ok {
+			return ok, err
+		}
+		now := im.o.Now()
+		if !now.Before(deadline) || (lag >= 0 && !now.Before(start.Add(2*lag+lagGrace))) {
+			return false, nil
+		}
+		if a, ok := im.led.lastAck(); ok && a.at.After(measured) {
+			seen, err := visible(a.probe)
+			if err != nil {
+				return false, err
+			}
+			if seen {
+				l := max(im.o.Now().Sub(a.at), 0)
+				if lag < 0 || l < lag {
+					lag = l
+				}
+				measured = a.at
+			}
+		}
+		next := poll
+		if lag >= 0 {
+			// Check once more right when the lag has passed.
+			next = min(next, max(start.Add(2*lag+lagGrace).Sub(im.o.Now()), time.Millisecond))
+		}
+		if err := sleepCtx(ctx, next); err != nil {
+			return false, err
+		}
+		poll = min(2*poll, im.o.Poll)
+	}
+}
+
+// pool runs independent requests (media, dataset items, comments, queue
+// items, score batches) on up to Options.Concurrency goroutines; the
+// client's per-bucket slots and rate-limit pauses keep them within
+// Langfuse's limits. The first error cancels the pool's context.
+type pool struct {
+	g   *errgroup.Group
+	ctx context.Context
+}
+
+func (im *importer) newPool(ctx context.Context) *pool {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(im.o.Concurrency)
+	return &pool{g: g, ctx: gctx}
+}
+
+// Go runs fn once a goroutine is free; after a failure it runs nothing and
+// returns the context's error (Wait returns the failure itself).
+func (p *pool) Go(fn func(ctx context.Context) error) error {
+	if err := p.ctx.Err(); err != nil {
+		return err
+	}
+	p.g.Go(func() error { return fn(p.ctx) })
+	return nil
+}
+
+// Wait waits for every request and returns the first failure, else err
+// (the error of the loop that fed the pool).
+func (p *pool) Wait(err error) error {
+	if werr := p.g.Wait(); werr != nil {
+		return werr
+	}
+	return err
 }

@@ -27,13 +27,13 @@ func TestIDs(t *testing.T) {
 		{"00000000000000000000000000000000", hashHex("00000000000000000000000000000000", 32), hashHex("00000000000000000000000000000000", 16)},
 		{"0123456789ABCDEF", hashHex("0123456789ABCDEF", 32), hashHex("0123456789ABCDEF", 16)},
 	} {
-		if got := TraceID(tc.src); got != tc.trace {
-			t.Errorf("TraceID(%q) = %q, want %q", tc.src, got, tc.trace)
+		if got := RewriteTraceID(tc.src); got != tc.trace {
+			t.Errorf("RewriteTraceID(%q) = %q, want %q", tc.src, got, tc.trace)
 		}
-		if got := SpanID(tc.src); got != tc.span {
-			t.Errorf("SpanID(%q) = %q, want %q", tc.src, got, tc.span)
+		if got := RewriteSpanID(tc.src); got != tc.span {
+			t.Errorf("RewriteSpanID(%q) = %q, want %q", tc.src, got, tc.span)
 		}
-		if !isHex(TraceID(tc.src), 32) || !isHex(SpanID(tc.src), 16) {
+		if !isHex(RewriteTraceID(tc.src), 32) || !isHex(RewriteSpanID(tc.src), 16) {
 			t.Errorf("%q: mapped ids are not OTel hex", tc.src)
 		}
 	}
@@ -63,7 +63,7 @@ func TestBatchEncodeMatchesProto(t *testing.T) {
 	}
 	long := strings.Repeat("é", 100)
 	for i := range 4 {
-		rec := &spanRec{traceID: mustHex(TraceID(fmt.Sprint("t", i))), spanID: mustHex(SpanID(fmt.Sprint("s", i))), name: "n",
+		rec := &spanRec{traceID: mustHex(RewriteTraceID(fmt.Sprint("t", i))), spanID: mustHex(RewriteSpanID(fmt.Sprint("s", i))), name: "n",
 			start: 1, end: uint64(2 + i)}
 		sp := &tracepb.Span{TraceId: rec.traceID, SpanId: rec.spanID, Name: "n", Kind: tracepb.Span_SPAN_KIND_INTERNAL,
 			StartTimeUnixNano: 1, EndTimeUnixNano: uint64(2 + i)}
@@ -82,7 +82,7 @@ func TestBatchEncodeMatchesProto(t *testing.T) {
 			{Key: "none", Value: &commonpb.AnyValue{Value: &commonpb.AnyValue_ArrayValue{ArrayValue: &commonpb.ArrayValue{}}}}}
 		switch i {
 		case 1:
-			rec.parentID, sp.ParentSpanId = mustHex(SpanID("p")), mustHex(SpanID("p"))
+			rec.parentID, sp.ParentSpanId = mustHex(RewriteSpanID("p")), mustHex(RewriteSpanID("p"))
 		case 2:
 			rec.name, sp.Name = "", ""
 			rec.start, sp.StartTimeUnixNano = 0, 0
@@ -128,7 +128,7 @@ func TestSpanInvalidUTF8(t *testing.T) {
 		func(r *spanRec) { r.list("tags", []string{"ok", "\xc3"}) },
 		func(r *spanRec) { r.checkUTF8("span name", "\xff", "\xff") },
 	} {
-		r := &spanRec{traceID: mustHex(TraceID("t")), spanID: mustHex(SpanID("s"))}
+		r := &spanRec{traceID: mustHex(RewriteTraceID("t")), spanID: mustHex(RewriteSpanID("s"))}
 		build(r)
 		var b spanBatch
 		if err := b.add("f", 0, r, "t", "s"); err == nil {

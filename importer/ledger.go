@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/lakefuse/lakefuse/bucket"
 	"github.com/lakefuse/lakefuse/hive"
@@ -62,11 +63,20 @@ type ledger struct {
 	done    map[string]bool
 	meta    map[string]string
 	segs    []string
+	ack     ack             // the newest accepted request of this run that has a probe
+	sent    map[string]bool // intents written by this run
+}
+
+// ack is a request the destination accepted in this run, with what to look
+// up to see it (waitIngested learns the destination's ingestion lag from it).
+type ack struct {
+	probe []string
+	at    time.Time
 }
 
 func openLedger(ctx context.Context, b bucket.Bucket, prefix string) (*ledger, error) {
 	l := &ledger{b: b, prefix: prefix, ids: map[string]map[string]string{}, rows: map[string][]rowRange{},
-		intents: map[string]entry{}, done: map[string]bool{}, meta: map[string]string{}}
+		intents: map[string]entry{}, done: map[string]bool{}, meta: map[string]string{}, sent: map[string]bool{}}
 	var keys []string
 	err := b.List(ctx, prefix+segmentPrefix, func(a bucket.Attrs) error {
 		keys = append(keys, a.Key)
@@ -172,8 +182,15 @@ func (l *ledger) write(ctx context.Context, es ...entry) error {
 	if err := put(ctx, l.b, key, data); err != nil {
 		return fmt.Errorf("record progress in the import ledger: %w", err)
 	}
+	now := time.Now()
 	l.mu.Lock()
 	for _, e := range es {
+		switch in, ok := l.intents[e.Key]; {
+		case e.K == "intent" && e.Key != "":
+			l.sent[e.Key] = true
+		case ok && e.K != "cancel" && len(in.Probe) > 0 && l.sent[e.Key]:
+			l.ack = ack{probe: in.Probe, at: now}
+		}
 		l.apply(e)
 	}
 	l.segs = append(l.segs, key)
@@ -307,6 +324,14 @@ func (l *ledger) files() []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return sortedKeys(l.rows)
+}
+
+// lastAck returns the newest request of this run whose intent had a probe
+// and that the destination accepted.
+func (l *ledger) lastAck() (ack, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.ack, l.ack.probe != nil
 }
 
 // intent returns the open intent with the key, if any.

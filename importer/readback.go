@@ -351,8 +351,12 @@ func (im *importer) readBackScores(ctx context.Context) (*Shortfall, error) {
 func (im *importer) readBackObservations(ctx context.Context) (*Shortfall, error) {
 	set := newIDSet()
 	var from, to time.Time
-	err := columns(ctx, im, []string{"id", "start_time"}, func(o *schema.Observation) error {
-		set.add(SpanID(o.ID), o.ID)
+	ids := im.ids()
+	err := columns(ctx, im, []string{"id", "start_time", "trace_id", "parent_observation_id", "type"}, func(o *schema.Observation) error {
+		if im.gen == lf.V3 && isPlaceholderRoot(o) {
+			return nil // carried as its trace: v3 keeps no placeholder rows
+		}
+		set.add(ids.spanID(o.ID), o.ID)
 		window(&from, &to, o.StartTime.Truncate(time.Millisecond))
 		return nil
 	})
@@ -380,7 +384,7 @@ func (im *importer) readBackObservations(ctx context.Context) (*Shortfall, error
 	}
 	return set.shortfall("observations", func(missing map[uint64]string) []string {
 		return im.missingIn(ctx, missing, func(fn func(dst, lakeID string)) error {
-			return columns(ctx, im, []string{"id"}, func(o *schema.Observation) error { fn(SpanID(o.ID), o.ID); return nil })
+			return columns(ctx, im, []string{"id"}, func(o *schema.Observation) error { fn(ids.spanID(o.ID), o.ID); return nil })
 		})
 	}), nil
 }

@@ -29,39 +29,17 @@ func (im *importer) scores(ctx context.Context) error {
 	}
 	var events []lf.IngestionEvent
 	var segs []entry
+	// Batches are independent (score-create upserts by id): they go in
+	// parallel.
+	p := im.newPool(ctx)
 	flush := func() error {
 		if len(events) == 0 {
 			return nil
 		}
-		defer func() { events, segs = nil, nil }()
-		var resp *lf.IngestionResponse
-		for attempt := 1; ; attempt++ {
-			im.count(table, func(r *Result) { r.Requests++ })
-			var err error
-			resp, err = im.c.Ingest(ctx, events)
-			if err == nil {
-				break
-			}
-			if !errors.Is(err, lf.ErrOutcomeUnknown) || attempt >= 10 {
-				return fmt.Errorf("send %d scores: %w", len(events), err)
-			}
-		}
-		for _, e := range resp.Errors {
-			msg := ""
-			if e.Message != nil {
-				msg = *e.Message
-			}
-			im.count(table, func(r *Result) { r.Failed++ })
-			im.note(table, "score event %s refused (%d): %s", e.ID, e.Status, msg)
-		}
-		// Refused events are recorded too: sending them again would be refused again.
-		if err := im.led.write(ctx, segs...); err != nil {
-			return err
-		}
-		im.count(table, func(r *Result) { r.Sent += int64(len(resp.Successes)) })
-		return nil
+		events, segs := events, segs
+		return p.Go(func(ctx context.Context) error { return im.sendScores(ctx, events, segs) })
 	}
-	err := scan(ctx, im, func(f hive.FileEntry, row int64, s *schema.Score) error {
+	err := scan(p.ctx, im, func(f hive.FileEntry, row int64, s *schema.Score) error {
 		if im.led.accepted(f.Path, row) {
 			im.count(table, func(r *Result) { r.Already++ })
 			return nil
@@ -94,18 +72,51 @@ func (im *importer) scores(ctx context.Context) error {
 			segs = append(segs, entry{K: "rows", Kind: table, File: f.Path, From: row, To: row + 1})
 		}
 		if len(events) >= im.o.ScoreBatch {
-			return flush()
+			err := flush()
+			events, segs = nil, nil
+			return err
 		}
 		return nil
 	})
-	if err != nil {
+	if err == nil {
+		err = flush()
+	}
+	return p.Wait(err)
+}
+
+// sendScores sends one batch of score-create events and records its rows.
+func (im *importer) sendScores(ctx context.Context, events []lf.IngestionEvent, segs []entry) error {
+	const table = "scores"
+	var resp *lf.IngestionResponse
+	for attempt := 1; ; attempt++ {
+		im.count(table, func(r *Result) { r.Requests++ })
+		var err error
+		resp, err = im.c.Ingest(ctx, events)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, lf.ErrOutcomeUnknown) || attempt >= 10 {
+			return fmt.Errorf("send %d scores: %w", len(events), err)
+		}
+	}
+	for _, e := range resp.Errors {
+		msg := ""
+		if e.Message != nil {
+			msg = *e.Message
+		}
+		im.count(table, func(r *Result) { r.Failed++ })
+		im.note(table, "score event %s refused (%d): %s", e.ID, e.Status, msg)
+	}
+	// Refused events are recorded too: sending them again would be refused again.
+	if err := im.led.write(ctx, segs...); err != nil {
 		return err
 	}
-	return flush()
+	im.count(table, func(r *Result) { r.Sent += int64(len(resp.Successes)) })
+	return nil
 }
 
 func (im *importer) scoreEvent(s *schema.Score) (lf.IngestionEvent, error) {
-	var m idMapper
+	m := im.ids()
 	id := s.ID
 	b := lf.ScoreBody{ID: &id, TraceID: m.trace(s.TraceID), ObservationID: m.span(s.ObservationID), SessionID: s.SessionID,
 		DatasetRunID: s.DatasetRunID, Name: s.Name, Comment: s.Comment, DataType: &s.DataType, Source: &s.Source}

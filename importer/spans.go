@@ -3,7 +3,6 @@ package importer
 import (
 	"context"
 	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,22 +30,47 @@ import (
 // named langfuse-sdk…, which keeps the imported metadata what it was.
 const ScopeName = "langfuse-sdk-lakefuse-import"
 
-// runInfo is what a v4 destination needs on the span of a dataset run item.
+// runInfo is what a v4 destination needs on the spans of a dataset run item.
 type runInfo struct {
 	runID, runName, datasetID, itemID string
 	description, metadata             *string
 	itemVersion                       *time.Time
 	expectedOutput, itemMetadata      *string
+	// rootObs is the source id of the run item's observation; "" when the
+	// run item names only its trace (then the trace's root is the item's).
+	rootObs string
 }
 
-// buildRunIndex maps the span ids (or "t:"+trace id for the root) of dataset
-// run items to their experiment attributes.
-func (im *importer) buildRunIndex(ctx context.Context) (map[string]*runInfo, error) {
+// runIndex finds the run item of a span. The SDKs put every
+// langfuse.experiment.* attribute, root_observation_id included, on every
+// span of an item's run (langfuse-python langfuse/_client/propagation.py,
+// client.py run_experiment: the task span, its subtree and the item-run span
+// above it), and Langfuse v4 sums cost, errors and prompts over every row
+// with an experiment id (packages/shared/src/server/queries/clickhouse-sql/
+// event-query-builder.ts EXPERIMENTS_AGGREGATION_FIELDS). So every span of
+// a trace with a run item carries that item's attributes.
+type runIndex struct {
+	bySpan  map[string]*runInfo // source observation id of a run item
+	byTrace map[string]*runInfo // source trace id: the trace's first run item
+}
+
+func (r *runIndex) of(traceID, spanID string) *runInfo {
+	if r == nil {
+		return nil
+	}
+	if ri := r.bySpan[spanID]; ri != nil {
+		return ri
+	}
+	return r.byTrace[traceID]
+}
+
+// buildRunIndex indexes the dataset run items by observation and trace.
+func (im *importer) buildRunIndex(ctx context.Context) (*runIndex, error) {
 	runs := map[string]*schema.DatasetRun{}
 	if err := each(ctx, im, func(r *schema.DatasetRun) error { runs[r.ID] = r; return nil }); err != nil {
 		return nil, err
 	}
-	out := map[string]*runInfo{}
+	out := &runIndex{bySpan: map[string]*runInfo{}, byTrace: map[string]*runInfo{}}
 	err := each(ctx, im, func(ri *schema.DatasetRunItem) error {
 		info := &runInfo{runID: ri.DatasetRunID, runName: ri.DatasetRunName, itemID: ri.DatasetItemID,
 			itemVersion: ri.ExperimentItemVersion, expectedOutput: ri.ExpectedOutput, itemMetadata: ri.ExperimentItemMetadata}
@@ -69,10 +93,14 @@ func (im *importer) buildRunIndex(ctx context.Context) (map[string]*runInfo, err
 				info.datasetID = *ds
 			}
 		}
-		if ri.ObservationID != nil {
-			out[SpanID(*ri.ObservationID)] = info
-		} else {
-			out["t:"+TraceID(ri.TraceID)] = info
+		if ri.ObservationID != nil && *ri.ObservationID != "" {
+			info.rootObs = *ri.ObservationID
+			if out.bySpan[info.rootObs] == nil {
+				out.bySpan[info.rootObs] = info
+			}
+		}
+		if out.byTrace[ri.TraceID] == nil {
+			out.byTrace[ri.TraceID] = info
 		}
 		return nil
 	})
@@ -86,8 +114,14 @@ func (im *importer) buildRunIndex(ctx context.Context) (map[string]*runInfo, err
 // protobuf by hand (field order and encoding as proto.Marshal makes them,
 // which the tests check) because building and marshalling tracepb structs
 // was most of its CPU time.
+//
+// A span whose ids are not all lowercase OTel hex cannot go as protobuf
+// without changing them: json is set, the byte ids are empty, and the batch
+// writes the span as OTLP/JSON from tid, sid, pid and attrs (spanjson.go).
 type spanRec struct {
 	traceID, spanID, parentID []byte
+	tid, sid, pid             string // the destination ids
+	json                      bool
 	name                      string
 	start, end                uint64
 	attrs                     []byte // encoded Span.attributes fields
@@ -321,17 +355,38 @@ func iso(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z")
 // span builds the OTLP span of an observation.
 // The spanRec is reused by the next call: its bytes must be copied (add
 // does) before then.
-func (im *importer) span(o *schema.Observation, ta *traceAttrs, runs map[string]*runInfo) (*spanRec, error) {
-	traceID := TraceID(strOr(o.TraceID, ""))
-	spanID := SpanID(o.ID)
-	sp := &im.rec
-	*sp = spanRec{traceID: appendHex(sp.traceID[:0], traceID), spanID: appendHex(sp.spanID[:0], spanID), name: strOr(o.Name, ""),
-		start: uint64(o.StartTime.UnixNano()), attrs: sp.attrs[:0], parentID: sp.parentID[:0]}
-	sp.checkUTF8("span name", sp.name, sp.name)
-	root := o.ParentObservationID == nil || *o.ParentObservationID == ""
-	if !root {
-		sp.parentID = appendHex(sp.parentID, SpanID(*o.ParentObservationID))
+func (im *importer) span(o *schema.Observation, ta *traceAttrs, runs *runIndex) (*spanRec, error) {
+	ids := im.ids()
+	srcTrace := strOr(o.TraceID, "")
+	traceID, spanID := ids.traceID(srcTrace), ids.spanID(o.ID)
+	parent := strOr(o.ParentObservationID, "")
+	switch {
+	case parent != "" && im.gen == lf.V3 && parent == PlaceholderID(srcTrace):
+		// v3 keeps no placeholder row: its trace is the placeholder
+		// (traceCreates sends it), so its children are the roots.
+		parent = ""
+	case parent == "" && ta != nil && ta.placeholder && !isPlaceholderRoot(o):
+		// A v3 trace whose I/O the root cannot carry into v4 gets the
+		// placeholder Langfuse's own backfill gives it (placeholderSpan),
+		// and its roots become the placeholder's children
+		// (worker/src/backgroundMigrations/backfillEventsFullFromObservations.ts:
+		// coalesce(parent_observation_id, concat('t-', trace_id))).
+		parent = PlaceholderID(srcTrace)
 	}
+	root := parent == ""
+	if !root {
+		parent = ids.spanID(parent)
+	}
+	sp := &im.rec
+	*sp = spanRec{tid: traceID, sid: spanID, pid: parent, name: strOr(o.Name, ""),
+		start: uint64(o.StartTime.UnixNano()), attrs: sp.attrs[:0], traceID: sp.traceID[:0], spanID: sp.spanID[:0], parentID: sp.parentID[:0]}
+	if sp.json = !protoIDs(traceID, spanID, parent); !sp.json {
+		sp.traceID, sp.spanID = appendHex(sp.traceID, traceID), appendHex(sp.spanID, spanID)
+		if !root {
+			sp.parentID = appendHex(sp.parentID, parent)
+		}
+	}
+	sp.checkUTF8("span name", sp.name, sp.name)
 	if o.EndTime != nil {
 		sp.end = uint64(o.EndTime.UnixNano())
 	} else {
@@ -346,21 +401,26 @@ func (im *importer) span(o *schema.Observation, ta *traceAttrs, runs map[string]
 		a.str("langfuse.observation.status_message", *o.StatusMessage)
 	}
 	in, out := o.Input, o.Output
+	perRow := im.traces != nil && im.traces.perRow
 	var tp *tracePayload
 	if root && ta != nil {
 		var err error
 		if tp, err = im.traces.payload(ta); err != nil {
 			return nil, err
 		}
-		if im.gen == lf.V3 {
+		switch {
+		case im.gen == lf.V3:
+			// traceCreates sets the trace itself afterwards; these keep the
+			// trace right until then.
 			if tp.Input != nil {
 				a.str("langfuse.trace.input", ioText(*tp.Input))
 			}
 			if tp.Output != nil {
 				a.str("langfuse.trace.output", ioText(*tp.Output))
 			}
-		} else {
-			// v4 keeps no trace I/O of its own: it shows the root's.
+		case !ta.placeholder:
+			// v4 keeps no trace I/O of its own: it shows the root's. (A
+			// trace with a placeholder keeps its I/O there.)
 			if in == nil {
 				in = tp.Input
 			}
@@ -371,7 +431,7 @@ func (im *importer) span(o *schema.Observation, ta *traceAttrs, runs map[string]
 		if tp.Metadata != nil {
 			a.str("langfuse.trace.metadata", metadataObject(*tp.Metadata))
 		}
-		if ta.version != nil && o.Version == nil {
+		if ta.version != nil && o.Version == nil && im.gen == lf.V4 && !perRow {
 			a.str("langfuse.version", *ta.version)
 		}
 	}
@@ -415,33 +475,24 @@ func (im *importer) span(o *schema.Observation, ta *traceAttrs, runs map[string]
 	if !root && o.IsRootObservation != nil && *o.IsRootObservation {
 		a.boolean("langfuse.internal.is_app_root", true)
 	}
-	if ta != nil {
-		if ta.name != nil {
-			a.str("langfuse.trace.name", *ta.name)
-		}
-		if ta.user != nil {
-			a.str("langfuse.user.id", *ta.user)
-		}
-		if ta.session != nil {
-			a.str("langfuse.session.id", *ta.session)
-		}
-		if ta.release != nil {
-			a.str("langfuse.release", *ta.release)
-		}
-		if len(ta.tags) > 0 {
-			a.list("langfuse.trace.tags", ta.tags)
-		}
-		if ta.public {
-			a.boolean("langfuse.trace.public", true)
-		}
+	if perRow {
+		// v4 keeps these per row (OtelIngestionProcessor.ts processToEvent
+		// reads them from each span's own attributes) and aggregates them
+		// per trace: each span carries its own row's values.
+		traceAttrsOf(a, o.TraceName, o.UserID, o.SessionID, o.Release, o.Tags, o.Public != nil && *o.Public)
+	} else if ta != nil {
+		traceAttrsOf(a, ta.name, ta.user, ta.session, ta.release, ta.tags, ta.public)
 	}
-	if im.gen == lf.V4 && runs != nil {
-		ri := runs[spanID]
-		if ri == nil && root {
-			ri = runs["t:"+traceID]
-		}
-		if ri != nil {
-			experimentAttrs(a, ri, spanID)
+	if im.gen == lf.V4 {
+		if ri := runs.of(srcTrace, o.ID); ri != nil {
+			rootObs := ""
+			switch {
+			case ri.rootObs != "":
+				rootObs = ids.spanID(ri.rootObs)
+			case root:
+				rootObs = spanID
+			}
+			experimentAttrs(a, ri, rootObs)
 		}
 	}
 	if sp.err != nil {
@@ -450,11 +501,50 @@ func (im *importer) span(o *schema.Observation, ta *traceAttrs, runs map[string]
 	return sp, nil
 }
 
-func experimentAttrs(a *spanRec, ri *runInfo, spanID string) {
+// traceAttrsOf writes the trace attributes of a span; empty values (v4
+// stores "" for none) are left out.
+func traceAttrsOf(a *spanRec, name, user, session, release *string, tags []string, public bool) {
+	for _, x := range []struct {
+		k string
+		v *string
+	}{{"langfuse.trace.name", name}, {"langfuse.user.id", user}, {"langfuse.session.id", session}, {"langfuse.release", release}} {
+		if x.v != nil && *x.v != "" {
+			a.str(x.k, *x.v)
+		}
+	}
+	if len(tags) > 0 {
+		a.list("langfuse.trace.tags", tags)
+	}
+	if public {
+		a.boolean("langfuse.trace.public", true)
+	}
+}
+
+// isPlaceholderRoot reports the root row Langfuse v4 synthesises for a
+// trace (migrated from its v3 tables, or written through the legacy path):
+// id t-<traceId>, no parent, type SPAN
+// (packages/shared/src/server/repositories/definitions.ts
+// convertTraceToStagingObservation). This is the server's own rule
+// (handleEventPropagationJob.ts: obs.id = concat('t-', obs.trace_id)). A
+// lake of schema version 2 marks such rows (placeholder_root); the rule
+// serves lakes of version 1.
+func isPlaceholderRoot(o *schema.Observation) bool {
+	if o.PlaceholderRoot != nil { // the exporter marked it (schema version 2)
+		return *o.PlaceholderRoot
+	}
+	return o.TraceID != nil && o.ID == PlaceholderID(*o.TraceID) && (o.ParentObservationID == nil || *o.ParentObservationID == "") && o.Type == "SPAN"
+}
+
+// experimentAttrs writes the langfuse.experiment.* attributes of a run
+// item; rootObs is the destination id of the item's root observation ("":
+// not known for this span).
+func experimentAttrs(a *spanRec, ri *runInfo, rootObs string) {
 	a.str("langfuse.experiment.id", ri.runID)
 	a.str("langfuse.experiment.name", ri.runName)
 	a.str("langfuse.experiment.item.id", ri.itemID)
-	a.str("langfuse.experiment.item.root_observation_id", spanID)
+	if rootObs != "" {
+		a.str("langfuse.experiment.item.root_observation_id", rootObs)
+	}
 	if ri.datasetID != "" {
 		a.str("langfuse.experiment.dataset.id", ri.datasetID)
 	}
@@ -473,14 +563,6 @@ func experimentAttrs(a *spanRec, ri *runInfo, spanID string) {
 	if ri.itemMetadata != nil {
 		a.str("langfuse.experiment.item.metadata", metadataObject(*ri.itemMetadata))
 	}
-}
-
-// rootSpan is the root observation made for a v3 trace without observations.
-func (im *importer) rootSpan(t *schema.Trace, ta *traceAttrs) (*spanRec, error) {
-	name := strOr(t.Name, "")
-	o := &schema.Observation{ID: RootSpanID(t.ID), TraceID: &t.ID, Type: "SPAN", Name: &name, StartTime: t.Timestamp,
-		EndTime: &t.Timestamp, Level: "DEFAULT", Environment: t.Environment}
-	return im.span(o, ta, nil)
 }
 
 func strOr(p *string, def string) string {
@@ -512,16 +594,19 @@ func unhex(c byte) byte {
 
 // spanBatch is one OTLP request in the making. Spans are encoded as they
 // are added (as ScopeSpans.spans fields), so the batch holds bytes, not
-// protobuf structs: memory stays small and the garbage collector idle.
+// protobuf structs: memory stays small and the garbage collector idle. A
+// json batch holds OTLP/JSON spans instead (spans whose ids protobuf cannot
+// carry); a request is one or the other.
 type spanBatch struct {
+	json  bool
 	segs  []entry // rows entries
 	buf   []byte  // encoded ScopeSpans.spans fields, after room bytes kept for the header
 	room  int
 	n     int
 	ids   []byte // id mapping lines for ids that changed
 	key   string
-	first [2][]byte // trace and span id of the first and last span, for lookups
-	last  [2][]byte
+	first [2]string // destination trace and span id of the first and last span, for lookups
+	last  [2]string
 }
 
 // headerRoom is the space kept in front of a batch's spans for the request
@@ -534,6 +619,12 @@ func newSpanBatch(capBytes int) *spanBatch {
 	return &spanBatch{buf: make([]byte, headerRoom, headerRoom+capBytes), room: headerRoom}
 }
 
+// newJSONBatch makes a batch of OTLP/JSON spans; they are few, so its
+// buffer grows as needed.
+func newJSONBatch() *spanBatch {
+	return &spanBatch{json: true, buf: append(make([]byte, 0, 64<<10), jsonRequestHead...), room: len(jsonRequestHead)}
+}
+
 // spanBytes is the size of the encoded spans so far.
 func (b *spanBatch) spanBytes() int {
 	return len(b.buf) - b.room
@@ -543,30 +634,51 @@ func (b *spanBatch) add(file string, row int64, sp *spanRec, srcTrace, srcSpan s
 	if sp.err != nil {
 		return fmt.Errorf("encode span %s: %w", srcSpan, sp.err)
 	}
+	if sp.json != b.json {
+		return fmt.Errorf("span %s: a %s span in a %s batch", srcSpan, kindName(sp.json), kindName(b.json))
+	}
+	if sp.json {
+		buf := b.buf
+		if b.n > 0 {
+			buf = append(buf, ',')
+		}
+		buf, err := appendJSONSpan(buf, sp)
+		if err != nil {
+			return fmt.Errorf("encode span %s: %w", srcSpan, err)
+		}
+		b.buf = buf
+	} else {
+		b.buf = protowire.AppendTag(b.buf, 2, protowire.BytesType)
+		b.buf = protowire.AppendVarint(b.buf, uint64(sp.size()))
+		b.buf = sp.appendTo(b.buf)
+	}
 	if n := len(b.segs); n > 0 && b.segs[n-1].File == file && b.segs[n-1].To == row {
 		b.segs[n-1].To = row + 1
 	} else {
 		b.segs = append(b.segs, entry{K: "rows", Kind: "observations", File: file, From: row, To: row + 1})
 	}
-	b.buf = protowire.AppendTag(b.buf, 2, protowire.BytesType)
-	b.buf = protowire.AppendVarint(b.buf, uint64(sp.size()))
-	b.buf = sp.appendTo(b.buf)
-	ids := [2][]byte{append([]byte(nil), sp.traceID...), append([]byte(nil), sp.spanID...)}
+	ids := [2]string{sp.tid, sp.sid}
 	if b.n == 0 {
 		b.first = ids
 	}
 	b.last = ids
 	b.n++
-	dt, ds := hex.EncodeToString(sp.traceID), hex.EncodeToString(sp.spanID)
-	if dt != srcTrace || ds != srcSpan {
-		line, _ := json.Marshal(map[string]string{"trace": srcTrace, "observation": srcSpan, "otel_trace": dt, "otel_span": ds})
+	if sp.tid != srcTrace || sp.sid != srcSpan {
+		line, _ := json.Marshal(map[string]string{"trace": srcTrace, "observation": srcSpan, "otel_trace": sp.tid, "otel_span": sp.sid})
 		b.ids = append(append(b.ids, line...), '\n')
 	}
 	return nil
 }
 
+func kindName(json bool) string {
+	if json {
+		return "OTLP/JSON"
+	}
+	return "protobuf"
+}
+
 func (b *spanBatch) probe() []string {
-	return []string{hex.EncodeToString(b.first[0]), hex.EncodeToString(b.first[1]), hex.EncodeToString(b.last[0]), hex.EncodeToString(b.last[1])}
+	return []string{b.first[0], b.first[1], b.last[0], b.last[1]}
 }
 
 // scopeHeader is the encoded instrumentation scope of every request.
@@ -580,6 +692,9 @@ var scopeHeader = func() []byte {
 // the room newSpanBatch left in front of the spans (a batch made otherwise
 // is copied).
 func (b *spanBatch) encode() []byte {
+	if b.json {
+		return append(b.buf, jsonRequestTail...)
+	}
 	if b.room != headerRoom {
 		b.buf = append(make([]byte, headerRoom, headerRoom+len(b.buf)), b.buf[b.room:]...)
 		b.room = headerRoom
@@ -612,7 +727,12 @@ func (im *importer) sendBatch(ctx context.Context, table string, b *spanBatch) e
 	}
 	for attempt := 1; ; attempt++ {
 		im.count(table, func(r *Result) { r.Requests++ })
-		_, err := im.c.ExportOTLP(ctx, body)
+		var err error
+		if b.json {
+			_, err = im.c.ExportOTLPJSON(ctx, body)
+		} else {
+			_, err = im.c.ExportOTLP(ctx, body)
+		}
 		if err == nil {
 			break
 		}
@@ -651,9 +771,11 @@ func (im *importer) accept(ctx context.Context, table, key string, segs []entry,
 }
 
 // lookupSpans reports whether the probe spans (trace, span pairs) are in the
-// destination, waiting up to the bound for asynchronous ingestion.
+// destination: looked up at once, then, while missing, for as long as the
+// destination may still be ingesting them (waitIngested: about the lag it
+// showed on accepted batches, at most --wait).
 func (im *importer) lookupSpans(ctx context.Context, probe []string) (bool, error) {
-	return im.waitFor(ctx, func() (bool, error) {
+	exist := func(probe []string) (bool, error) {
 		for i := 0; i+1 < len(probe); i += 2 {
 			ok, err := im.spanExists(ctx, probe[i], probe[i+1])
 			if err != nil || !ok {
@@ -661,7 +783,8 @@ func (im *importer) lookupSpans(ctx context.Context, probe []string) (bool, erro
 			}
 		}
 		return true, nil
-	})
+	}
+	return im.waitIngested(ctx, func() (bool, error) { return exist(probe) }, exist)
 }
 
 var errFound = errors.New("found")
@@ -695,7 +818,10 @@ func (im *importer) spanExists(ctx context.Context, traceID, spanID string) (boo
 
 // resolveIntents settles requests of an earlier run whose outcome is unknown
 // (an intent without completion): accepted ones are completed, the others
-// cancelled so that their rows are sent again.
+// cancelled so that their rows are sent again. They are looked up all
+// together and at once, and the missing ones are waited for together (each
+// re-checking only itself), so a run killed with n requests in flight costs
+// one wait, not n.
 func (im *importer) resolveIntents(ctx context.Context, table string, exists func(e entry) (bool, error), complete func(e entry) []entry) error {
 	im.led.mu.Lock()
 	var open []entry
@@ -705,12 +831,35 @@ func (im *importer) resolveIntents(ctx context.Context, table string, exists fun
 		}
 	}
 	im.led.mu.Unlock()
-	for _, e := range open {
-		found, err := exists(e)
-		if err != nil {
-			return fmt.Errorf("look up a request of an earlier run whose outcome is unknown: %w", err)
+	if len(open) == 0 {
+		return nil
+	}
+	slices.SortFunc(open, func(a, b entry) int { return strings.Compare(a.Key, b.Key) })
+	im.log.Info("an earlier run stopped after sending requests before Langfuse answered them; looking them up in the destination "+
+		"before sending their rows again (Langfuse does not deduplicate, and it ingests asynchronously, so missing ones are waited for, all together)",
+		"table", table, "requests", len(open), "wait_at_most", im.o.Wait)
+	start := time.Now()
+	found := make([]bool, len(open))
+	p := im.newPool(ctx)
+	p.g.SetLimit(max(16, im.o.Concurrency))
+	for i, e := range open {
+		if err := p.Go(func(context.Context) error {
+			ok, err := exists(e)
+			if err != nil {
+				return fmt.Errorf("look up a request of an earlier run whose outcome is unknown: %w", err)
+			}
+			found[i] = ok
+			return nil
+		}); err != nil {
+			break
 		}
-		if found {
+	}
+	if err := p.Wait(nil); err != nil {
+		return err
+	}
+	var resend int
+	for i, e := range open {
+		if found[i] {
 			es := complete(e)
 			for i := range es {
 				es[i].Key = e.Key
@@ -723,10 +872,13 @@ func (im *importer) resolveIntents(ctx context.Context, table string, exists fun
 			}
 			continue
 		}
+		resend++
 		if err := im.led.write(ctx, entry{K: "cancel", Key: e.Key}); err != nil {
 			return err
 		}
 	}
+	im.log.Info("requests of the earlier run checked", "table", table, "in_destination", len(open)-resend, "to_send_again", resend,
+		"took", time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
@@ -741,6 +893,9 @@ func (im *importer) observations(ctx context.Context) error {
 			return segs
 		})
 	if err != nil {
+		return err
+	}
+	if err := im.checkIDMode(ctx); err != nil {
 		return err
 	}
 	ix, err := im.buildTraceIndex(ctx)
@@ -770,28 +925,47 @@ func (im *importer) observations(ctx context.Context) error {
 			}
 		}()
 	}
-	cur := newSpanBatch(im.o.MaxBatchBytes)
-	flush := func() error {
-		if cur.n == 0 {
+	// One batch of each kind in the making: protobuf for spans with OTel hex
+	// ids (nearly all), OTLP/JSON for the others.
+	var cur [2]*spanBatch
+	fresh := func(json bool) *spanBatch {
+		if json {
+			return newJSONBatch()
+		}
+		return newSpanBatch(im.o.MaxBatchBytes)
+	}
+	flush := func(json bool) error {
+		k := kindIndex(json)
+		if cur[k] == nil || cur[k].n == 0 {
 			return nil
 		}
 		select {
-		case work <- cur:
+		case work <- cur[k]:
 		case <-ctx.Done():
 			return context.Cause(ctx)
 		}
-		cur = newSpanBatch(im.o.MaxBatchBytes)
+		cur[k] = fresh(json)
 		return nil
 	}
 	add := func(file string, row int64, sp *spanRec, srcTrace, srcSpan string) error {
+		k := kindIndex(sp.json)
+		if cur[k] == nil {
+			cur[k] = fresh(sp.json)
+		}
 		size := sp.size() + 8
-		if cur.n > 0 && (cur.n >= im.o.MaxBatchSpans || cur.spanBytes()+size > im.o.MaxBatchBytes) {
-			if err := flush(); err != nil {
+		if sp.json {
+			// JSON is larger than the protobuf: strings are escaped,
+			// attributes spelled out.
+			size = 2*size + 256
+		}
+		if b := cur[k]; b.n > 0 && (b.n >= im.o.MaxBatchSpans || b.spanBytes()+size > im.o.MaxBatchBytes) {
+			if err := flush(sp.json); err != nil {
 				return err
 			}
 		}
-		return cur.add(file, row, sp, srcTrace, srcSpan)
+		return cur[k].add(file, row, sp, srcTrace, srcSpan)
 	}
+	var placeholders int64
 	scanErr := im.scanAll(ctx, func(f hive.FileEntry, row int64, o *schema.Observation) error {
 		ta, err := ix.attrsFor(o)
 		if err != nil {
@@ -806,24 +980,81 @@ func (im *importer) observations(ctx context.Context) error {
 			im.note(table, "observation %s has no trace id and cannot be sent over OTLP", o.ID)
 			return nil
 		}
+		if im.gen == lf.V3 && isPlaceholderRoot(o) {
+			// v3 has no placeholder rows: the trace itself holds what the
+			// row holds, and traceCreates sends it.
+			placeholders++
+			im.count(table, func(r *Result) { r.Skipped++ })
+			return im.led.write(ctx, entry{K: "rows", Kind: table, File: f.Path, From: row, To: row + 1})
+		}
 		sp, err := im.span(o, ta, runs)
 		if err != nil {
 			return err
 		}
 		return add(f.Path, row, sp, *o.TraceID, o.ID)
 	})
-	if scanErr == nil {
-		scanErr = im.rootSpans(ctx, add)
+	if placeholders > 0 {
+		im.note(table, "%d placeholder roots (t-<traceId>) carried as their traces: a v3 destination keeps no placeholder rows", placeholders)
 	}
 	if scanErr == nil {
-		scanErr = flush()
+		scanErr = im.rootSpans(ctx, runs, add)
+	}
+	if scanErr == nil {
+		scanErr = flush(false)
+	}
+	if scanErr == nil {
+		scanErr = flush(true)
 	}
 	close(work)
 	wg.Wait()
 	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}
-	return scanErr
+	if scanErr != nil {
+		return scanErr
+	}
+	if im.gen == lf.V3 {
+		return im.traceCreates(ctx)
+	}
+	return nil
+}
+
+// checkIDMode records in the ledger whether ids are rewritten and refuses
+// to continue an import in the other mode: the destination would hold the
+// same traces under two ids. Ledgers written before ids travelled
+// verbatim, with observations in them, were rewriting.
+func (im *importer) checkIDMode(ctx context.Context) error {
+	mode := "verbatim"
+	if im.o.RewriteIDs {
+		mode = "rewrite"
+	}
+	im.led.mu.Lock()
+	prev := im.led.meta["trace_ids"]
+	im.led.mu.Unlock()
+	if prev == "" {
+		for _, f := range im.led.files() {
+			if strings.HasPrefix(f, "observations/") || strings.HasPrefix(f, "roots:") {
+				prev = "rewrite"
+				break
+			}
+		}
+	}
+	switch {
+	case prev == mode:
+		return nil
+	case prev == "rewrite":
+		return fmt.Errorf("%w: the import into this project began with rewritten ids; continue it with --rewrite-ids", ErrOptions)
+	case prev != "":
+		return fmt.Errorf("%w: the import into this project began with ids kept as they are; continue it without --rewrite-ids", ErrOptions)
+	}
+	return im.led.write(ctx, entry{K: "meta", Kind: "trace_ids", Dst: mode})
+}
+
+func kindIndex(json bool) int {
+	if json {
+		return 1
+	}
+	return 0
 }
 
 // scanAll is scan without skipping whole files: every observation row marks
@@ -861,10 +1092,18 @@ func (im *importer) scanAll(ctx context.Context, fn func(f hive.FileEntry, row i
 	return nil
 }
 
-// rootSpans sends one root span per trace without observations (a v3 trace
-// can have none; OTLP cannot carry a trace without a span).
-func (im *importer) rootSpans(ctx context.Context, add func(file string, row int64, sp *spanRec, srcTrace, srcSpan string) error) error {
-	var made int64
+// rootSpans sends the placeholder root (t-<traceId>, the row Langfuse v4
+// makes for a trace from its v3 tables: worker/src/backgroundMigrations/
+// createRootSpansFromTraces.ts) of every trace that needs one in a v4
+// destination: a trace without observations (OTLP carries no trace without
+// a span) and a v3 trace whose input or output only a placeholder keeps (see
+// traceIndex.placeholders). A v3 destination needs none: traceCreates makes
+// every trace.
+func (im *importer) rootSpans(ctx context.Context, runs *runIndex, add func(file string, row int64, sp *spanRec, srcTrace, srcSpan string) error) error {
+	if im.gen == lf.V3 {
+		return nil
+	}
+	var empty, io int64
 	for _, f := range im.files("traces") {
 		var row int64
 		key := "roots:" + f.Path
@@ -885,18 +1124,22 @@ func (im *importer) rootSpans(ctx context.Context, add func(file string, row int
 				if err != nil {
 					return err
 				}
-				if seen {
+				if ta == nil || seen && !ta.placeholder {
 					continue
 				}
-				made++
+				if seen {
+					io++
+				} else {
+					empty++
+				}
 				if im.led.accepted(key, row) {
 					continue
 				}
-				sp, err := im.rootSpan(&t, ta)
+				sp, err := im.placeholderSpan(&t, ta, runs)
 				if err != nil {
 					return err
 				}
-				if err := add(key, row, sp, t.ID, RootSpanID(t.ID)); err != nil {
+				if err := add(key, row, sp, t.ID, PlaceholderID(t.ID)); err != nil {
 					return err
 				}
 			}
@@ -906,8 +1149,21 @@ func (im *importer) rootSpans(ctx context.Context, add func(file string, row int
 			return err
 		}
 	}
-	if made > 0 {
-		im.note("observations", "%d traces without observations were given a root span (OTLP carries no trace without a span)", made)
+	if empty > 0 {
+		im.note("observations", "%d traces without observations were given their placeholder root t-<traceId> (OTLP carries no trace without a span)", empty)
+	}
+	if io > 0 {
+		im.note("observations", "%d v3 traces keep their input and output on a placeholder root t-<traceId>, as Langfuse's own v3-to-v4 migration does", io)
 	}
 	return nil
+}
+
+// placeholderSpan is the placeholder root of a trace: id t-<traceId>, type
+// SPAN, no parent, zero duration at the trace's timestamp, with the trace's
+// name, input, output, metadata and version (convertTraceToStagingObservation).
+func (im *importer) placeholderSpan(t *schema.Trace, ta *traceAttrs, runs *runIndex) (*spanRec, error) {
+	o := &schema.Observation{ID: PlaceholderID(t.ID), TraceID: &t.ID, Type: "SPAN", Name: t.Name, StartTime: t.Timestamp,
+		EndTime: &t.Timestamp, Level: "DEFAULT", Environment: t.Environment, Version: t.Version,
+		Input: t.Input, Output: t.Output, Metadata: t.Metadata}
+	return im.span(o, ta, runs)
 }

@@ -11,18 +11,37 @@ import (
 	"strings"
 	"sync"
 
+	lf "github.com/lakefuse/lakefuse/internal/langfuse"
 	"github.com/lakefuse/lakefuse/schema"
 )
+
+// lakeFromV3 reports a lake exported from a Langfuse v3 server (its traces
+// are entities with their own input and output).
+func (im *importer) lakeFromV3() bool { return im.lakeFrom(lf.V3) }
+
+// lakeFrom reports a lake exported from a Langfuse server of generation g.
+func (im *importer) lakeFrom(g lf.Generation) bool {
+	for _, m := range im.lake.Manifests {
+		if m.Kind == "export" && m.Source.Kind == "langfuse" && m.Source.ServerVersion == g.String() &&
+			(im.project == "" || m.Source.ProjectID == "" || m.Source.ProjectID == im.project) {
+			return true
+		}
+	}
+	return false
+}
 
 // traceAttrs are the trace-level attributes sent on every span of a trace.
 type traceAttrs struct {
 	name, user, session, release, version *string
 	tags                                  []string
 	public                                bool
-	payloadOff                            int64 // offset of the trace's I/O and metadata in the spill file; -1: none
-	payloadLen                            int32
-	rec                                   int64 // offset of the trace's record in the spill file; -1: no traces row
-	seen                                  bool  // an observation of the trace was met (recorded in the index too)
+	// placeholder: the trace gets a placeholder root t-<traceId> in the
+	// destination, which keeps its input and output (traceIndex.placeholders).
+	placeholder bool
+	payloadOff  int64 // offset of the trace's I/O and metadata in the spill file; -1: none
+	payloadLen  int32
+	rec         int64 // offset of the trace's record in the spill file; -1: no traces row
+	seen        bool  // an observation of the trace was met (recorded in the index too)
 }
 
 // traceIndex finds the traces row of each observation's trace. The rows
@@ -33,6 +52,16 @@ type traceAttrs struct {
 // small cache of recently used traces, which serves nearly every lookup
 // because a trace's observations lie close together in the lake.
 type traceIndex struct {
+	// placeholders: traces with input or output get a placeholder root.
+	// Set for a lake exported from Langfuse v3 going into v4, which keeps
+	// no trace I/O of its own: the direct-write path ignores
+	// langfuse.trace.input/output (OtelIngestionProcessor.ts processToEvent),
+	// and a root's own I/O would hide the trace's. Langfuse's own migration
+	// keeps it on the placeholder (createRootSpansFromTraces.ts).
+	placeholders bool
+	// perRow: the lake's observation rows carry their own trace attributes
+	// (exported from v4, which keeps them per row).
+	perRow    bool
 	mu        sync.Mutex
 	hash      func(string) uint64 // maphash; tests force collisions
 	cacheSize int
@@ -63,6 +92,8 @@ func (im *importer) buildTraceIndex(ctx context.Context) (*traceIndex, error) {
 	if err != nil {
 		return nil, err
 	}
+	ix.placeholders = im.gen == lf.V4 && im.lakeFromV3()
+	ix.perRow = im.lakeFrom(lf.V4)
 	if err := each(ctx, im, ix.add); err != nil {
 		ix.close()
 		return nil, err
@@ -107,11 +138,14 @@ func (ix *traceIndex) add(t *schema.Trace) error {
 	for i := range t.Tags {
 		b = appendOpt(b, &t.Tags[i])
 	}
-	pub := byte(0)
+	flags := byte(0)
 	if t.Public {
-		pub = 1
+		flags |= 1
 	}
-	b = append(b, pub)
+	if ix.placeholders && (t.Input != nil || t.Output != nil) {
+		flags |= 2
+	}
+	b = append(b, flags)
 	b = binary.AppendVarint(b, payloadOff)
 	b = binary.AppendUvarint(b, uint64(payloadLen))
 	binary.LittleEndian.PutUint32(b, uint32(len(b)-4))
@@ -203,7 +237,8 @@ func (ix *traceIndex) read(off int64) (*traceRecord, error) {
 			}
 		}
 	}
-	r.public = d.byte() == 1
+	flags := d.byte()
+	r.public, r.placeholder = flags&1 != 0, flags&2 != 0
 	r.payloadOff = d.varint()
 	r.payloadLen = int32(d.uvarint())
 	if d.err {

@@ -42,6 +42,9 @@ func Run(t *testing.T, newBucket func(t *testing.T) bucket.Bucket) {
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"NotFound", testNotFound},
 		{"EmptyObject", testEmptyObject},
+		{"Create", testCreate},
+		{"CreateConcurrent", testCreateConcurrent},
+		{"Move", testMove},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -585,4 +588,105 @@ func testEmptyObject(t *testing.T, b bucket.Bucket) {
 	if n, err := o.ReadAt(make([]byte, 1), 0); n != 0 || err != io.EOF {
 		t.Errorf("ReadAt on empty = %d, %v; want 0, EOF", n, err)
 	}
+}
+
+func testCreate(t *testing.T, b bucket.Bucket) {
+	ctx := context.Background()
+	if err := b.Create(ctx, "lease/0001.json", []byte("first")); err != nil {
+		t.Fatalf("Create: %v", err)
+	}
+	err := b.Create(ctx, "lease/0001.json", []byte("second"))
+	if !errors.Is(err, bucket.ErrExists) {
+		t.Fatalf("second Create: %v, want ErrExists", err)
+	}
+	if got := Get(t, b, "lease/0001.json"); string(got) != "first" {
+		t.Fatalf("after a refused Create the object holds %q", got)
+	}
+	// A key taken by an ordinary write is taken too.
+	Put(t, b, "lease/0002.json", []byte("put"))
+	if err := b.Create(ctx, "lease/0002.json", nil); !errors.Is(err, bucket.ErrExists) {
+		t.Fatalf("Create over a written key: %v, want ErrExists", err)
+	}
+	// Nothing else is left behind, and the created object can be replaced
+	// and deleted like any other.
+	if keys := Keys(t, b, ""); !slices.Equal(keys, []string{"lease/0001.json", "lease/0002.json"}) {
+		t.Fatalf("keys %v", keys)
+	}
+	Put(t, b, "lease/0001.json", []byte("renewed"))
+	if got := Get(t, b, "lease/0001.json"); string(got) != "renewed" {
+		t.Fatalf("overwrite of a created object: %q", got)
+	}
+	if err := b.Delete(ctx, "lease/0001.json"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Create(ctx, "lease/0001.json", []byte("again")); err != nil {
+		t.Fatalf("Create after Delete: %v", err)
+	}
+	if err := b.Create(ctx, "bad//key", nil); !errors.Is(err, bucket.ErrInvalidKey) {
+		t.Fatalf("Create of an invalid key: %v", err)
+	}
+}
+
+// testCreateConcurrent: of many concurrent Creates of one key exactly one
+// succeeds, and the object holds the winner's bytes.
+func testCreateConcurrent(t *testing.T, b bucket.Bucket) {
+	ctx := context.Background()
+	const n = 8
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = b.Create(ctx, "lock", []byte(fmt.Sprintf("creator %d", i)))
+		}()
+	}
+	wg.Wait()
+	winner := -1
+	for i, err := range errs {
+		switch {
+		case err == nil && winner >= 0:
+			t.Fatalf("creators %d and %d both succeeded", winner, i)
+		case err == nil:
+			winner = i
+		case !errors.Is(err, bucket.ErrExists):
+			t.Fatalf("creator %d: %v", i, err)
+		}
+	}
+	if winner < 0 {
+		t.Fatal("no creator succeeded")
+	}
+	if got := string(Get(t, b, "lock")); got != fmt.Sprintf("creator %d", winner) {
+		t.Fatalf("object holds %q, winner was %d", got, winner)
+	}
+}
+
+func testMove(t *testing.T, b bucket.Bucket) {
+	ctx := context.Background()
+	data := randomBytes(t, 100_000)
+	src := "_staging/run/traces/project_id=a%2Fb c+d/dt=2026-03-01/part-1.parquet"
+	dst := "traces/project_id=a%2Fb c+d/dt=2026-03-01/part-1.parquet"
+	Put(t, b, src, data)
+	if err := b.Move(ctx, src, dst); err != nil {
+		t.Fatalf("Move: %v", err)
+	}
+	wantNotFound(t, b, src)
+	if got := Get(t, b, dst); !bytes.Equal(got, data) {
+		t.Fatalf("moved object differs (%d bytes, want %d)", len(got), len(data))
+	}
+	if keys := Keys(t, b, ""); !slices.Equal(keys, []string{dst}) {
+		t.Fatalf("keys after Move: %v", keys)
+	}
+	// Move replaces dst.
+	Put(t, b, "x/new", []byte("new"))
+	if err := b.Move(ctx, "x/new", dst); err != nil {
+		t.Fatal(err)
+	}
+	if got := Get(t, b, dst); string(got) != "new" {
+		t.Fatalf("Move over an object: %q", got)
+	}
+	if err := b.Move(ctx, "x/missing", "x/other"); !errors.Is(err, bucket.ErrNotFound) {
+		t.Fatalf("Move of a missing object: %v, want ErrNotFound", err)
+	}
+	wantNotFound(t, b, "x/other")
 }

@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"syscall"
+	"time"
 
 	"github.com/alecthomas/kong"
 
@@ -36,6 +37,9 @@ func toolVersion() string {
 type CLI struct {
 	LogLevel  string `help:"Log level: debug, info, warn, error." enum:"debug,info,warn,error" default:"info" env:"LAKEFUSE_LOG_LEVEL"`
 	LogFormat string `help:"Log format: text or json." enum:"text,json" default:"text" env:"LAKEFUSE_LOG_FORMAT"`
+	Quiet     bool   `short:"q" help:"Show no progress: neither the live display on a terminal nor the periodic progress log lines."`
+	// ProgressEvery is for logs that are not on a terminal.
+	ProgressEvery time.Duration `name:"progress-every" help:"How often progress is logged when stderr is not a terminal (or logs are JSON)." default:"30s"`
 	// CPUProfile is for finding where a command spends its time on real data.
 	CPUProfile string `name:"cpu-profile" hidden:"" help:"Write a Go CPU profile of the command to this file." type:"path"`
 
@@ -47,7 +51,9 @@ type CLI struct {
 	Migrate MigrateCmd `cmd:"" help:"Export from one Langfuse project and import into another."`
 	Convert ConvertCmd `cmd:"" help:"Convert other tools' exports into a lake."`
 	Verify  VerifyCmd  `cmd:"" help:"Check a lake against its manifests, or against a live project."`
+	Compact CompactCmd `cmd:"" help:"Merge a lake's small files into files near a target size."`
 	Demo    DemoCmd    `cmd:"" help:"Run the whole job offline against a built-in Langfuse-compatible server."`
+	Report  ReportCmd  `cmd:"" help:"Write a lake's report: one self-contained HTML file with charts."`
 	Bench   BenchCmd   `cmd:"" help:"Measure lakefuse on generated data and print a table."`
 	Sample  SampleCmd  `cmd:"" name:"internal-sample" hidden:"" help:"Write a lake of generated rows (for tests)."`
 }
@@ -59,8 +65,18 @@ type Globals struct {
 	Stdout io.Writer
 	Stderr io.Writer
 	Log    *slog.Logger
-	// Interactive is true when stdout is a terminal (progress, confirmations).
+	// Interactive is true when stdout is a terminal (confirmations).
 	Interactive bool
+	// LiveProgress: stderr is a terminal and logs are text, so progress is
+	// a live display that log lines print above.
+	LiveProgress bool
+	// Quiet: no progress at all (--quiet).
+	Quiet bool
+	// ProgressEvery is the interval of progress log lines without a live
+	// display.
+	ProgressEvery time.Duration
+	// logOut is where Log writes: stderr, or the live display while one runs.
+	logOut *switchWriter
 }
 
 // BucketFlags are the flags of every command that takes a LOCATION.
@@ -131,10 +147,14 @@ func Do(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	logOut := &switchWriter{fallback: stderr}
 	g := &Globals{
 		Ctx: ctx, Stdin: stdin, Stdout: stdout, Stderr: stderr,
-		Log:         newLogger(stderr, cli.LogLevel, cli.LogFormat),
-		Interactive: isTerminal(stdout),
+		Log:          newLogger(logOut, cli.LogLevel, cli.LogFormat),
+		Interactive:  isTerminal(stdout),
+		LiveProgress: isTerminal(stderr) && cli.LogFormat == "text",
+		Quiet:        cli.Quiet, ProgressEvery: cli.ProgressEvery,
+		logOut: logOut,
 	}
 	if err := kctx.Run(g); err != nil {
 		fmt.Fprintln(stderr, "lakefuse: error:", err)

@@ -23,6 +23,7 @@ type BenchCmd struct {
 	Payload int    `help:"JSON payload bytes per observation." default:"2000"`
 	Dir     string `help:"Scratch directory (default: a temporary one)."`
 	JSON    bool   `help:"Print JSON."`
+	Compact bool   `help:"Also measure compaction: a lake written as 24 runs (a small file per run and day) merged by lakefuse compact."`
 
 	Child    string `hidden:"" help:"Run one measurement (write or read) and print it as JSON."`
 	ChildDir string `hidden:""`
@@ -60,7 +61,14 @@ func (c *BenchCmd) Run(g *Globals) error {
 	var results []benchResult
 	for _, n := range c.Rows {
 		dir := filepath.Join(scratch, fmt.Sprintf("lake-%d", n))
-		for _, phase := range []string{"write", "read"} {
+		phases := []string{"write", "read"}
+		if c.Compact {
+			phases = append(phases, "small", "compact")
+		}
+		for _, phase := range phases {
+			if phase == "small" {
+				_ = os.RemoveAll(dir)
+			}
 			args := []string{"bench", "--child", phase, "--child-dir", dir, "--rows", strconv.Itoa(n), "--payload", strconv.Itoa(c.Payload)}
 			var out, errb bytes.Buffer
 			cmd := exec.CommandContext(g.Ctx, self, args...)
@@ -86,7 +94,15 @@ func (c *BenchCmd) Run(g *Globals) error {
 	for _, r := range results {
 		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.2f\t%.0f\t%.1f\t%s\t\n", r.Name, r.Rows, r.Seconds, r.CPUSeconds, r.RowsPerSec(), r.MBPerSec(), humanBytes(r.PeakRSS))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, r := range results {
+		if r.Note != "" {
+			fmt.Fprintf(g.Stdout, "%s, %d rows: %s\n", r.Name, r.Rows, r.Note)
+		}
+	}
+	return nil
 }
 
 func (c *BenchCmd) runChild(g *Globals) error {
@@ -101,6 +117,10 @@ func (c *BenchCmd) runChild(g *Globals) error {
 		r, err = bench.WriteObservations(g.Ctx, c.ChildDir, c.Rows[0], c.Payload)
 	case "read":
 		r, err = bench.ReadObservations(g.Ctx, c.ChildDir)
+	case "small":
+		r, err = bench.WriteSmallFiles(g.Ctx, c.ChildDir, c.Rows[0], c.Payload, 24)
+	case "compact":
+		r, err = bench.CompactLake(g.Ctx, c.ChildDir)
 	default:
 		err = fmt.Errorf("unknown bench phase %q", c.Child)
 	}

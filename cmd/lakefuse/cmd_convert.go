@@ -34,6 +34,7 @@ type ConvertLangsmithCmd struct {
 	JSON            bool   `help:"Print the summary as JSON."`
 	Redact          string `help:"Redact every row with this policy (YAML or JSON, see docs/privacy.md) before it is written." placeholder:"POLICY"`
 	BucketFlags
+	LeaseFlags
 
 	SourceS3Endpoint  string `name:"source-s3-endpoint" help:"S3 endpoint of SOURCE when it differs from LOCATION's (default: --s3-endpoint)." env:"LAKEFUSE_SOURCE_S3_ENDPOINT"`
 	SourceS3PathStyle bool   `name:"source-s3-path-style" help:"Address SOURCE's buckets path-style (default: --s3-path-style)." env:"LAKEFUSE_SOURCE_S3_PATH_STYLE"`
@@ -73,6 +74,16 @@ func (c *ConvertLangsmithCmd) Run(g *Globals) error {
 		return err
 	}
 	defer dst.Close()
+	lease, ctx, err := hive.AcquireLease(ctx, dst, c.LeaseFlags.Options(g, "lakefuse convert langsmith"))
+	if err != nil {
+		return err
+	}
+	defer func() { _ = lease.Release(g.Ctx) }()
+	if l, err := hive.Load(ctx, dst); err != nil {
+		return err
+	} else if _, err := hive.Clean(ctx, l); err != nil {
+		return fmt.Errorf("clean up leftovers of earlier runs: %w", err)
+	}
 	superseded, err := c.conflicts(ctx, dst, conv.Projects())
 	if err != nil {
 		return err
@@ -82,7 +93,7 @@ func (c *ConvertLangsmithCmd) Run(g *Globals) error {
 		source.ProjectID = p[0]
 	}
 	ro := hive.RunOptions{
-		Kind: "convert", Source: source, Tool: hive.Tool{Name: "lakefuse", Version: toolVersion()}, Logger: g.Log,
+		Kind: "convert", Source: source, Tool: hive.Tool{Name: "lakefuse", Version: toolVersion()}, Logger: g.Log, Lease: lease,
 	}
 	red, err := loadRedactor(c.Redact)
 	if err != nil {

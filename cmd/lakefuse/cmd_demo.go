@@ -12,6 +12,7 @@ import (
 	"github.com/lakefuse/lakefuse/hive"
 	lf "github.com/lakefuse/lakefuse/internal/langfuse"
 	"github.com/lakefuse/lakefuse/internal/lftest"
+	"github.com/lakefuse/lakefuse/report"
 )
 
 // DemoCmd runs the whole job offline.
@@ -79,7 +80,8 @@ func (c *DemoCmd) Run(g *Globals) error {
 	if err := printSummary(g.Stdout, out, false); err != nil {
 		return err
 	}
-	if err := demoRoundTrip(g, srv, b); err != nil {
+	cmp, err := demoRoundTrip(g, srv, b)
+	if err != nil {
 		return err
 	}
 	fmt.Fprintf(g.Stdout, `
@@ -95,7 +97,7 @@ Try it in DuckDB:
     ON s.trace_id = t.id AND s.name = 'quality'
   GROUP BY ALL ORDER BY traces DESC;
 `, abs)
-	return nil
+	return demoReport(g, b, cmp, filepath.Join(abs, demoReportPath))
 }
 
 func splitList(s string) []string {
@@ -110,40 +112,40 @@ func splitList(s string) []string {
 
 // demoRoundTrip imports the demo lake into a second project of the same
 // server and compares that project with the lake.
-func demoRoundTrip(g *Globals, srv *lftest.Server, b bucket.Bucket) error {
+func demoRoundTrip(g *Globals, srv *lftest.Server, b bucket.Bucket) (*report.Result, error) {
 	_, pk, sk := srv.AddProject("demo import")
 	client, err := lf.New(lf.Config{BaseURL: srv.URL(), PublicKey: pk, SecretKey: sk, Logger: g.Log,
 		UserAgent: "lakefuse/" + toolVersion() + " (demo)"})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	fmt.Fprintf(g.Stdout, "\nImporting the lake into a second project…\n")
 	// The second project is new on every run: its ledger must not be the
 	// one a previous demo left in the lake.
 	state, err := os.MkdirTemp("", "lakefuse-demo-ledger-*")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer os.RemoveAll(state)
 	if err := runImport(g, b, client, ImportFlags{Yes: true, OnPromptConflict: "stop", Concurrency: 4, Wait: 10 * time.Second, StateDir: state}, BucketFlags{}); err != nil {
-		return err
+		return nil, err
 	}
 	lake, err := hive.Open(g.Ctx, b)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	sb, err := bucket.NewLocal(state)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer sb.Close()
-	rows, compared, diffs, err := verifyLive(g.Ctx, g.Stdout, lake, client, true, nil, sb)
+	rows, compared, diffs, err := verifyLive(g.Ctx, g.Stdout, lake, client, true, false, nil, sb)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if diffs > 0 {
-		return fmt.Errorf("round trip: %d differences between the lake and the imported project", diffs)
+		return nil, fmt.Errorf("round trip: %d differences between the lake and the imported project", diffs)
 	}
 	fmt.Fprintf(g.Stdout, "round trip verified: %d rows across %d tables\n", rows, len(compared))
-	return nil
+	return compareResult(lake, "destination", compared, diffs, nil), nil
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"sort"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -24,8 +23,8 @@ type LangfuseFlags struct {
 	SecretKey string `name:"secret-key" help:"Langfuse secret key (sk-lf-…); prefer the environment variable." env:"LANGFUSE_SECRET_KEY"`
 	BaseURL   string `name:"base-url" help:"Langfuse base URL." env:"LANGFUSE_BASE_URL,LANGFUSE_HOST" default:"https://cloud.langfuse.com"`
 	// MaxRetries is how often a failed request (429, 5xx, network error)
-	// is retried, with exponential backoff from 1 s, before the command fails.
-	MaxRetries int `name:"max-retries" help:"Retries of a request that failed with 429, 5xx or a network error." default:"6"`
+	// is retried, with exponential backoff from 50 ms (about 26-51 s in all), before the command fails.
+	MaxRetries int `name:"max-retries" help:"Retries of a request that failed with 429, 5xx or a network error (backoff from 50ms, doubling, up to 30s)." default:"10"`
 }
 
 // Client builds a Langfuse client for these flags.
@@ -52,12 +51,26 @@ type ExportCmd struct {
 	To          string        `help:"Export rows before this time (default: now); a past time is widened to the end of its day." placeholder:"TIME"`
 	Incremental bool          `help:"Export what is new since the last export of this project into LOCATION, re-reading --lookback before it."`
 	Lookback    time.Duration `help:"How much before the last export's end an incremental export re-reads, for late and updated rows." default:"48h"`
+	Every       time.Duration `help:"Keep running: an incremental export (one committed run) every this long (e.g. 1h), until SIGTERM or Ctrl-C. Needs --incremental."`
 	NoMedia     bool          `name:"no-media" help:"Do not download media bytes into _media/ (media rows are still written)."`
 	Concurrency int           `help:"Requests in flight per Langfuse rate-limit bucket, and parallel media and prompt fetches." default:"4"`
 	JSON        bool          `help:"Print the summary as JSON."`
 	Redact      string        `help:"Redact every row with this policy (YAML or JSON, see docs/privacy.md) before it is written: the lake never holds what the policy removes." placeholder:"POLICY"`
 	LangfuseFlags
 	BucketFlags
+	LeaseFlags
+}
+
+// LeaseFlags tune the lake's lease, which every command that changes a lake
+// holds while it works.
+type LeaseFlags struct {
+	Wait     time.Duration `help:"How long to wait when another run is changing the lake (default: refuse at once, naming it)." default:"0s"`
+	LeaseTTL time.Duration `name:"lease-ttl" hidden:"" help:"How long the lake's lease lasts without renewal; a run killed holding it blocks others this long." default:"1m"`
+}
+
+// Options returns the lease options for holder.
+func (f LeaseFlags) Options(g *Globals, holder string) hive.LeaseOptions {
+	return hive.LeaseOptions{Holder: holder, Wait: f.Wait, TTL: f.LeaseTTL, Logger: g.Log}
 }
 
 // Run exports and prints a summary.
@@ -70,16 +83,9 @@ func (c *ExportCmd) Run(g *Globals) error {
 	if err != nil {
 		return &exitError{2, err}
 	}
-	var tables []string
-	if c.Tables != "" {
-		for _, t := range strings.Split(c.Tables, ",") {
-			if t = strings.TrimSpace(t); t != "" {
-				if _, err := schema.Lookup(t); err != nil {
-					return &exitError{2, err}
-				}
-				tables = append(tables, t)
-			}
-		}
+	tables, err := parseTables(c.Tables)
+	if err != nil {
+		return &exitError{2, err}
 	}
 	if c.Concurrency < 1 {
 		return &exitError{2, fmt.Errorf("--concurrency must be at least 1")}
@@ -87,6 +93,9 @@ func (c *ExportCmd) Run(g *Globals) error {
 	client, err := c.Client(g, c.Concurrency)
 	if err != nil {
 		return &exitError{2, err}
+	}
+	if c.Every < 0 || c.Every > 0 && !c.Incremental {
+		return &exitError{2, fmt.Errorf("--every needs --incremental and a positive interval: each cycle exports what is new since the last one")}
 	}
 	red, err := loadRedactor(c.Redact)
 	if err != nil {
@@ -97,19 +106,28 @@ func (c *ExportCmd) Run(g *Globals) error {
 		return err
 	}
 	defer b.Close()
+	if c.Every > 0 {
+		return runContinuous(g, b, lfexport.Options{
+			Client: client, Tables: tables, Lookback: c.Lookback, NoMedia: c.NoMedia, Concurrency: c.Concurrency, Logger: g.Log,
+			Tool: hive.Tool{Name: "lakefuse", Version: toolVersion()}, Lease: c.LeaseFlags.Options(g, "lakefuse export --every "+c.Every.String()),
+			Redactor: red,
+		}, c.Every)
+	}
 	return runExport(g, b, lfexport.Options{
 		Client: client, Tables: tables, From: from, To: to, Incremental: c.Incremental, Lookback: c.Lookback,
 		NoMedia: c.NoMedia, Concurrency: c.Concurrency, Logger: g.Log, Tool: hive.Tool{Name: "lakefuse", Version: toolVersion()},
-		Redactor: red,
+		Lease: c.LeaseFlags.Options(g, "lakefuse export"), Redactor: red,
 	}, c.JSON)
 }
 
 // runExport runs an export with progress on a terminal and prints the summary.
 func runExport(g *Globals, b bucket.Bucket, o lfexport.Options, asJSON bool) error {
 	o.Stats = lfexport.NewStats()
-	stop := startProgress(g, o.Stats)
+	p := startProgress(g)
+	stop := followExport(p, o.Stats)
 	res, err := lfexport.Export(g.Ctx, b, o)
 	stop()
+	p.Stop()
 	if err != nil {
 		if errors.Is(err, lfexport.ErrOptions) {
 			return &exitError{2, err}
@@ -138,71 +156,35 @@ func parseTime(flag, s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("%s %q is not a time: use RFC 3339 (2026-03-01T12:00:00Z) or a date (2026-03-01)", flag, s)
 }
 
-// startProgress draws a status line on a terminal every half second, or
-// logs progress every 30 seconds otherwise. The returned func stops it.
-func startProgress(g *Globals, st *lfexport.Stats) func() {
+// followExport shows the export's counts (rows per table, media files)
+// through p until the returned func is called.
+func followExport(p *progress, st *lfexport.Stats) func() {
 	done := make(chan struct{})
 	finished := make(chan struct{})
+	update := func() {
+		s := st.Snapshot()
+		for _, t := range s.Tables() {
+			p.Update(t, s.Rows[t], s.Totals[t])
+		}
+		if s.Media > 0 {
+			p.Update(mediaFiles, s.Media, 0)
+		}
+	}
 	go func() {
 		defer close(finished)
-		interval := 30 * time.Second
-		if g.Interactive {
-			interval = 500 * time.Millisecond
-		}
-		tick := time.NewTicker(interval)
+		tick := time.NewTicker(200 * time.Millisecond)
 		defer tick.Stop()
 		for {
 			select {
 			case <-done:
-				if g.Interactive {
-					fmt.Fprint(g.Stdout, "\r\033[K")
-				}
+				update()
 				return
 			case <-tick.C:
-				s := st.Snapshot()
-				if g.Interactive {
-					fmt.Fprint(g.Stdout, "\r\033[K"+progressLine(s))
-				} else {
-					g.Log.Info("export progress", "phase", s.Phase, "rows", s.TotalRows(), "elapsed", s.Elapsed.Round(time.Second).String())
-				}
+				update()
 			}
 		}
 	}()
 	return func() { close(done); <-finished }
-}
-
-// progressLine is one terminal line: phase, rows/s, rows of the biggest
-// tables, time left when the current listing's extent is known.
-func progressLine(s lfexport.Snapshot) string {
-	total := s.TotalRows()
-	rate := float64(total) / max(s.Elapsed.Seconds(), 0.001)
-	var parts []string
-	tables := s.Tables()
-	sort.SliceStable(tables, func(i, j int) bool { return s.Rows[tables[i]] > s.Rows[tables[j]] })
-	for i, t := range tables {
-		if i == 3 {
-			break
-		}
-		if n := s.Rows[t]; n > 0 {
-			if tot := s.Totals[t]; tot > 0 {
-				parts = append(parts, fmt.Sprintf("%s %d/%d", t, n, tot))
-			} else {
-				parts = append(parts, fmt.Sprintf("%s %d", t, n))
-			}
-		}
-	}
-	line := fmt.Sprintf("%s  %d rows  %.0f rows/s", s.Phase, total, rate)
-	if len(parts) > 0 {
-		line += "  " + strings.Join(parts, ", ")
-	}
-	if s.Fraction > 0.01 && s.Fraction < 1 {
-		left := time.Duration(float64(s.Elapsed) * (1 - s.Fraction) / s.Fraction)
-		line += fmt.Sprintf("  %s: %.0f%%, ~%s left", s.Phase, 100*s.Fraction, left.Round(time.Second))
-	}
-	if s.Media > 0 {
-		line += fmt.Sprintf("  media %d", s.Media)
-	}
-	return line
 }
 
 func printExport(w io.Writer, b bucket.Bucket, res *lfexport.Result, s lfexport.Snapshot) error {
@@ -266,4 +248,32 @@ func printJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// runContinuous exports every interval until the context ends (SIGTERM,
+// Ctrl-C), one line per cycle. Stopped between cycles it exits 0; stopped
+// during one, 1 (that cycle committed nothing and the next start resumes it).
+func runContinuous(g *Globals, b bucket.Bucket, o lfexport.Options, every time.Duration) error {
+	failed := 0
+	err := lfexport.Continuous(g.Ctx, b, o, lfexport.Schedule{Every: every, OnCycle: func(cycle int, res *lfexport.Result, err error) {
+		if err != nil {
+			failed++
+			g.Log.Error("export cycle failed; the next cycle resumes it", "cycle", cycle, "err", err)
+			return
+		}
+		var rows int64
+		for _, t := range res.Manifest.Tables {
+			rows += t.Rows
+		}
+		fmt.Fprintf(g.Stdout, "%s cycle %d: run %s, window %s, %d rows, replaced %d file(s)\n", time.Now().UTC().Format(time.RFC3339),
+			cycle, res.Manifest.RunID, windowString(res.Manifest.Window), rows, res.Superseded)
+	}})
+	switch {
+	case errors.Is(err, lfexport.ErrOptions):
+		return &exitError{2, err}
+	case err != nil:
+		return fmt.Errorf("export into %s: %w", b, err)
+	}
+	fmt.Fprintf(g.Stdout, "stopped; %d cycle(s) failed\n", failed)
+	return nil
 }

@@ -26,8 +26,11 @@ type ImportFlags struct {
 	OnPromptConflict string        `name:"on-prompt-conflict" help:"When a prompt exists in the destination with other content: stop, skip it, or append the lake's versions after the destination's." enum:"stop,skip,append" default:"stop"`
 	StateDir         string        `name:"state-dir" help:"Where the import ledger lives (default: LOCATION/_lakefuse/imports/<destination project id>/)." placeholder:"LOCATION"`
 	SourceProject    string        `name:"source-project" help:"The project to import when the lake holds several."`
+	RewriteIDs       bool          `name:"rewrite-ids" help:"Replace trace and observation ids that are not OTel hex by deterministic hex ids (recorded in the ledger), for destinations that refuse them. By default every id is kept."`
 	Concurrency      int           `help:"Requests in flight." default:"4"`
 	Wait             time.Duration `help:"How long to wait for Langfuse to show data it accepted (unknown outcomes, objects of comments)." default:"2m"`
+	MaxBatchSpans    int           `name:"max-batch-spans" hidden:"" help:"Spans per OTLP request (default 5000; tests use small batches)."`
+	ReportJSONFlag
 
 	redactor *redact.Redactor // set by import --redact
 }
@@ -73,8 +76,8 @@ func runImport(g *Globals, b bucket.Bucket, client *lf.Client, f ImportFlags, bf
 		conflict = importer.PromptConflictStop
 	}
 	o := importer.Options{Client: client, Lake: lake, SourceProject: f.SourceProject, Tables: tables, DryRun: f.DryRun,
-		OnPromptConflict: conflict, AllowSameProject: f.AllowSameProject, Concurrency: f.Concurrency, Wait: f.Wait, Logger: g.Log,
-		Redactor: f.redactor}
+		OnPromptConflict: conflict, AllowSameProject: f.AllowSameProject, RewriteIDs: f.RewriteIDs, Concurrency: f.Concurrency, Wait: f.Wait, Logger: g.Log,
+		MaxBatchSpans: f.MaxBatchSpans, Redactor: f.redactor}
 	if f.StateDir != "" {
 		sb, err := bf.Open(g, f.StateDir)
 		if err != nil {
@@ -94,22 +97,14 @@ func runImport(g *Globals, b bucket.Bucket, client *lf.Client, f ImportFlags, bf
 		line, _ := bufio.NewReader(g.Stdin).ReadString('\n')
 		return strings.EqualFold(strings.TrimSpace(line), "y") || strings.EqualFold(strings.TrimSpace(line), "yes"), nil
 	}
-	if g.Interactive {
-		last := time.Time{}
-		o.Progress = func(table string, done, total int64) {
-			if time.Since(last) > 500*time.Millisecond {
-				last = time.Now()
-				fmt.Fprintf(g.Stderr, "\r%-24s %d/%d rows", table, done, total)
-			}
-		}
-	}
+	p := startProgress(g)
+	o.Progress = p.Update
 	sum, err := importer.Run(g.Ctx, o)
-	if g.Interactive {
-		fmt.Fprint(g.Stderr, "\r\033[K")
-	}
+	p.Stop()
 	if sum != nil && !f.DryRun && len(sum.Results) > 0 {
 		printImport(g.Stdout, sum)
 	}
+	err = f.writeImport(g, "import", lake, sum, err)
 	switch {
 	case errors.Is(err, importer.ErrOptions):
 		return &exitError{2, err}
@@ -117,8 +112,12 @@ func runImport(g *Globals, b bucket.Bucket, client *lf.Client, f ImportFlags, bf
 		return fmt.Errorf("nothing imported: %w", err)
 	case errors.Is(err, importer.ErrDamagedLake):
 		return err // a rerun meets the same files
-	case err != nil:
+	case err != nil && sum != nil && rerunHelps(err):
+		// sum is nil when the import failed before it began (keys, project,
+		// lake): there is no ledger to continue from.
 		return fmt.Errorf("%w\nwhat the destination accepted is in the ledger: run the same command again to continue", err)
+	case err != nil:
+		return err
 	}
 	if f.DryRun {
 		fmt.Fprintln(g.Stdout, "dry run: nothing was sent")
@@ -128,6 +127,26 @@ func runImport(g *Globals, b bucket.Bucket, client *lf.Client, f ImportFlags, bf
 	return nil
 }
 
+// rerunHelps reports whether running the same import again can get further:
+// after network trouble, server errors, rate limits, unknown outcomes or an
+// interruption it can; after an error that the same keys, lake and flags will
+// meet again it cannot, and saying so would send the user in a loop.
+func rerunHelps(err error) bool {
+	for _, permanent := range []error{
+		lf.ErrUnauthorized, lf.ErrBadRequest, lf.ErrTooLarge, lf.ErrBadResponse, lf.ErrInvalidConfig,
+		importer.ErrOptions, importer.ErrSameProject, importer.ErrPromptConflict, importer.ErrNotConfirmed, importer.ErrLakeChanged,
+		hive.ErrNoLake, hive.ErrNewerSchema, hive.ErrCorrupt,
+		bucket.ErrPermission, bucket.ErrNoBucket, bucket.ErrBadCredentials, bucket.ErrBadLocation,
+	} {
+		if errors.Is(err, permanent) {
+			return false
+		}
+	}
+	return true
+}
+
+// parseTables reads a --tables list; "" means every table. A list that
+// names no table (",") is refused rather than read as "all".
 func parseTables(s string) ([]string, error) {
 	var out []string
 	for _, t := range strings.Split(s, ",") {
@@ -138,6 +157,9 @@ func parseTables(s string) ([]string, error) {
 			return nil, err
 		}
 		out = append(out, t)
+	}
+	if s != "" && len(out) == 0 {
+		return nil, fmt.Errorf("--tables %q names no table: give table names separated by commas (see lakefuse schema), or leave --tables out for every table", s)
 	}
 	return out, nil
 }

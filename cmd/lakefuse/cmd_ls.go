@@ -59,6 +59,11 @@ type lsOutput struct {
 	Runs          []lsRun   `json:"runs"`
 	Media         int       `json:"media_objects"`
 	Strays        []lsStray `json:"not_in_lake,omitempty"`
+	// Staged are files under _lakefuse/staging/: of a run at work or dead,
+	// or of a committed run whose files are not all moved into place yet.
+	Staged []lsStray `json:"staged,omitempty"`
+	// InUse is the run holding the lake's lease, if any.
+	InUse string `json:"in_use_by,omitempty"`
 }
 
 // Run prints the summary.
@@ -124,6 +129,16 @@ func summarise(ctx context.Context, b bucket.Bucket, long bool) (*lsOutput, erro
 	for _, s := range strays {
 		out.Strays = append(out.Strays, lsStray{Key: s.Key, Reason: s.Reason})
 	}
+	staged, err := l.Staged(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range staged {
+		out.Staged = append(out.Staged, lsStray{Key: s.Key, Reason: s.Reason})
+	}
+	if lease, err := hive.CurrentLease(ctx, l.Bucket(), time.Now()); err == nil && lease != nil {
+		out.InUse = lease.String()
+	}
 	return out, nil
 }
 
@@ -188,6 +203,19 @@ func printSummary(w io.Writer, out *lsOutput, long bool) error {
 			for _, f := range t.Detail {
 				fmt.Fprintf(w, "  %s  %d rows  %s\n", f.Path, f.Rows, humanBytes(f.Size))
 			}
+		}
+	}
+	if out.InUse != "" {
+		fmt.Fprintf(w, "\nin use by %s\n", out.InUse)
+	}
+	if len(out.Staged) > 0 {
+		fmt.Fprintf(w, "\n%d staged file(s) under %s:\n", len(out.Staged), hive.StagingDir)
+		for i, s := range out.Staged {
+			if i == 10 && !long {
+				fmt.Fprintf(w, "  … and %d more (ls -l lists all)\n", len(out.Staged)-10)
+				break
+			}
+			fmt.Fprintf(w, "  %s (%s)\n", s.Key, s.Reason)
 		}
 	}
 	if len(out.Strays) > 0 {

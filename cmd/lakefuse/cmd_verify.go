@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/lakefuse/lakefuse/bucket"
 	"github.com/lakefuse/lakefuse/export/lfexport"
 	"github.com/lakefuse/lakefuse/hive"
 	"github.com/lakefuse/lakefuse/importer"
 	lf "github.com/lakefuse/lakefuse/internal/langfuse"
+	"github.com/lakefuse/lakefuse/schema"
 )
 
 // VerifyCmd checks a lake.
@@ -18,8 +20,10 @@ type VerifyCmd struct {
 	Location           string `arg:"" help:"The lake to check."`
 	AgainstSource      bool   `name:"against-source" xor:"against" help:"Also compare the lake with the live project it was exported from (LANGFUSE_* keys)."`
 	AgainstDestination bool   `name:"against-destination" xor:"against" help:"Also compare the lake with the live project it was imported into (LANGFUSE_* keys): ids mapped, destination-assigned fields left out."`
+	RewriteIDs         bool   `name:"rewrite-ids" help:"With --against-destination: the import ran with --rewrite-ids, so map the lake's ids the same way."`
 	Tables             string `help:"Comma-separated tables to compare with the live project (default: all)." placeholder:"LIST"`
 	StateDir           string `name:"state-dir" help:"Where the import ledger lives, if import was given --state-dir (what it skipped or created on purpose is not a difference)." placeholder:"LOCATION"`
+	ReportJSONFlag
 	LangfuseFlags
 	BucketFlags
 }
@@ -28,6 +32,10 @@ type VerifyCmd struct {
 // SHA-256, readable Parquet of the right table and schema version, and the
 // row count the manifest records.
 func (c *VerifyCmd) Run(g *Globals) error {
+	tables, err := parseTables(c.Tables)
+	if err != nil {
+		return &exitError{2, err}
+	}
 	b, err := c.Open(g, c.Location)
 	if err != nil {
 		return err
@@ -57,16 +65,26 @@ func (c *VerifyCmd) Run(g *Globals) error {
 	for _, s := range strays {
 		fmt.Fprintf(g.Stdout, "note: %s is not part of the lake (%s)\n", s.Key, s.Reason)
 	}
+	staged, err := l.Staged(g.Ctx)
+	if err != nil {
+		return err
+	}
+	for _, s := range staged {
+		fmt.Fprintf(g.Stdout, "note: %s: %s\n", s.Key, s.Reason)
+	}
 	if len(problems) > 0 {
 		return fmt.Errorf("%d of %d files failed verification in %s", len(problems), files, b)
+	}
+	dups, err := reportDuplicates(g, l)
+	if err != nil {
+		return err
+	}
+	if dups > 0 {
+		return fmt.Errorf("%d row(s) appear more than once in %s: a glob reader counts them twice; runs that wrote them are named above", dups, b)
 	}
 	fmt.Fprintf(g.Stdout, "verified %d files, %d rows, %d runs in %s: all match their manifests\n", files, rows, len(l.Manifests), b)
 	if !c.AgainstSource && !c.AgainstDestination {
 		return nil
-	}
-	tables, err := parseTables(c.Tables)
-	if err != nil {
-		return &exitError{2, err}
 	}
 	client, err := c.Client(g, 4)
 	if err != nil {
@@ -85,8 +103,8 @@ func (c *VerifyCmd) Run(g *Globals) error {
 		defer sb.Close()
 		state = sb
 	}
-	n, compared, diffs, err := verifyLive(g.Ctx, g.Stdout, l, client, c.AgainstDestination, tables, state)
-	if err != nil {
+	n, compared, diffs, err := verifyLive(g.Ctx, g.Stdout, l, client, c.AgainstDestination, c.RewriteIDs, tables, state)
+	if err := c.writeCompare(g, l, which, compared, diffs, err); err != nil {
 		return err
 	}
 	if diffs > 0 {
@@ -99,7 +117,7 @@ func (c *VerifyCmd) Run(g *Globals) error {
 // verifyLive exports the live project of client into a scratch lake and
 // compares it with l.
 // state is where the import's ledger lives (nil: the lake's bucket).
-func verifyLive(ctx context.Context, w io.Writer, l *hive.Lake, client *lf.Client, againstDestination bool, tables []string, state bucket.Bucket) (rows int64, compared []string, diffs int, err error) {
+func verifyLive(ctx context.Context, w io.Writer, l *hive.Lake, client *lf.Client, againstDestination, rewriteIDs bool, tables []string, state bucket.Bucket) (rows int64, compared []tableResult, diffs int, err error) {
 	dir, err := os.MkdirTemp("", "lakefuse-verify-*")
 	if err != nil {
 		return 0, nil, 0, err
@@ -131,6 +149,49 @@ func verifyLive(ctx context.Context, w io.Writer, l *hive.Lake, client *lf.Clien
 			return 0, nil, 0, err
 		}
 	}
-	diffs, rows, compared, err = compareLakes(ctx, w, l, live, againstDestination, tables, deliberate)
+	diffs, rows, compared, err = compareLakes(ctx, w, l, live, againstDestination, rewriteIDs, tables, deliberate)
 	return rows, compared, diffs, err
+}
+
+// reportDuplicates prints, per table, rows whose key more than one live
+// file holds (outside the supersedes the manifests record), naming the runs
+// that hold them, and returns how many there are.
+func reportDuplicates(g *Globals, l *hive.Lake) (int, error) {
+	total := 0
+	for _, table := range l.Tables() {
+		if _, err := schema.Lookup(table); err != nil {
+			continue
+		}
+		shown, n, err := l.Duplicates(g.Ctx, table, 5)
+		if err != nil {
+			return 0, err
+		}
+		if n == 0 {
+			continue
+		}
+		total += n
+		runs := map[string]bool{}
+		for _, d := range shown {
+			for _, r := range d.Runs {
+				runs[r] = true
+			}
+		}
+		fmt.Fprintf(g.Stdout, "FAIL %s: %d row(s) in more than one live file\n", table, n)
+		for _, d := range shown {
+			fmt.Fprintf(g.Stdout, "  %s %s (project %s): %d copies, runs %s, files %s\n", strings.Join(schemaKey(table), ","),
+				strings.ReplaceAll(d.Key, "\x00", ","), d.ProjectID, len(d.Files), strings.Join(d.Runs, " "), strings.Join(d.Files, " "))
+		}
+		if n > len(shown) {
+			fmt.Fprintf(g.Stdout, "  … and %d more\n", n-len(shown))
+		}
+	}
+	return total, nil
+}
+
+func schemaKey(table string) []string {
+	t, err := schema.Lookup(table)
+	if err != nil {
+		return nil
+	}
+	return t.Key
 }

@@ -25,16 +25,11 @@ import (
 
 // destinationAssigned are the columns an import cannot carry over, per table
 // ("*" for every table). See docs/migration.md.
-//
-// observations.placeholder_root, user_id and session_id are listed only
-// until the importer sends placeholder roots as such and each span with its
-// own row's trace context (issue 9 points 2 and 3, import side); remove
-// them when it does.
 
 var destinationAssigned = map[string][]string{
 	"*":                      {"id", "created_at", "updated_at"},
 	"traces":                 {"html_path", "name", "environment", "latency", "total_cost", "bookmarked"},
-	"observations":           {"placeholder_root", "user_id", "session_id", "end_time", "environment", "name", "metadata", "model_id", "model_parameters", "input_price", "output_price", "total_price", "usage_pricing_tier_id", "usage_pricing_tier_name", "prompt_id", "latency", "trace_name", "version", "calculated_input_cost", "calculated_output_cost", "calculated_total_cost", "usage", "total_cost", "bookmarked", "is_root_observation"},
+	"observations":           {"end_time", "environment", "name", "metadata", "model_id", "model_parameters", "input_price", "output_price", "total_price", "usage_pricing_tier_id", "usage_pricing_tier_name", "prompt_id", "latency", "trace_name", "version", "calculated_input_cost", "calculated_output_cost", "calculated_total_cost", "usage", "total_cost", "bookmarked", "is_root_observation"},
 	"scores":                 {"author_user_id", "config_id", "queue_id", "dataset_run_id", "environment"},
 	"sessions":               {"environment"},
 	"prompts":                {"created_by"},
@@ -157,9 +152,11 @@ func sentIO(lake string) string {
 	return lake
 }
 
+// idColumns are the columns that hold trace and observation ids, with the
+// mapping import --rewrite-ids applies (without it, ids travel verbatim).
 var idColumns = map[string]func(string) string{
-	"trace_id": importer.TraceID, "source_trace_id": importer.TraceID,
-	"parent_observation_id": importer.SpanID, "observation_id": importer.SpanID, "source_observation_id": importer.SpanID,
+	"trace_id": importer.RewriteTraceID, "source_trace_id": importer.RewriteTraceID,
+	"parent_observation_id": importer.RewriteSpanID, "observation_id": importer.RewriteSpanID, "source_observation_id": importer.RewriteSpanID,
 }
 
 // flatten turns a row into printable values by column name.
@@ -233,8 +230,10 @@ type rowHash struct {
 }
 
 // hashTable hashes every row of table: key -> (count, hash of the kept
-// columns). mapIDs applies the importer's id mapping first.
-func hashTable(ctx context.Context, l *hive.Lake, table string, skip map[string]bool, mapIDs bool, expect func(map[string]string)) (map[string]*rowHash, error) {
+// columns). asImported applies what the import changes on purpose first;
+// rewriteIDs also the id rewrite of import --rewrite-ids; expect, when set,
+// rewrites a row into what the destination stores of it.
+func hashTable(ctx context.Context, l *hive.Lake, table string, skip map[string]bool, asImported, rewriteIDs bool, expect func(map[string]string)) (map[string]*rowHash, error) {
 	tb, err := schema.Lookup(table)
 	if err != nil {
 		return nil, err
@@ -254,26 +253,26 @@ func hashTable(ctx context.Context, l *hive.Lake, table string, skip map[string]
 			if expect != nil {
 				expect(r)
 			}
-			if mapIDs {
+			if asImported && table == "models" && r["unit"] == "<null>" {
+				r["unit"] = importer.DefaultModelUnit // sent for models without a unit (docs/migration.md)
+			}
+			if asImported && rewriteIDs {
 				for col, fn := range idColumns {
 					if x, ok := r[col]; ok && x != "<null>" && x != "" {
 						r[col] = fn(x)
 					}
 				}
-				if table == "models" && r["unit"] == "<null>" {
-					r["unit"] = importer.DefaultModelUnit // sent for models without a unit (docs/migration.md)
-				}
 				switch table {
 				case "traces":
-					r["id"] = importer.TraceID(r["id"])
+					r["id"] = importer.RewriteTraceID(r["id"])
 				case "observations":
-					r["id"] = importer.SpanID(r["id"])
+					r["id"] = importer.RewriteSpanID(r["id"])
 				}
 				switch r["object_type"] {
 				case "TRACE":
-					r["object_id"] = importer.TraceID(r["object_id"])
+					r["object_id"] = importer.RewriteTraceID(r["object_id"])
 				case "OBSERVATION":
-					r["object_id"] = importer.SpanID(r["object_id"])
+					r["object_id"] = importer.RewriteSpanID(r["object_id"])
 				}
 			}
 			k := rowKey(table, r)
@@ -302,10 +301,11 @@ func hashTable(ctx context.Context, l *hive.Lake, table string, skip map[string]
 }
 
 // compareLakes prints each difference between the lake and the live
-// project's lake and returns their number and the rows compared.
-// deliberate, when set, is what the import's ledger says it skipped or
-// created on purpose: those rows are not differences.
-func compareLakes(ctx context.Context, w io.Writer, lake, live *hive.Lake, againstDestination bool, tables []string, deliberate *importer.Deliberate) (diffs int, rows int64, compared []string, err error) {
+// project's lake and returns their number, the rows compared and the counts
+// of each table compared. deliberate, when set, is what the import's ledger
+// says it skipped or created on purpose: those rows are not differences.
+// rewriteIDs: the import rewrote ids (--rewrite-ids).
+func compareLakes(ctx context.Context, w io.Writer, lake, live *hive.Lake, againstDestination, rewriteIDs bool, tables []string, deliberate *importer.Deliberate) (diffs int, rows int64, compared []tableResult, err error) {
 	var skipped, created map[string]map[string]string
 	if deliberate != nil {
 		skipped, created = deliberate.Skipped, deliberate.Created
@@ -338,17 +338,18 @@ func compareLakes(ctx context.Context, w io.Writer, lake, live *hive.Lake, again
 				return diffs, rows, compared, err
 			}
 		}
-		a, err := hashTable(ctx, lake, table, skip, againstDestination, expect)
+		a, err := hashTable(ctx, lake, table, skip, againstDestination, rewriteIDs, expect)
 		if err != nil {
 			return diffs, rows, compared, err
 		}
-		b, err := hashTable(ctx, live, table, skip, false, nil)
+		b, err := hashTable(ctx, live, table, skip, false, false, nil)
 		if err != nil {
 			return diffs, rows, compared, err
 		}
-		compared = append(compared, table)
-		report := func(format string, args ...any) {
+		tr := tableResult{Table: table}
+		diff := func(count *int64, format string, args ...any) {
 			diffs++
+			*count++
 			if diffs <= 200 {
 				fmt.Fprintf(w, "DIFF %s: "+format+"\n", append([]any{table}, args...)...)
 			}
@@ -363,11 +364,11 @@ func compareLakes(ctx context.Context, w io.Writer, lake, live *hive.Lake, again
 			rb := b[k]
 			switch {
 			case rb == nil:
-				report("row %s is missing in the live project", k)
+				diff(&tr.Missing, "row %s is missing in the live project", k)
 			case rb.n != ra.n:
-				report("row %s appears %d times in the live project, %d in the lake", k, rb.n, ra.n)
+				diff(&tr.Differing, "row %s appears %d times in the live project, %d in the lake", k, rb.n, ra.n)
 			case rb.hash != ra.hash:
-				report("row %s differs", k)
+				diff(&tr.Differing, "row %s differs", k)
 			}
 		}
 		for k, rb := range b {
@@ -379,9 +380,11 @@ func compareLakes(ctx context.Context, w io.Writer, lake, live *hive.Lake, again
 				if table == "observations" && againstDestination {
 					continue // root spans made for traces without observations
 				}
-				report("row %s is in the live project, not in the lake", k)
+				diff(&tr.Extra, "row %s is in the live project, not in the lake", k)
 			}
 		}
+		tr.LakeRows, tr.LiveRows = int64(na), int64(nb)
+		compared = append(compared, tr)
 		if na != nb {
 			fmt.Fprintf(w, "     %s: %d rows in the lake, %d in the live project\n", table, na, nb)
 		}

@@ -163,14 +163,14 @@ func checkRemoved(t *testing.T, where, text string) {
 	}
 }
 
-// recorder forwards to the test server and keeps every request body
+// bodyRecorder forwards to the test server and keeps every request body
 // (gunzipped) with its URL.
-type recorder struct {
+type bodyRecorder struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (rec *recorder) proxy(t *testing.T, next http.Handler) *httptest.Server {
+func (rec *bodyRecorder) proxy(t *testing.T, next http.Handler) *httptest.Server {
 	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		r.Body.Close()
@@ -193,7 +193,7 @@ func (rec *recorder) proxy(t *testing.T, next http.Handler) *httptest.Server {
 	return s
 }
 
-func (rec *recorder) text() string {
+func (rec *bodyRecorder) text() string {
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	return rec.buf.String()
@@ -250,7 +250,7 @@ func TestRedactExportAndImport(t *testing.T) {
 			// A redacted round trip: importing the redacted lake sends
 			// nothing the policy removed.
 			bID, bpk, bsk := srv.AddProject("B")
-			var recB recorder
+			var recB bodyRecorder
 			proxyB := recB.proxy(t, srv.Handler())
 			code, out, errs = run(t, "import", redacted, "--yes", "--wait=3s", "--public-key="+bpk, "--secret-key="+bsk, "--base-url="+proxyB.URL)
 			if code != 0 {
@@ -271,7 +271,7 @@ func TestRedactExportAndImport(t *testing.T) {
 				}
 			}
 			cID, cpk, csk := srv.AddProject("C")
-			var recC recorder
+			var recC bodyRecorder
 			proxyC := recC.proxy(t, srv.Handler())
 			code, out, errs = run(t, "import", raw, "--redact", policy, "--yes", "--wait=3s", "--public-key="+cpk, "--secret-key="+csk, "--base-url="+proxyC.URL)
 			if code != 0 {

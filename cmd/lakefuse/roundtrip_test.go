@@ -117,13 +117,9 @@ func rowsOf(t *testing.T, l *hive.Lake, table string) []map[string]string {
 	return out
 }
 
-// rtKey identifies the same row in A (mapped) and B.
+// rtKey identifies the same row in A and B (ids travel verbatim).
 func rtKey(table string, r map[string]string) string {
 	switch table {
-	case "traces":
-		return importer.TraceID(r["id"])
-	case "observations":
-		return importer.SpanID(r["id"])
 	case "prompts":
 		return r["name"] + "@" + r["version"]
 	case "score_configs", "annotation_queues", "datasets":
@@ -167,21 +163,8 @@ func diffLakes(t *testing.T, a, b *hive.Lake) (map[string]int, []string) {
 		countA := map[string]int{}
 		seen := map[string]bool{}
 		for _, r := range ra {
-			for col, fn := range idColumns {
-				if v, ok := r[col]; ok && v != "<null>" && v != "" {
-					r[col] = fn(v)
-				}
-			}
 			if table == "models" && r["unit"] == "<null>" {
 				r["unit"] = importer.DefaultModelUnit
-			}
-			if oid, ok := r["object_id"]; ok {
-				switch r["object_type"] {
-				case "TRACE":
-					r["object_id"] = importer.TraceID(oid)
-				case "OBSERVATION":
-					r["object_id"] = importer.SpanID(oid)
-				}
 			}
 			expect(r)
 			k := rtKey(table, r)
@@ -230,25 +213,21 @@ func diffLakes(t *testing.T, a, b *hive.Lake) (map[string]int, []string) {
 // values the destination derives (model matching, prices, prompt ids), what
 // OTLP ingestion normalises (environment, empty names and ends, metadata
 // scope keys, parameter values) and what cannot be set (authors). Rows never
-// differ: no row is missing and none is duplicated. In V4, until the importer
-// sends placeholder roots as such and each span with its own row's trace
-// context (issue 9, points 2 and 3, import side), observations.placeholder_root,
-// session_id, user_id, version and sessions.created_at differ too.
+// differ: no row is missing and none is duplicated.
 var roundTripDifferences = map[lftest.Mode][]string{
 	lftest.V4: {
-		"annotation_queue_items.completed_at", "annotation_queue_items.created_at", "annotation_queue_items.id",
-		"annotation_queue_items.queue_id", "annotation_queue_items.updated_at", "annotation_queues.created_at", "annotation_queues.id",
-		"annotation_queues.score_config_ids", "annotation_queues.updated_at", "comments.author_user_id", "comments.created_at", "comments.id",
-		"comments.object_id", "comments.updated_at", "dataset_items.created_at", "dataset_items.dataset_id", "dataset_items.updated_at",
-		"dataset_run_items.dataset_id", "dataset_run_items.experiment_item_version", "dataset_run_items.id", "dataset_runs.dataset_id",
-		"datasets.created_at", "datasets.id", "datasets.updated_at", "media.uploaded_at", "models.created_at", "models.id",
-		"models.pricing_tiers", "observations.created_at", "observations.end_time", "observations.environment", "observations.input_price",
-		"observations.latency", "observations.metadata", "observations.model_id", "observations.model_parameters", "observations.name",
-		"observations.output_price", "observations.placeholder_root", "observations.prompt_id", "observations.session_id",
-		"observations.trace_name", "observations.updated_at", "observations.usage_pricing_tier_name", "observations.user_id",
-		"observations.version", "prompts.created_at", "prompts.id", "prompts.updated_at", "score_configs.created_at", "score_configs.id",
-		"score_configs.updated_at", "scores.author_user_id", "scores.config_id", "scores.created_at", "scores.environment", "scores.queue_id",
-		"scores.updated_at", "scores: rows only in A", "sessions.created_at", "traces.environment"},
+		"annotation_queue_items.completed_at", "annotation_queue_items.created_at", "annotation_queue_items.id", "annotation_queue_items.queue_id", "annotation_queue_items.updated_at",
+		"annotation_queues.created_at", "annotation_queues.id", "annotation_queues.score_config_ids", "annotation_queues.updated_at",
+		"comments.author_user_id", "comments.created_at", "comments.id", "comments.object_id", "comments.updated_at",
+		"dataset_items.created_at", "dataset_items.dataset_id", "dataset_items.updated_at",
+		"dataset_run_items.dataset_id", "dataset_run_items.experiment_item_version", "dataset_runs.dataset_id",
+		"datasets.created_at", "datasets.id", "datasets.updated_at", "media.uploaded_at", "models.created_at", "models.id", "models.pricing_tiers",
+		"observations.created_at", "observations.end_time", "observations.environment", "observations.input_price", "observations.latency",
+		"observations.metadata", "observations.model_id", "observations.model_parameters", "observations.name", "observations.output_price",
+		"observations.prompt_id", "observations.updated_at", "observations.usage_pricing_tier_name",
+		"prompts.created_at", "prompts.id", "prompts.updated_at", "score_configs.created_at", "score_configs.id", "score_configs.updated_at",
+		"scores.author_user_id", "scores.config_id", "scores.created_at", "scores.environment", "scores.queue_id", "scores.updated_at",
+		"scores: rows only in A", "traces.environment"},
 	lftest.V3: {
 		"annotation_queue_items.completed_at", "annotation_queue_items.created_at", "annotation_queue_items.id", "annotation_queue_items.queue_id", "annotation_queue_items.updated_at",
 		"annotation_queues.created_at", "annotation_queues.id", "annotation_queues.score_config_ids", "annotation_queues.updated_at",
@@ -259,15 +238,21 @@ var roundTripDifferences = map[lftest.Mode][]string{
 		"datasets.created_at", "datasets.id", "datasets.updated_at", "media.uploaded_at", "models.created_at", "models.id", "models.pricing_tiers",
 		"observations.created_at", "observations.end_time", "observations.environment", "observations.input_price", "observations.latency",
 		"observations.metadata", "observations.model_id", "observations.model_parameters", "observations.name", "observations.output_price",
-		"observations.prompt_id", "observations.updated_at", "observations.usage_pricing_tier_name", "observations.version",
+		"observations.prompt_id", "observations.updated_at", "observations.usage_pricing_tier_name",
 		"prompts.created_at", "prompts.id", "prompts.updated_at", "score_configs.created_at", "score_configs.id", "score_configs.updated_at",
 		"scores.author_user_id", "scores.config_id", "scores.created_at", "scores.dataset_run_id", "scores.environment", "scores.queue_id", "scores.updated_at",
-		"scores: rows only in A", "traces.created_at", "traces.environment", "traces.html_path", "traces.name", "traces.updated_at"},
+		"scores: rows only in A", "traces.created_at", "traces.environment", "traces.html_path", "traces.metadata", "traces.tags", "traces.updated_at"},
 }
 
 func checkRoundTrip(t *testing.T, rt *roundTrip, mode lftest.Mode) {
 	t.Helper()
 	diffs, ex := diffLakes(t, openLake(t, rt.lakeA), rt.exportB(t))
+	if mode == lftest.V3 {
+		// A v3 session takes the environment of the first trace event that
+		// names it (ON CONFLICT DO NOTHING): which of the concurrent
+		// requests arrives first decides.
+		delete(diffs, "sessions.environment")
+	}
 	got := sortedDiffs(diffs)
 	if !slices.Equal(got, roundTripDifferences[mode]) {
 		for _, e := range ex {

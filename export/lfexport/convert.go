@@ -435,22 +435,10 @@ func promptRow(p *lf.Prompt, meta *lf.PromptMeta) (*schema.Prompt, error) {
 	if r.Tags == nil {
 		r.Tags = meta.Tags
 	}
-	for k, dst := range map[string]**string{"id": &r.ID, "createdBy": &r.CreatedBy} {
-		if raw, ok := p.Extra[k]; ok {
-			var s *string
-			if err := json.Unmarshal(raw, &s); err == nil {
-				*dst = s
-			}
-		}
+	if p.ID != "" {
+		r.ID = &p.ID
 	}
-	for k, dst := range map[string]**time.Time{"createdAt": &r.CreatedAt, "updatedAt": &r.UpdatedAt} {
-		if raw, ok := p.Extra[k]; ok {
-			var t *time.Time
-			if err := json.Unmarshal(raw, &t); err == nil {
-				*dst = utcPtr(t)
-			}
-		}
-	}
+	r.CreatedBy, r.CreatedAt, r.UpdatedAt = p.CreatedBy, utcPtr(p.CreatedAt), utcPtr(p.UpdatedAt)
 	if r.UpdatedAt == nil && isLatest(meta, p.Version) {
 		r.UpdatedAt = ptr(meta.LastUpdatedAt.UTC())
 	}

@@ -90,13 +90,18 @@
 // Checkpoints of the same source with other flags are abandoned. A failure
 // returns an error and commits nothing.
 //
+// Export holds the lake's lease (hive.AcquireLease) from before it reads the
+// lake until it has committed, so two exports into one lake never plan from
+// the same state: the second waits (Options.Lease.Wait) or refuses.
+//
 // # Incremental
 //
 // Options.Incremental starts at the UTC day of the last committed export's
 // end minus Options.Lookback (DefaultLookback, 48 hours) and re-reads
 // everything after it: late rows and updates are caught, and the partitions
 // it rewrites replace the earlier files. Snapshot tables are re-exported
-// whole every run.
+// whole every run. Continuous repeats an incremental export every
+// Schedule.Every, one committed run per cycle.
 //
 // # Comments
 //

@@ -83,6 +83,13 @@ type Options struct {
 	// package redact); media referenced only from removed values are not
 	// exported.
 	Redactor *redact.Redactor
+	// Manifests caches the lake's manifests between exports into the same
+	// lake by one process (Continuous sets it); nil reads them every time.
+	Manifests *hive.ManifestCache
+	// Lease tunes the lake's lease, which the export holds from before it
+	// reads the lake until after it commits (Holder defaults to
+	// "lakefuse export"); Lease.Wait is how long to wait for another run.
+	Lease hive.LeaseOptions
 }
 
 func (o *Options) validate() error {
@@ -279,7 +286,30 @@ func Export(ctx context.Context, b bucket.Bucket, o Options) (*Result, error) {
 	}
 	e.log.Info("exporting", "url", req.URL, "project", proj.ID, "project_name", proj.Name, "api", gen.String())
 
-	lake, err := hive.Load(ctx, b)
+	// The lease makes this run the lake's only writer: it plans from a
+	// lake no one else changes until it commits, and what it cleans up
+	// belongs to runs that can no longer commit.
+	lo := o.Lease
+	if lo.Holder == "" {
+		lo.Holder = "lakefuse export"
+	}
+	if lo.Logger == nil {
+		lo.Logger = o.Logger
+	}
+	lease, ctx, err := hive.AcquireLease(ctx, b, lo)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err := lease.Release(ctx); err != nil {
+			e.log.Warn("could not release the lake's lease; it expires by itself", "err", err)
+		}
+	}()
+	if prev := lease.TookOver(); prev != nil {
+		e.log.Warn("an earlier run stopped without releasing the lake; cleaning up after it", "holder", prev.String())
+	}
+
+	lake, err := hive.LoadCached(ctx, b, o.Manifests)
 	if err != nil {
 		return nil, err
 	}
@@ -302,6 +332,7 @@ func Export(ctx context.Context, b bucket.Bucket, o Options) (*Result, error) {
 	runOpts.Kind = "export"
 	runOpts.Tool = o.Tool
 	runOpts.Logger = o.Logger
+	runOpts.Lease = lease
 	runOpts.Source = hive.Source{Kind: "langfuse", URL: req.URL, ProjectID: proj.ID, ProjectName: proj.Name, ServerVersion: gen.String()}
 	if red := o.Redactor; red != nil {
 		runOpts.Redaction = &hive.Redaction{PolicySHA256: red.PolicyHash(), Detectors: red.DetectorNames(), HMACKeyEnv: red.KeyEnv()}
@@ -348,19 +379,25 @@ func Export(ctx context.Context, b bucket.Bucket, o Options) (*Result, error) {
 		e.media.listed[me.Path] = true
 	}
 	if err := e.runTasks(ctx); err != nil {
+		if cause := context.Cause(ctx); errors.Is(cause, hive.ErrLeaseLost) {
+			err = cause
+		}
 		return nil, fmt.Errorf("%w: %w", ErrIncomplete, err)
 	}
 	e.stats.setPhase("committing")
 	m, err := e.run.Commit(ctx)
-	if err != nil {
+	if m == nil {
 		return nil, fmt.Errorf("%w: %w", ErrIncomplete, err)
 	}
 	res.Manifest = m
 	if o.Redactor != nil {
 		res.Redacted = o.Redactor.Counts()
 	}
-	if err := hive.DeleteCheckpoint(ctx, b, m.RunID); err != nil {
+	if err := hive.DeleteCheckpoint(context.WithoutCancel(ctx), b, m.RunID); err != nil {
 		e.log.Warn("could not delete the checkpoint of the committed run", "run", m.RunID, "err", err)
+	}
+	if err != nil {
+		return res, err // committed; only moving files into place failed
 	}
 	return res, nil
 }
@@ -394,7 +431,17 @@ func (e *exporter) dropUnsaved(ctx context.Context, lake *hive.Lake, st hive.Run
 			}
 		}
 	}
-	return nil
+	// The run's files are staged until it commits.
+	prefix := hive.StagingKey(st.RunID, "")
+	return e.b.List(ctx, prefix, func(a bucket.Attrs) error {
+		if saved[strings.TrimPrefix(a.Key, prefix)] {
+			return nil
+		}
+		if err := e.b.Delete(ctx, a.Key); err != nil {
+			return fmt.Errorf("delete unsaved file %s/%s: %w", e.b, a.Key, err)
+		}
+		return nil
+	})
 }
 
 // findCheckpoint returns the checkpoint of an interrupted run of the same
@@ -418,6 +465,14 @@ func (e *exporter) findCheckpoint(ctx context.Context, req request) (*hive.Check
 		var st state
 		if json.Unmarshal(cp.Source, &st) != nil || st.Format != stateFormat || !st.Request.sameSource(req) {
 			continue // another source's run, or another tool's
+		}
+		if _, err := e.b.Stat(ctx, hive.ManifestKey(ids[i])); err == nil {
+			// The run committed and stopped before it deleted its
+			// checkpoint: nothing to resume.
+			if err := hive.DeleteCheckpoint(ctx, e.b, ids[i]); err != nil {
+				return nil, fmt.Errorf("delete checkpoint %s: %w", ids[i], err)
+			}
+			continue
 		}
 		if found == nil && st.Request.equal(req) {
 			found = cp

@@ -2,9 +2,11 @@ package lfexport
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +16,7 @@ import (
 	lf "github.com/lakefuse/lakefuse/internal/langfuse"
 	"github.com/lakefuse/lakefuse/internal/lftest"
 	"github.com/lakefuse/lakefuse/internal/lftest/lftesting"
+	"github.com/lakefuse/lakefuse/schema"
 )
 
 // With 20% of requests failing in every injected way, the lake is the
@@ -59,6 +62,15 @@ func (f *failingBucket) NewWriter(ctx context.Context, key string) (bucket.Write
 		return nil, fmt.Errorf("write %s: %w", key, errRefused)
 	}
 	return f.Bucket.NewWriter(ctx, key)
+}
+
+// Move refuses like NewWriter: data files reach their table's directory by
+// a move from the run's staging area.
+func (f *failingBucket) Move(ctx context.Context, src, dst string) error {
+	if f.broken && strings.HasPrefix(dst, f.prefix) {
+		return fmt.Errorf("move to %s: %w", dst, errRefused)
+	}
+	return f.Bucket.Move(ctx, src, dst)
 }
 
 func noManifest(t *testing.T, b bucket.Bucket) {
@@ -136,7 +148,15 @@ func TestExportFailures(t *testing.T) {
 				if !errors.Is(err, errRefused) {
 					t.Fatalf("err = %v, want the bucket's refusal", err)
 				}
-				noManifest(t, b)
+				if prefix == "observations/" {
+					// Data files reach their directory after the commit
+					// point: the run is committed, its move unfinished.
+					if !errors.Is(err, hive.ErrUnpublished) {
+						t.Fatalf("err = %v, want ErrUnpublished", err)
+					}
+				} else {
+					noManifest(t, b)
+				}
 				b.broken = false
 				export(t, b, Options{Client: client(t, s, k)})
 				compareLake(t, readLake(t, b), expectV4(p, true))
@@ -146,3 +166,27 @@ func TestExportFailures(t *testing.T) {
 }
 
 func fixedNow() time.Time { return lftest.DefaultEnd.Add(time.Hour) }
+
+// A run killed after its manifest was written but before it deleted its
+// checkpoint is committed: the next export starts afresh instead of
+// failing to resume it.
+func TestCheckpointOfCommittedRun(t *testing.T) {
+	p := lftest.Generate(4, lftest.SizeSmall)
+	s, k := serve(t, lftest.V4, p)
+	ctx := context.Background()
+	b := bucket.NewMemory()
+	res := export(t, b, Options{Client: client(t, s, k)})
+	// Put back a checkpoint of the committed run, as a kill before its
+	// deletion leaves it.
+	tables := schema.Names()
+	sort.Strings(tables)
+	src, _ := json.Marshal(state{Format: stateFormat, Request: request{URL: client(t, s, k).BaseURL(), ProjectID: res.ProjectID, Tables: tables}})
+	if err := hive.SaveCheckpoint(ctx, b, &hive.Checkpoint{Run: hive.RunState{RunID: res.Manifest.RunID}, Source: src}); err != nil {
+		t.Fatal(err)
+	}
+	export(t, b, Options{Client: client(t, s, k)})
+	compareLake(t, readLake(t, b), expectV4(p, true))
+	if ids, _ := hive.Checkpoints(ctx, b); len(ids) != 0 {
+		t.Errorf("checkpoints left: %v", ids)
+	}
+}

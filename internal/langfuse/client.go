@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -38,6 +39,9 @@ type Client struct {
 	limiters   map[Bucket]*limiter
 
 	logged sync.Map // one-time notices already logged (unknown fields, deprecations)
+	// answered: Langfuse has answered a request of this client (any status),
+	// so a refused connection is no longer a wrong host or port.
+	answered atomic.Bool
 }
 
 // New validates cfg, fills in the defaults and returns a Client.
@@ -206,6 +210,7 @@ func (c *Client) call(ctx context.Context, o *op, out any) error {
 	if o.retries >= 0 {
 		retries = o.retries
 	}
+	start := c.clock.Now()
 	for attempt := 1; ; attempt++ {
 		r := c.do(ctx, o)
 		if r.err == nil && r.status >= 200 && r.status < 300 && out != nil && o.decodable(r.body) {
@@ -226,8 +231,19 @@ func (c *Client) call(ctx context.Context, o *op, out any) error {
 		if !retry {
 			return err
 		}
-		if attempt > retries {
-			return fmt.Errorf("%w (gave up after %d attempts)", err, attempt)
+		if never := !o.external && !c.answered.Load() && errors.Is(err, ErrUnreachable); never || attempt > retries {
+			limit := retries
+			if never {
+				limit = min(retries, unreachableRetries)
+			}
+			if attempt > limit {
+				took := c.clock.Now().Sub(start).Round(100 * time.Millisecond)
+				if never {
+					return fmt.Errorf("%w (gave up after %d attempts in %v: a server that never answered is retried %d times, one that answered before %d times)",
+						err, attempt, took, limit, c.maxRetries)
+				}
+				return fmt.Errorf("%w (gave up after %d attempts in %v)", err, attempt, took)
+			}
 		}
 		wait := r.retryAfter // already a pause of the whole bucket, waited out in acquire
 		if wait <= 0 {
@@ -276,6 +292,9 @@ func (c *Client) do(ctx context.Context, o *op) attemptResult {
 		return attemptResult{err: err, sent: sent.Load()}
 	}
 	defer resp.Body.Close()
+	if !o.external {
+		c.answered.Store(true)
+	}
 	body, err := readBody(resp)
 	r := attemptResult{status: resp.StatusCode, header: resp.Header, body: body, sent: true}
 	switch {

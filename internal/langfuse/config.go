@@ -37,7 +37,7 @@ func Buckets() []Bucket {
 // Defaults used when the matching Config field is zero.
 const (
 	DefaultConcurrency    = 4
-	DefaultMaxRetries     = 6
+	DefaultMaxRetries     = 10
 	DefaultRequestTimeout = 2 * time.Minute
 	DefaultMaxWait        = 5 * time.Minute
 	DefaultUserAgent      = "lakefuse"
@@ -69,7 +69,7 @@ type Config struct {
 	Logger     *slog.Logger `json:"-"` // nil: discard
 	UserAgent  string       // default "lakefuse"
 
-	// MaxRetries is how often one request is retried after a transient failure (0: default 6,
+	// MaxRetries is how often one request is retried after a transient failure (0: default 10,
 	// negative: never).
 	MaxRetries int
 	// RequestTimeout bounds one attempt, including reading the response body (default 2m).

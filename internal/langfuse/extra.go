@@ -206,7 +206,10 @@ func noteExtra[T any](ctx context.Context, c *Client, items []T) {
 		typ := reflect.TypeFor[T]().Name()
 		for _, k := range slices.Sorted(maps.Keys(extra)) {
 			if _, seen := c.logged.LoadOrStore("extra:"+typ+"."+k, true); !seen {
-				c.log.LogAttrs(ctx, slog.LevelInfo, "Langfuse sent a field lakefuse does not know; it is kept as an extra field",
+				// Debug: the field is kept, so nothing is lost, and a user
+				// can do nothing about it; a developer updating the wire
+				// types wants to see it.
+				c.log.LogAttrs(ctx, slog.LevelDebug, "Langfuse sent a field lakefuse does not know; it is kept as an extra field",
 					slog.String("type", typ), slog.String("field", k))
 			}
 		}

@@ -536,6 +536,20 @@ type Prompt struct {
 	CommitMessage   *string         `json:"commitMessage"`
 	ResolutionGraph json.RawMessage `json:"resolutionGraph"`
 
+	// The spec's Prompt stops above, but Langfuse answers with the whole
+	// prompt row (packages/shared/prisma/schema.prisma model Prompt, spread
+	// by packages/shared/src/server/services/PromptService/index.ts and
+	// web/src/features/prompts/server/handlers/promptNameHandler.ts), so
+	// these always arrive. ID is what PROMPT comments refer to.
+	ID        string     `json:"id"`
+	ProjectID string     `json:"projectId"`
+	CreatedAt *time.Time `json:"createdAt"`
+	UpdatedAt *time.Time `json:"updatedAt"`
+	CreatedBy *string    `json:"createdBy"`
+	// IsActive is deprecated: the handler sets it to whether labels include
+	// "production".
+	IsActive *bool `json:"isActive"`
+
 	Extra `json:"-"`
 }
 

@@ -57,6 +57,12 @@ var plainOptional = map[string]string{
 
 // Go members beyond the spec, and why.
 var beyondSpec = map[string]string{
+	"Prompt.id":        "the whole prompt row is sent (PromptService/index.ts spreads the Prisma row)",
+	"Prompt.projectId": "the whole prompt row is sent (PromptService/index.ts spreads the Prisma row)",
+	"Prompt.createdAt": "the whole prompt row is sent (PromptService/index.ts spreads the Prisma row)",
+	"Prompt.updatedAt": "the whole prompt row is sent (PromptService/index.ts spreads the Prisma row)",
+	"Prompt.createdBy": "the whole prompt row is sent (PromptService/index.ts spreads the Prisma row)",
+	"Prompt.isActive":  "promptNameHandler.ts adds it: labels include production",
 	"ScoreBody.source": "the ingestion worker reads it (API, EVAL, ANNOTATION; NOTES.md §2 Scores); the spec omits it",
 }
 

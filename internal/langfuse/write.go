@@ -60,6 +60,28 @@ func (c *Client) ExportOTLP(ctx context.Context, protobuf []byte) (*OTLPResponse
 	return r, nil
 }
 
+// ExportOTLPJSON sends an OTLP/JSON ExportTraceServiceRequest, gzipped.
+// Langfuse keeps the string ids of JSON spans verbatim (protobuf ids become
+// hex), which is how spans with ids that are not OTel hex keep them.
+func (c *Client) ExportOTLPJSON(ctx context.Context, body []byte) (*OTLPResponse, error) {
+	var gz bytes.Buffer
+	gz.Grow(len(body) / 4)
+	zw := otlpGzip.Get().(*gzip.Writer)
+	defer otlpGzip.Put(zw)
+	zw.Reset(&gz)
+	if _, err := zw.Write(body); err != nil {
+		return nil, fmt.Errorf("export spans: compressing: %w", err)
+	}
+	if err := zw.Close(); err != nil {
+		return nil, fmt.Errorf("export spans: compressing: %w", err)
+	}
+	o := newOp(http.MethodPost, "/api/public/otel/v1/traces", BucketIngestion).withBytes(gz.Bytes(), "application/json")
+	o.setHeader("Content-Encoding", "gzip")
+	o.setHeader("x-langfuse-ingestion-version", "4")
+	o.bodyOptional = true
+	return getOne[OTLPResponse](ctx, c, o, fmt.Sprintf("export spans (%d bytes of OTLP/JSON)", len(body)))
+}
+
 // otlpGzip holds the compressors of ExportOTLP: their state is large and worth reusing.
 // Compression is most of the client's work for spans. klauspost's gzip is several times
 // faster than compress/gzip; of its levels, 3 is the one to use here: on a 4 MiB request

@@ -94,7 +94,9 @@
 // langfuse.experiment.* attributes recorded as runs and run items in V4
 // mode. Like v4, nothing is deduplicated: a span sent twice is two rows.
 // POST /api/public/ingestion answers 207 per event and implements
-// score-create (id, envelope timestamp and source kept; upsert by id). What
+// score-create (id, envelope timestamp and source kept; upsert by id) and,
+// in V3 mode, trace-create (h_legacy.go: merged with the trace events v3
+// makes of spans). What
 // the real worker refuses later (see the table below) is answered success
 // and not stored, as the real server does. Other event types get a
 // per-event error. The create
@@ -113,6 +115,11 @@
 //	                                                                    packages/shared/src/domain/scores.ts, worker/src/services/IngestionService/index.ts
 //	score-create: the config's name replaces the body's                validateAndInflateScore.ts
 //	POST /models: unit required (400 without), reads may return null    web/src/features/public-api/types/models.ts (PostModelsV1Body)
+//	GET prompt: the whole row (id, projectId, createdAt, updatedAt,
+//	  createdBy, …) plus resolutionGraph                               packages/shared/src/server/services/PromptService/index.ts,
+//	                                                                    packages/shared/prisma/schema.prisma (model Prompt)
+//	GET prompt: isActive = labels include "production"                 web/src/features/prompts/server/handlers/promptNameHandler.ts
+//	models: no projectId, no updatedAt                                  web/src/features/public-api/types/models.ts (prismaToApiModelDefinition)
 //	POST /media: contentLength must be positive                        web/src/features/media/validation.ts
 //	Options.AzureMedia: Azure SAS upload URLs; a PUT without
 //	  x-ms-blob-type: BlockBlob is refused (400 MissingRequiredHeader)  packages/shared/src/server/services/StorageService.ts
@@ -132,6 +139,25 @@
 //	                                                                    (normalizeToolMetadataForObservation)
 //	OTLP write, V4: nested metadata flattened into dotted string keys
 //	  (reshape.go)                                                      packages/shared/src/server/otel/utils.ts (flattenJsonToPathArrays)
+//	OTLP/JSON ids: strings verbatim, byte arrays and
+//	  {"type":"Buffer"} as hex; absent or other shapes refuse the
+//	  whole request; a falsy parentSpanId is no parent                  packages/shared/src/server/otel/OtelIngestionProcessor.ts parseId,
+//	                                                                    packages/shared/src/server/otel/utils.ts getOtelIdRejectionReason,
+//	                                                                    web/src/pages/api/public/otel/v1/traces/index.ts
+//	v3: spans become trace-create events (root: name ?? span name,
+//	  metadata absorbs the observation's, I/O falls back to the
+//	  observation's; updates: version and release ?? null)              OtelIngestionProcessor.ts processSpan, createTraceEvent,
+//	                                                                    hasTraceUpdates, filterRedundantShallowTraces
+//	v3: trace events merged by timestamp, null overwrites, public ??
+//	  false, tags union, metadata by key, last non-empty I/O            worker/src/services/IngestionService/index.ts processTraceEventList,
+//	                                                                    toTimeSortedEventList; .../IngestionService/utils.ts overwriteObject
+//	v3: trace-create on /api/public/ingestion (h_legacy.go)            same, via packages/shared/src/server/ingestion/processEventBatch.ts
+//	v4 events_only refuses trace and observation events on
+//	  /api/public/ingestion                                             web/src/pages/api/public/ingestion.ts filterBatchForEventsOnly
+//	v4: experiment aggregates over every row with an experiment id
+//	  (Project.ExperimentSummary); an item is the row whose span id
+//	  is its root_observation_id                                        packages/shared/src/server/queries/clickhouse-sql/event-query-builder.ts
+//	                                                                    EXPERIMENTS_AGGREGATION_FIELDS, packages/shared/src/server/repositories/experiments.ts
 //
 // # OpenAPI validation
 //
@@ -140,4 +166,5 @@
 // one the repository carries (internal/lfspec, derived from Langfuse's
 // official spec), or the file $LAKEFUSE_OPENAPI names. LoadSpec documents
 // the small spec fixes kin-openapi needs.
+
 package lftest

@@ -141,7 +141,11 @@ func findPrompt(versions []*PromptVersion, version int, label string) *PromptVer
 func (c *call) promptJSON(v *PromptVersion) map[string]any {
 	m := map[string]any{"id": v.ID, "projectId": c.p.ID, "name": v.Name, "version": v.Version, "type": v.Type,
 		"config": v.Config.value(), "labels": orEmpty(v.Labels), "tags": orEmpty(v.Tags), "commitMessage": v.CommitMessage,
-		"createdAt": isoTime(v.CreatedAt), "updatedAt": isoTime(v.UpdatedAt), "createdBy": v.CreatedBy, "isActive": nil}
+		"createdAt": isoTime(v.CreatedAt), "updatedAt": isoTime(v.UpdatedAt), "createdBy": v.CreatedBy,
+		// GET sets it to labels.includes("production")
+		// (web/src/features/prompts/server/handlers/promptNameHandler.ts);
+		// creates return the row, which the same rule approximates.
+		"isActive": slices.Contains(v.Labels, "production")}
 	if v.Type == "chat" {
 		m["prompt"] = chatJSON(v.Messages)
 	} else {

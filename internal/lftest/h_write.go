@@ -132,6 +132,15 @@ func hIngestion(c *call) (any, error) {
 				continue
 			}
 		case "sdk-log":
+		case "trace-create":
+			if c.s.opts.Mode == V3 {
+				if status, msg := c.ingestTraceCreate(ev.Body, ts); msg != "" {
+					fail(ev.ID, status, msg)
+					continue
+				}
+				break
+			}
+			fallthrough
 		default:
 			msg := "lftest does not implement ingestion event type " + ev.Type + "; use OTLP"
 			if c.s.opts.Mode == V4 {

@@ -567,7 +567,8 @@ func (d *protoDec) anyValue(b []byte) any {
 }
 
 // OTLP/JSON. Ids are taken verbatim when they are strings (Langfuse's
-// parseId), which is how non-hex ids pass through JSON but not protobuf.
+// parseId), which is how non-hex ids pass through JSON but not protobuf
+// (see jsonID).
 type jsonExport struct {
 	ResourceSpans []struct {
 		Resource struct {
@@ -657,11 +658,18 @@ func spansFromJSON(body []byte) ([]otlpSpan, error) {
 			scAttrs := jsonKVMap(ss.Scope.Attributes)
 			shared := &scopeShared{}
 			for _, sp := range ss.Spans {
-				tid, ok1 := jsonID(sp.TraceID)
-				sid, ok2 := jsonID(sp.SpanID)
-				pid, ok3 := jsonID(sp.ParentSpanID)
-				if !ok1 || !ok2 || !ok3 || tid == "" || sid == "" {
-					return nil, badRequest("Invalid OTEL span: traceId, spanId or parentSpanId is missing or not convertible")
+				tid, hasT, ok1 := jsonID(sp.TraceID)
+				sid, hasS, ok2 := jsonID(sp.SpanID)
+				pid, ok3 := "", true
+				if !falsyJSON(sp.ParentSpanID) {
+					pid, _, ok3 = jsonID(sp.ParentSpanID)
+				}
+				if !hasT || !hasS || !ok1 || !ok2 || !ok3 {
+					// web/src/pages/api/public/otel/v1/traces/index.ts
+					// (validateOtelSpanIds): the whole export is refused.
+					return nil, &apiError{http.StatusBadRequest, map[string]any{"error": "Invalid OTLP trace export: span(s) cannot be processed. " +
+						"traceId and spanId are required on every span, and each must be a string or a byte array. " +
+						"The entire export was rejected and no spans were ingested."}}
 				}
 				code, _ := strconv.Atoi(strings.Trim(string(sp.Status.Code), `"`))
 				out = append(out, otlpSpan{traceID: tid, spanID: sid, parentID: pid, name: sp.Name,
@@ -674,29 +682,66 @@ func spansFromJSON(body []byte) ([]otlpSpan, error) {
 	return out, nil
 }
 
-// jsonID reads an id: a string verbatim, a Node Buffer {type, data} as hex.
-func jsonID(raw json.RawMessage) (string, bool) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return "", true
+// jsonID reads an id as OtelIngestionProcessor.ts parseId does: a string
+// verbatim (any string: packages/shared/src/server/otel/utils.ts
+// getOtelIdRejectionReason), an array of numbers (the Python SDK) or a Node
+// Buffer serialised as {"type":"Buffer","data":[...]} as the lowercase hex
+// of its bytes. present is false for an absent or null id; ok is false for
+// any other shape (numbers, booleans, other objects, an untagged
+// {"data":[...]}), which the route refuses.
+func jsonID(raw json.RawMessage) (id string, present, ok bool) {
+	t := bytes.TrimSpace(raw)
+	if len(t) == 0 || string(t) == "null" {
+		return "", false, true
 	}
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		return s, true
-	}
-	var buf struct {
-		Data []byte `json:"data"`
-	}
-	var ints struct {
-		Data []int `json:"data"`
-	}
-	if json.Unmarshal(raw, &ints) == nil && ints.Data != nil {
-		buf.Data = make([]byte, len(ints.Data))
-		for i, v := range ints.Data {
-			buf.Data[i] = byte(v)
+	switch t[0] {
+	case '"':
+		var s string
+		if json.Unmarshal(t, &s) != nil {
+			return "", true, false
 		}
-		return hex.EncodeToString(buf.Data), true
+		return s, true, true
+	case '[':
+		var ns []float64
+		if json.Unmarshal(t, &ns) != nil {
+			return "", true, false
+		}
+		return bufferHex(ns), true, true
+	case '{':
+		var buf struct {
+			Type *string          `json:"type"`
+			Data *json.RawMessage `json:"data"`
+		}
+		var ns []float64
+		if json.Unmarshal(t, &buf) != nil || buf.Type == nil || *buf.Type != "Buffer" || buf.Data == nil || json.Unmarshal(*buf.Data, &ns) != nil || ns == nil {
+			return "", true, false
+		}
+		return bufferHex(ns), true, true
 	}
-	return "", false
+	return "", true, false
+}
+
+// falsyJSON reports a JSON value JavaScript treats as false (a parentSpanId
+// that is falsy means no parent: OtelIngestionProcessor.ts
+// `span?.parentSpanId ? parseId(...) : null`).
+func falsyJSON(raw json.RawMessage) bool {
+	switch t := string(bytes.TrimSpace(raw)); t {
+	case "", "null", "false", `""`:
+		return true
+	default:
+		f, err := strconv.ParseFloat(t, 64)
+		return err == nil && (f == 0 || math.IsNaN(f))
+	}
+}
+
+// bufferHex is Buffer.from(numbers).toString("hex"): each number taken
+// modulo 256.
+func bufferHex(ns []float64) string {
+	b := make([]byte, len(ns))
+	for i, n := range ns {
+		b[i] = byte(int64(n))
+	}
+	return hex.EncodeToString(b)
 }
 
 func jsonNanos(raw json.RawMessage) int64 {
@@ -895,6 +940,7 @@ type experimentLink struct {
 	runID, runName, description, datasetID string
 	metadata                               map[string]any
 	itemID                                 string
+	rootSpanID                             string // langfuse.experiment.item.root_observation_id
 	itemVersion                            *time.Time
 	expectedOutput                         Payload
 	itemMetadata                           map[string]any
@@ -907,15 +953,25 @@ func (p *Project) ingestSpans(mode Mode, spans []otlpSpan, now time.Time) error 
 		return ErrReadOnly
 	}
 	obs := make([]*Observation, 0, len(spans))
+	var metas []map[string]any
 	for i := range spans {
 		o, t, exp := p.mapSpan(mode, &spans[i], now)
 		o.SetTraceContext(t) // v4 keeps each span's trace attributes on its own row
-		if err := p.UpsertTrace(t); err != nil {
+		if mode == V3 {
+			// v3 makes trace-create events of the spans (h_legacy.go).
+			metas = append(metas, prefixedObject(spans[i].attrs, "langfuse.trace.metadata"))
+		} else if err := p.UpsertTrace(t); err != nil {
 			return err
 		}
 		obs = append(obs, o)
 		if exp != nil && mode == V4 {
+			p.addExperimentRow(exp, o)
 			p.addExperimentItem(exp, o, now)
+		}
+	}
+	if mode == V3 {
+		if err := p.ingestLegacySpans(spans, obs, metas); err != nil {
+			return err
 		}
 	}
 	p.fillTraceTimestamps(obs)
@@ -1328,6 +1384,7 @@ func experimentOf(a map[string]any) *experimentLink {
 	e := &experimentLink{runID: id, runName: attrStr(a["langfuse.experiment.name"]),
 		description: attrStr(a["langfuse.experiment.description"]), datasetID: attrStr(a["langfuse.experiment.dataset.id"]),
 		metadata: prefixedObject(a, "langfuse.experiment.metadata"), itemID: attrStr(a["langfuse.experiment.item.id"]),
+		rootSpanID:  attrStr(a["langfuse.experiment.item.root_observation_id"]),
 		itemVersion: parseISO(a["langfuse.experiment.item.version"]), itemMetadata: prefixedObject(a, "langfuse.experiment.item.metadata")}
 	if v, ok := a["langfuse.experiment.item.expected_output"]; ok {
 		e.expectedOutput = payloadOf(v)
@@ -1356,7 +1413,10 @@ func (p *Project) addExperimentItem(e *experimentLink, o *Observation, now time.
 		}
 		p.runs = append(p.runs, run)
 	}
-	if e.itemID == "" {
+	// An experiment item is the row whose span id is the item's root
+	// (experiments.ts: e.span_id = e.experiment_item_root_span_id); the
+	// other rows of the run only carry the attributes.
+	if e.itemID == "" || e.rootSpanID != o.ID {
 		return
 	}
 	p.runItems = append(p.runItems, &DatasetRunItem{ID: o.ID, RunID: run.ID, DatasetItemID: e.itemID, TraceID: o.TraceID,

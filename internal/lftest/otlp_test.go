@@ -188,3 +188,47 @@ func TestNormalizeEnvironmentPlain(t *testing.T) {
 		}
 	}
 }
+
+// OTLP/JSON ids are what parseId makes of them
+// (packages/shared/src/server/otel/OtelIngestionProcessor.ts): a string
+// verbatim, whatever it holds; a byte array (the Python SDK's int list, a
+// Node Buffer serialised as {"type":"Buffer","data":[...]}) as lowercase hex.
+// The route refuses the whole request when an id is absent or of any other
+// shape, an untagged {"data":[...]} included
+// (packages/shared/src/server/otel/utils.ts getOtelIdRejectionReason), and
+// a falsy parentSpanId means no parent.
+func TestJSONIDs(t *testing.T) {
+	span := func(ids string) []byte {
+		return []byte(`{"resourceSpans":[{"scopeSpans":[{"spans":[{` + ids + `,"name":"n"}]}]}]}`)
+	}
+	for _, tc := range []struct {
+		ids                 string
+		trace, span, parent string
+	}{
+		{`"traceId":"99111769-2ACC-da0d-976b-1210fbeb6eab","spanId":"t-abc"`, "99111769-2ACC-da0d-976b-1210fbeb6eab", "t-abc", ""},
+		{`"traceId":"ABCDEF","spanId":"AQID","parentSpanId":"p 1"`, "ABCDEF", "AQID", "p 1"},
+		{`"traceId":"","spanId":"s","parentSpanId":""`, "", "s", ""},
+		{`"traceId":[1,2,255],"spanId":{"type":"Buffer","data":[171,205]},"parentSpanId":[16]`, "0102ff", "abcd", "10"},
+		{`"traceId":"t","spanId":"s","parentSpanId":null`, "t", "s", ""},
+		{`"traceId":"t","spanId":"s","parentSpanId":0`, "t", "s", ""},
+		{`"traceId":"t","spanId":"s","parentSpanId":false`, "t", "s", ""},
+	} {
+		got, err := spansFromJSON(span(tc.ids))
+		if err != nil {
+			t.Errorf("%s: %v", tc.ids, err)
+			continue
+		}
+		if len(got) != 1 || got[0].traceID != tc.trace || got[0].spanID != tc.span || got[0].parentID != tc.parent {
+			t.Errorf("%s: got %+v, want trace %q span %q parent %q", tc.ids, got, tc.trace, tc.span, tc.parent)
+		}
+	}
+	for _, ids := range []string{
+		`"spanId":"s"`, `"traceId":null,"spanId":"s"`, `"traceId":"t"`, `"traceId":42,"spanId":"s"`, `"traceId":true,"spanId":"s"`,
+		`"traceId":{"foo":"bar"},"spanId":"s"`, `"traceId":{"data":[1,2]},"spanId":"s"`, `"traceId":{"length":8},"spanId":"s"`,
+		`"traceId":"t","spanId":"s","parentSpanId":42`, `"traceId":"t","spanId":"s","parentSpanId":{"data":[1]}`,
+	} {
+		if _, err := spansFromJSON(span(ids)); err == nil {
+			t.Errorf("%s: accepted", ids)
+		}
+	}
+}

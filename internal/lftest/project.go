@@ -50,6 +50,8 @@ type Project struct {
 	queues       []*AnnotationQueue
 	queueItems   []*AnnotationQueueItem
 	media        map[string]*Media
+	legacy       legacyTraces   // v3 trace-create events (h_legacy.go)
+	expRows      experimentRows // v4 rows with experiment attributes (otlp.go)
 }
 
 // NewProject returns an empty, writable project.

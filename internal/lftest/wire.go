@@ -815,11 +815,9 @@ func (c *call) modelJSON(m *Model) map[string]any {
 		tiers = append(tiers, map[string]any{"id": t.ID, "name": t.Name, "isDefault": t.IsDefault, "priority": t.Priority,
 			"conditions": conds, "prices": t.Prices})
 	}
-	var projectID any = c.p.ID
-	if m.IsLangfuseManaged {
-		projectID = nil
-	}
-	return map[string]any{"id": m.ID, "projectId": projectID, "modelName": m.ModelName, "matchPattern": m.MatchPattern,
+	// prismaToApiModelDefinition (web/src/features/public-api/types/models.ts)
+	// drops projectId and updatedAt from the row it returns.
+	return map[string]any{"id": m.ID, "modelName": m.ModelName, "matchPattern": m.MatchPattern,
 		"startDate": isoPtr(m.StartDate), "unit": m.Unit, "inputPrice": get("input"), "outputPrice": get("output"),
 		"totalPrice": get("total"), "tokenizerId": m.TokenizerID, "tokenizerConfig": m.TokenizerConfig.value(),
 		"isLangfuseManaged": m.IsLangfuseManaged, "createdAt": isoTime(m.CreatedAt), "prices": prices, "pricingTiers": tiers}

@@ -188,8 +188,13 @@ func TestOTLPProtobufMapping(t *testing.T) {
 				t.Errorf("trace metadata merged into observation metadata only on v4: %s", md)
 			}
 			tr := p.Trace("0123456789abcdef0123456789abcdef")
-			if tr == nil || *tr.Name != "chat" || *tr.UserID != "u1" || *tr.SessionID != "s1" || !tr.Public || len(tr.Tags) != 2 || *tr.Version != "v7" {
+			if tr == nil || *tr.Name != "chat" || *tr.UserID != "u1" || *tr.SessionID != "s1" || !tr.Public || len(tr.Tags) != 2 {
 				t.Fatalf("trace %+v", tr)
+			}
+			// v3: the child's trace update comes later and has no
+			// langfuse.version, so the trace version becomes null (h_legacy.go).
+			if mode == lftest.V4 && (tr.Version == nil || *tr.Version != "v7") || mode == lftest.V3 && tr.Version != nil {
+				t.Errorf("trace version %v", tr.Version)
 			}
 			if in, _ := tr.Input.Text(); in != `{"q":1}` {
 				t.Errorf("trace input %q", in)
