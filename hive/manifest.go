@@ -73,6 +73,18 @@ type Manifest struct {
 	Notes map[string]string `json:"notes,omitempty"`
 	// Selection is what the run left out on purpose (selection.go).
 	Selection *Selection `json:"selection,omitempty"`
+	// Redaction, when set, is the redaction policy the run applied to every
+	// row it wrote.
+	Redaction *Redaction `json:"redaction,omitempty"`
+}
+
+// Redaction identifies a redaction policy: its hash, the detectors it
+// enabled and the name of the environment variable of its HMAC key. It
+// never holds the key.
+type Redaction struct {
+	PolicySHA256 string   `json:"policy_sha256"`
+	Detectors    []string `json:"detectors,omitempty"`
+	HMACKeyEnv   string   `json:"hmac_key_env,omitempty"`
 }
 
 // Tool identifies the program that wrote a manifest.

@@ -65,6 +65,12 @@ type RunOptions struct {
 	Lease  *Lease
 	Logger *slog.Logger
 	Now    func() time.Time
+	// Transform, when set, is applied by Append to every row before it is
+	// written (redaction): it returns the row to write, possibly a copy,
+	// and must not modify row.
+	Transform func(t *schema.Table, row any) (any, error)
+	// Redaction is recorded in the manifest (the policy's hash, never a key).
+	Redaction *Redaction
 }
 
 func (o *RunOptions) defaults() {
@@ -178,6 +184,12 @@ func (r *Run) ID() string { return r.opts.RunID }
 // Append adds one row of table t for project projectID. The row's partition
 // is the UTC date of its time column (snapshot tables: the project only).
 func (r *Run) Append(ctx context.Context, t *schema.Table, projectID string, row any) error {
+	if r.opts.Transform != nil {
+		var err error
+		if row, err = r.opts.Transform(t, row); err != nil {
+			return err
+		}
+	}
 	part := Partition{ProjectID: projectID}
 	var ts time.Time
 	if t.Partitioned() {
@@ -329,6 +341,7 @@ func (r *Run) Commit(ctx context.Context) (*Manifest, error) {
 	if !r.opts.Selection.Empty() {
 		m.Selection = r.opts.Selection
 	}
+	m.Redaction = r.opts.Redaction
 	for t := range r.tables {
 		m.Tables[t] = TableSummary{}
 	}

@@ -969,6 +969,9 @@ func (im *importer) media(ctx context.Context) error {
 		if md.Path == nil || md.SHA256 == nil || md.ContentLength == nil || md.Field == nil {
 			return skip("the lake has no bytes for it")
 		}
+		if im.o.Redactor != nil && !im.o.Redactor.MediaRowKept(md) {
+			return skip("it is referenced from a value the redaction policy removes")
+		}
 		if *md.ContentLength <= 0 {
 			// contentLength must be positive (web/src/features/media/validation.ts).
 			return skip("it has zero bytes, and Langfuse takes no empty media")

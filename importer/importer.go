@@ -17,6 +17,7 @@ import (
 	"github.com/lakefuse/lakefuse/hive"
 	lf "github.com/lakefuse/lakefuse/internal/langfuse"
 	"github.com/lakefuse/lakefuse/internal/selection"
+	"github.com/lakefuse/lakefuse/redact"
 	"github.com/lakefuse/lakefuse/schema"
 )
 
@@ -123,6 +124,10 @@ type Options struct {
 	YesOldData bool
 	// AllowNonEmpty imports into a destination that already holds rows.
 	AllowNonEmpty bool
+	// Redactor, when set, scrubs every row read from the lake before it is
+	// used (see package redact): the destination gets a redacted copy of a
+	// raw lake. Media referenced only from removed values are not sent.
+	Redactor *redact.Redactor
 }
 
 func (o *Options) validate() error {
@@ -230,6 +235,10 @@ type Summary struct {
 	// Shortfalls is what the read-back at the end found missing in the
 	// destination (empty when it kept everything that was sent).
 	Shortfalls []Shortfall
+	// Redacted counts what the redactor removed, per table, column and
+	// detector or rule; RedactionPolicy is the policy's hash.
+	Redacted        []redact.Count `json:",omitempty"`
+	RedactionPolicy string         `json:",omitempty"`
 }
 
 // Rows is the number of rows of the lake covered by the import.
@@ -336,8 +345,19 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	if o.DryRun {
 		return sum, nil
 	}
+	policy := "none"
+	if o.Redactor != nil {
+		policy = o.Redactor.PolicyHash()
+		sum.RedactionPolicy = policy
+	}
+	if prev, ok := im.led.meta["redaction"]; ok && prev != policy {
+		// A resumed import must not mix rows redacted two ways (an id
+		// hashed in one batch and not in the next would break joins).
+		return sum, fmt.Errorf("%w: this import began with redaction policy %s; resume it with the same --redact (now: %s)", ErrOptions, prev, policy)
+	}
 	if err := im.led.write(ctx, entry{K: "meta", Kind: "source_project", Dst: im.project},
-		entry{K: "meta", Kind: "destination", Dst: im.c.BaseURL() + " " + dest.ID}); err != nil {
+		entry{K: "meta", Kind: "destination", Dst: im.c.BaseURL() + " " + dest.ID},
+		entry{K: "meta", Kind: "redaction", Dst: policy}); err != nil {
 		return sum, err
 	}
 	if err := im.checkLakeUnchanged(); err != nil {
@@ -372,6 +392,9 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	im.log.Debug("read-back done", "took", time.Since(rbStart).Round(time.Millisecond))
 	sum.Shortfalls = short
 	sum.Results = im.resultList()
+	if o.Redactor != nil {
+		sum.Redacted = o.Redactor.Counts()
+	}
 	if err != nil {
 		return sum, fmt.Errorf("import into %s: %w", dest.Name, err)
 	}
@@ -633,6 +656,9 @@ func scan[T any](ctx context.Context, im *importer, fn func(f hive.FileEntry, ro
 					row++
 					continue
 				}
+				if err := redactRow(im, t, &v); err != nil {
+					return err
+				}
 				if err := fn(f, row, &v); err != nil {
 					return err
 				}
@@ -643,6 +669,25 @@ func scan[T any](ctx context.Context, im *importer, fn func(f hive.FileEntry, ro
 		if err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// redactRow applies the import's redaction policy to a row just read from
+// the lake. Every read of rows goes through scan, each, columns, scanAll or
+// rootSpans, which call it, so everything sent and everything the
+// read-back looks for is redacted alike (an id hashed in one table is
+// hashed the same in all).
+func redactRow[T any](im *importer, t *schema.Table, v *T) error {
+	if im.o.Redactor == nil {
+		return nil
+	}
+	out, err := im.o.Redactor.Row(t, v)
+	if err != nil {
+		return err
+	}
+	if o := out.(*T); o != v {
+		*v = *o
 	}
 	return nil
 }
@@ -668,6 +713,9 @@ func each[T any](ctx context.Context, im *importer, fn func(r *T) error) error {
 				}
 				if !im.keepRow(&v) {
 					continue
+				}
+				if err := redactRow(im, t, &v); err != nil {
+					return err
 				}
 				if err := fn(&v); err != nil {
 					return err

@@ -411,6 +411,9 @@ func columns[T any](ctx context.Context, im *importer, cols []string, fn func(r 
 				if !im.keepRow(&v) {
 					continue
 				}
+				if err := redactRow(im, t, &v); err != nil {
+					return err
+				}
 				if err := fn(&v); err != nil {
 					return err
 				}

@@ -1079,6 +1079,9 @@ func (im *importer) scanAll(ctx context.Context, fn func(f hive.FileEntry, row i
 					row++
 					continue
 				}
+				if err := redactRow(im, schema.Observations, &o); err != nil {
+					return err
+				}
 				if err := fn(f, row, &o); err != nil {
 					return err
 				}
@@ -1120,6 +1123,9 @@ func (im *importer) rootSpans(ctx context.Context, runs *runIndex, add func(file
 				}
 				if !im.keepRow(&t) { // not selected (select.go)
 					continue
+				}
+				if err := redactRow(im, schema.Traces, &t); err != nil {
+					return err
 				}
 				ta, seen, err := im.traces.row(t.ID)
 				if err != nil {

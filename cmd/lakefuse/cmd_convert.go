@@ -32,6 +32,7 @@ type ConvertLangsmithCmd struct {
 	KeepTokenEvents bool   `help:"Keep every streaming new_token event in the metadata (default: their count and first and last times)."`
 	Replace         bool   `help:"Supersede earlier LangSmith conversions of the same projects in LOCATION (default: refuse to write them twice)."`
 	JSON            bool   `help:"Print the summary as JSON."`
+	Redact          string `help:"Redact every row with this policy (YAML or JSON, see docs/privacy.md) before it is written." placeholder:"POLICY"`
 	BucketFlags
 	LeaseFlags
 
@@ -91,9 +92,17 @@ func (c *ConvertLangsmithCmd) Run(g *Globals) error {
 	if p := conv.Projects(); len(p) == 1 {
 		source.ProjectID = p[0]
 	}
-	run, err := hive.NewRun(ctx, dst, hive.RunOptions{
+	ro := hive.RunOptions{
 		Kind: "convert", Source: source, Tool: hive.Tool{Name: "lakefuse", Version: toolVersion()}, Logger: g.Log, Lease: lease,
-	})
+	}
+	red, err := loadRedactor(c.Redact)
+	if err != nil {
+		return err
+	}
+	if red != nil {
+		ro.Transform, ro.Redaction = red.Row, redactionInfo(red)
+	}
+	run, err := hive.NewRun(ctx, dst, ro)
 	if err != nil {
 		return err
 	}
@@ -123,6 +132,9 @@ func (c *ConvertLangsmithCmd) Run(g *Globals) error {
 	}
 	if err := printConversion(g.Stdout, c.Source, dst.String(), st, len(superseded)); err != nil {
 		return err
+	}
+	if red != nil {
+		printRedaction(g.Stdout, red.PolicyHash(), red.Counts())
 	}
 	fmt.Fprintln(g.Stdout)
 	return printSummary(g.Stdout, out, false)

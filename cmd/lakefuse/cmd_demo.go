@@ -19,6 +19,9 @@ import (
 type DemoCmd struct {
 	Dir  string `help:"Where to write the demo lake." default:"lakefuse-demo"`
 	Seed int64  `help:"Seed of the generated project." default:"1"`
+	// Redact exports through a redaction policy, then imports the redacted
+	// lake: the privacy walk-through of docs/privacy.md.
+	Redact string `help:"Redact the export with this policy (see docs/privacy.md)." placeholder:"POLICY"`
 
 	// Hidden knobs for benchmarks: a lazily generated project of exactly
 	// this many observations, served from this process.
@@ -38,6 +41,10 @@ func (c *DemoCmd) Run(g *Globals) error {
 	size := lftest.SizeSmall
 	if c.Observations > 0 {
 		size = lftest.SizeBench(c.Observations, c.PayloadBytes)
+	}
+	red, err := loadRedactor(c.Redact)
+	if err != nil {
+		return err
 	}
 	fmt.Fprintf(g.Stdout, "Starting a Langfuse-compatible server (v4 API) with a generated project…\n")
 	srv := lftest.NewServer(lftest.Options{Mode: lftest.V4, Logger: g.Log})
@@ -61,7 +68,7 @@ func (c *DemoCmd) Run(g *Globals) error {
 	// The generated data ends at lftest.DefaultEnd; exporting "until now"
 	// would work the same but name a moving window.
 	err = runExport(g, b, lfexport.Options{Client: client, Tables: tables, NoMedia: c.NoMedia, Logger: g.Log,
-		To: lftest.DefaultEnd.Add(24 * time.Hour), Tool: hive.Tool{Name: "lakefuse", Version: toolVersion()}}, false)
+		To: lftest.DefaultEnd.Add(24 * time.Hour), Tool: hive.Tool{Name: "lakefuse", Version: toolVersion()}, Redactor: red}, false)
 	if err != nil {
 		return err
 	}

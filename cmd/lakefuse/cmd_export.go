@@ -58,6 +58,7 @@ type ExportCmd struct {
 	JSON        bool          `help:"Print the summary as JSON."`
 	Fields      string        `help:"Observation field groups to export (Langfuse's v2 groups: core,basic,time,io,metadata,model,usage,prompt,metrics; core and basic required). Groups left out keep their columns, null. Default: all." placeholder:"LIST"`
 	FilterFlags
+	Redact string `help:"Redact every row with this policy (YAML or JSON, see docs/privacy.md) before it is written: the lake never holds what the policy removes." placeholder:"POLICY"`
 	LangfuseFlags
 	BucketFlags
 	LeaseFlags
@@ -107,6 +108,10 @@ func (c *ExportCmd) Run(g *Globals) error {
 	if c.Every < 0 || c.Every > 0 && !c.Incremental {
 		return &exitError{2, fmt.Errorf("--every needs --incremental and a positive interval: each cycle exports what is new since the last one")}
 	}
+	red, err := loadRedactor(c.Redact)
+	if err != nil {
+		return err
+	}
 	b, err := c.Open(g, c.Location)
 	if err != nil {
 		return err
@@ -116,14 +121,14 @@ func (c *ExportCmd) Run(g *Globals) error {
 		return runContinuous(g, b, lfexport.Options{
 			Client: client, Tables: tables, Lookback: c.Lookback, NoMedia: c.NoMedia, Concurrency: c.Concurrency, Logger: g.Log,
 			Tool: hive.Tool{Name: "lakefuse", Version: toolVersion()}, Lease: c.LeaseFlags.Options(g, "lakefuse export --every "+c.Every.String()),
-			Filter: filter, OmitFields: omit,
+			Filter: filter, OmitFields: omit, Redactor: red,
 		}, c.Every)
 	}
 	return runExport(g, b, lfexport.Options{
 		Client: client, Tables: tables, From: from, To: to, Incremental: c.Incremental, Lookback: c.Lookback,
 		NoMedia: c.NoMedia, Concurrency: c.Concurrency, Logger: g.Log, Tool: hive.Tool{Name: "lakefuse", Version: toolVersion()},
 		Lease:  c.LeaseFlags.Options(g, "lakefuse export"),
-		Filter: filter, OmitFields: omit,
+		Filter: filter, OmitFields: omit, Redactor: red,
 	}, c.JSON)
 }
 
@@ -235,6 +240,9 @@ func printExport(w io.Writer, b bucket.Bucket, res *lfexport.Result, s lfexport.
 			n += me.Size
 		}
 		fmt.Fprintf(w, "\nmedia: %d object(s), %s copied to _media/\n", len(m.Media), humanBytes(n))
+	}
+	if m.Redaction != nil {
+		printRedaction(w, m.Redaction.PolicySHA256, res.Redacted)
 	}
 	secs := s.Elapsed.Seconds()
 	fmt.Fprintf(w, "\n%s in %s (%.0f rows/s)\n", humanCount(rows), s.Elapsed.Round(time.Millisecond), float64(s.TotalRows())/max(secs, 0.001))

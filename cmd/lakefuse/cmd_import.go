@@ -13,6 +13,7 @@ import (
 	"github.com/lakefuse/lakefuse/hive"
 	"github.com/lakefuse/lakefuse/importer"
 	lf "github.com/lakefuse/lakefuse/internal/langfuse"
+	"github.com/lakefuse/lakefuse/redact"
 	"github.com/lakefuse/lakefuse/schema"
 )
 
@@ -36,11 +37,14 @@ type ImportFlags struct {
 	YesOldData    bool   `name:"yes-old-data" help:"Import rows older than the destination's retention, which Langfuse deletes soon after."`
 	AllowNonEmpty bool   `name:"allow-non-empty" help:"Import into a destination project that already holds data (--yes implies it)."`
 	FilterFlags
+
+	redactor *redact.Redactor // set by import --redact
 }
 
 // ImportCmd imports a lake.
 type ImportCmd struct {
 	Location string `arg:"" help:"The lake to import: a path, file://, s3://bucket/prefix or gs://bucket/prefix."`
+	Redact   string `help:"Redact every row read from the lake with this policy (YAML or JSON, see docs/privacy.md): the destination gets a scrubbed copy of a raw lake." placeholder:"POLICY"`
 	ImportFlags
 	LangfuseFlags
 	BucketFlags
@@ -51,6 +55,9 @@ func (c *ImportCmd) Run(g *Globals) error {
 	client, err := c.Client(g, c.Concurrency)
 	if err != nil {
 		return &exitError{2, err}
+	}
+	if c.redactor, err = loadRedactor(c.Redact); err != nil {
+		return err
 	}
 	b, err := c.Open(g, c.Location)
 	if err != nil {
@@ -88,8 +95,8 @@ func runImport(g *Globals, b bucket.Bucket, client *lf.Client, f ImportFlags, bf
 	}
 	o := importer.Options{Client: client, Lake: lake, SourceProject: f.SourceProject, Tables: tables, DryRun: f.DryRun,
 		OnPromptConflict: conflict, AllowSameProject: f.AllowSameProject, RewriteIDs: f.RewriteIDs, Concurrency: f.Concurrency, Wait: f.Wait, Logger: g.Log,
-		MaxBatchSpans: f.MaxBatchSpans,
-		Filter:        filter, From: from, To: to, AllowPartial: f.AllowPartial, YesOldData: f.YesOldData, AllowNonEmpty: f.AllowNonEmpty || f.Yes}
+		MaxBatchSpans: f.MaxBatchSpans, Redactor: f.redactor,
+		Filter: filter, From: from, To: to, AllowPartial: f.AllowPartial, YesOldData: f.YesOldData, AllowNonEmpty: f.AllowNonEmpty || f.Yes}
 	if f.StateDir != "" {
 		sb, err := bf.Open(g, f.StateDir)
 		if err != nil {
@@ -200,6 +207,9 @@ func printImport(w io.Writer, s *importer.Summary) {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t\n", r.Table, r.Rows, r.Sent, r.Already, r.Skipped, r.Failed, r.Requests)
 	}
 	_ = tw.Flush()
+	if s.RedactionPolicy != "" {
+		printRedaction(w, s.RedactionPolicy, s.Redacted)
+	}
 	for _, sf := range s.Shortfalls {
 		fmt.Fprintf(w, "MISSING in the destination after the import: %s\n", sf)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -44,6 +45,8 @@ type lsRun struct {
 	Removed     int         `json:"removed,omitempty"`
 	// Selection is what the run left out on purpose (filter, field groups).
 	Selection *hive.Selection `json:"selection,omitempty"`
+	// Redaction is the policy the run applied, if any.
+	Redaction *hive.Redaction `json:"redaction,omitempty"`
 }
 
 type lsStray struct {
@@ -111,7 +114,8 @@ func summarise(ctx context.Context, b bucket.Bucket, long bool) (*lsOutput, erro
 	media := map[string]bool{}
 	for _, m := range l.Manifests {
 		r := lsRun{RunID: m.RunID, Kind: m.Kind, Source: m.Source, Window: m.Window, Tool: m.Tool,
-			StartedAt: m.StartedAt, CommittedAt: m.CommittedAt, Files: len(m.Files), Removed: len(m.Removed), Selection: m.Selection}
+			StartedAt: m.StartedAt, CommittedAt: m.CommittedAt, Files: len(m.Files), Removed: len(m.Removed), Selection: m.Selection,
+			Redaction: m.Redaction}
 		for _, f := range m.Files {
 			r.Rows += f.Rows
 		}
@@ -185,6 +189,18 @@ func printSummary(w io.Writer, out *lsOutput, long bool) error {
 		return err
 	}
 	printSelections(w, out.Runs)
+	for _, r := range out.Runs {
+		if rd := r.Redaction; rd != nil {
+			fmt.Fprintf(w, "  run %s was redacted: policy %s", r.RunID, rd.PolicySHA256)
+			if len(rd.Detectors) > 0 {
+				fmt.Fprintf(w, ", detectors %s", strings.Join(rd.Detectors, ","))
+			}
+			if rd.HMACKeyEnv != "" {
+				fmt.Fprintf(w, ", HMAC key from $%s", rd.HMACKeyEnv)
+			}
+			fmt.Fprintln(w)
+		}
+	}
 	if long {
 		for _, t := range out.Tables {
 			fmt.Fprintf(w, "\n%s:\n", t.Name)

@@ -127,6 +127,9 @@ func (e *exporter) datasetItems(ctx context.Context) error {
 			}
 			for _, mr := range it.MediaReferences {
 				ref := mediaRef{ID: mr.Media.MediaID, ContentType: mr.Media.ContentType, JSONPath: mr.JSONPath}
+				if e.o.Redactor != nil && !e.o.Redactor.MediaKept("dataset_items", mr.Field, mr.JSONPath) {
+					continue // inside a value the policy removes
+				}
 				info, err := e.media.resolve(ctx, ref)
 				if err != nil {
 					return err

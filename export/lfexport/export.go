@@ -17,6 +17,7 @@ import (
 	"github.com/lakefuse/lakefuse/hive"
 	lf "github.com/lakefuse/lakefuse/internal/langfuse"
 	"github.com/lakefuse/lakefuse/internal/selection"
+	"github.com/lakefuse/lakefuse/redact"
 	"github.com/lakefuse/lakefuse/schema"
 )
 
@@ -80,6 +81,10 @@ type Options struct {
 	Run hive.RunOptions
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Redactor, when set, scrubs every row before it is written (see
+	// package redact); media referenced only from removed values are not
+	// exported.
+	Redactor *redact.Redactor
 	// Manifests caches the lake's manifests between exports into the same
 	// lake by one process (Continuous sets it); nil reads them every time.
 	Manifests *hive.ManifestCache
@@ -162,6 +167,9 @@ type Result struct {
 	Cleaned []string
 	// Superseded is the number of earlier files this run replaced.
 	Superseded int
+	// Redacted counts what the redactor removed, per table, column and
+	// detector or rule.
+	Redacted []redact.Count `json:",omitempty"`
 }
 
 // request is what identifies "the same command" for resuming: the source,
@@ -178,6 +186,9 @@ type request struct {
 	// selection is not resumed.
 	Filter     map[string][]string `json:"filter,omitempty"`
 	OmitFields []string            `json:"omit_fields,omitempty"`
+	// Redact is the hash of the redaction policy: a run resumes only with
+	// the same policy, so the lake never mixes two.
+	Redact string `json:"redact,omitempty"`
 }
 
 func (r request) sameSource(o request) bool { return r.URL == o.URL && r.ProjectID == o.ProjectID }
@@ -185,7 +196,7 @@ func (r request) sameSource(o request) bool { return r.URL == o.URL && r.Project
 func (r request) equal(o request) bool {
 	return r.sameSource(o) && slices.Equal(r.Tables, o.Tables) && r.From.Equal(o.From) && r.To.Equal(o.To) &&
 		r.Incremental == o.Incremental && r.NoMedia == o.NoMedia && slices.Equal(r.OmitFields, o.OmitFields) &&
-		maps.EqualFunc(r.Filter, o.Filter, slices.Equal)
+		maps.EqualFunc(r.Filter, o.Filter, slices.Equal) && r.Redact == o.Redact
 }
 
 // state is the exporter's part of a checkpoint.
@@ -297,6 +308,9 @@ func Export(ctx context.Context, b bucket.Bucket, o Options) (*Result, error) {
 	sort.Strings(sorted)
 	req := request{URL: e.c.BaseURL(), ProjectID: proj.ID, Tables: sorted, From: o.From.UTC(), To: o.To.UTC(),
 		Incremental: o.Incremental, NoMedia: o.NoMedia, Filter: o.Filter.Map(), OmitFields: slices.Clone(o.OmitFields)}
+	if o.Redactor != nil {
+		req.Redact = o.Redactor.PolicyHash()
+	}
 	e.log.Info("exporting", "url", req.URL, "project", proj.ID, "project_name", proj.Name, "api", gen.String())
 
 	// The lease makes this run the lake's only writer: it plans from a
@@ -348,6 +362,9 @@ func Export(ctx context.Context, b bucket.Bucket, o Options) (*Result, error) {
 	runOpts.Lease = lease
 	runOpts.Selection = &hive.Selection{Filter: req.Filter, OmittedFields: req.OmitFields}
 	runOpts.Source = hive.Source{Kind: "langfuse", URL: req.URL, ProjectID: proj.ID, ProjectName: proj.Name, ServerVersion: gen.String()}
+	if red := o.Redactor; red != nil {
+		runOpts.Redaction = &hive.Redaction{PolicySHA256: red.PolicyHash(), Detectors: red.DetectorNames(), HMACKeyEnv: red.KeyEnv()}
+	}
 	if cp != nil {
 		var st state
 		if err := json.Unmarshal(cp.Source, &st); err != nil {
@@ -401,6 +418,9 @@ func Export(ctx context.Context, b bucket.Bucket, o Options) (*Result, error) {
 		return nil, fmt.Errorf("%w: %w", ErrIncomplete, err)
 	}
 	res.Manifest = m
+	if o.Redactor != nil {
+		res.Redacted = o.Redactor.Counts()
+	}
 	if err := hive.DeleteCheckpoint(context.WithoutCancel(ctx), b, m.RunID); err != nil {
 		e.log.Warn("could not delete the checkpoint of the committed run", "run", m.RunID, "err", err)
 	}
@@ -683,7 +703,11 @@ func (e *exporter) checkpoint(ctx context.Context) error {
 	return nil
 }
 
-// add appends a row if its table is exported.
+// add appends a row if its table is exported. It is the one place where
+// rows read from the source reach the writer, so the redactor runs here:
+// the lake never holds a value the policy removes. The row itself is not
+// changed (v4 traces and sessions are derived from the raw rows and
+// redacted as rows of their own tables).
 func (e *exporter) add(ctx context.Context, t *schema.Table, row any) error {
 	// keep first: it learns the selection's observations and sessions from
 	// rows of tables that are read but not written.
@@ -695,6 +719,21 @@ func (e *exporter) add(ctx context.Context, t *schema.Table, row any) error {
 
 // append appends a row if its table is exported, unfiltered.
 func (e *exporter) append(ctx context.Context, t *schema.Table, row any) error {
+	if !e.tables[t.Name] {
+		return nil
+	}
+	if e.o.Redactor != nil {
+		var err error
+		if row, err = e.o.Redactor.Row(t, row); err != nil {
+			return err
+		}
+	}
+	return e.write(ctx, t, row)
+}
+
+// write appends a row as it is: rows of the lake carried over, already
+// redacted by the run that wrote them.
+func (e *exporter) write(ctx context.Context, t *schema.Table, row any) error {
 	if !e.tables[t.Name] {
 		return nil
 	}
@@ -710,7 +749,14 @@ func (e *exporter) addMediaRefs(ctx context.Context, text *string, field string,
 	if !e.tables["media"] || (e.selecting() && !e.st.Sel.KeepMedia(traceID, obsID)) {
 		return nil
 	}
+	table := "traces"
+	if obsID != nil {
+		table = "observations"
+	}
 	for _, ref := range findMediaRefs(text) {
+		if e.o.Redactor != nil && !e.o.Redactor.MediaKept(table, field, ref.JSONPath) {
+			continue // inside a value the policy removes
+		}
 		info, err := e.media.resolve(ctx, ref)
 		if err != nil {
 			return err
@@ -739,6 +785,11 @@ func (e *exporter) addIOMediaRefs(ctx context.Context, input, output, metadata, 
 func (e *exporter) markReExported(id string) {
 	if len(e.oldMedia) > 0 {
 		e.st.ReExported[id] = true
+		if red := e.o.Redactor; red != nil {
+			// The lake's media rows hold redacted ids.
+			e.st.ReExported[red.Value("media", "observation_id", id)] = true
+			e.st.ReExported[red.Value("media", "trace_id", id)] = true
+		}
 	}
 }
 
@@ -753,8 +804,9 @@ func (e *exporter) finishMedia(ctx context.Context) error {
 		if r.ObservationID == nil && r.TraceID != nil && e.st.ReExported[*r.TraceID] {
 			continue
 		}
-		// Rows of objects this run did not read stay, filter or not.
-		if err := e.append(ctx, schema.Media, r); err != nil {
+		// Rows of objects this run did not read stay, filter or not, as
+		// the run that wrote them redacted them.
+		if err := e.write(ctx, schema.Media, r); err != nil {
 			return err
 		}
 	}

@@ -274,11 +274,18 @@ func (e *exporter) derivedV4(ctx context.Context) error {
 			return strings.Compare(a, b)
 		})
 		for _, id := range ids {
-			if e.oldSessions[id] {
+			s := e.st.Sessions[id]
+			var row any = &schema.Session{ID: id, CreatedAt: s.CreatedAt, Environment: s.Environment}
+			if e.o.Redactor != nil {
+				var err error
+				if row, err = e.o.Redactor.Row(schema.Sessions, row); err != nil {
+					return err
+				}
+			}
+			if e.oldSessions[row.(*schema.Session).ID] {
 				continue // the lake has it in a partition this run keeps
 			}
-			s := e.st.Sessions[id]
-			if err := e.add(ctx, schema.Sessions, &schema.Session{ID: id, CreatedAt: s.CreatedAt, Environment: s.Environment}); err != nil {
+			if err := e.write(ctx, schema.Sessions, row); err != nil {
 				return err
 			}
 		}
