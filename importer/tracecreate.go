@@ -89,6 +89,9 @@ func (im *importer) traceCreates(ctx context.Context) error {
 				if err := d.Decode(b.Record, i, &t); err != nil {
 					return err
 				}
+				if err := redactRow(im, schema.Traces, &t); err != nil {
+					return err
+				}
 				ev, err := traceCreateEvent(&t, ids.traceID(t.ID), now)
 				if err != nil {
 					return err
