@@ -674,8 +674,9 @@ func scan[T any](ctx context.Context, im *importer, fn func(f hive.FileEntry, ro
 }
 
 // redactRow applies the import's redaction policy to a row just read from
-// the lake. Every read of rows goes through scan, each, columns, scanAll or
-// rootSpans, which call it, so everything sent and everything the
+// the lake. Every decoding of rows calls it (scan, each, columns, scanAll,
+// rootSpans, traceCreates: a new one must too; TestRedactExportAndImport
+// catches one that does not), so everything sent and everything the
 // read-back looks for is redacted alike (an id hashed in one table is
 // hashed the same in all).
 func redactRow[T any](im *importer, t *schema.Table, v *T) error {

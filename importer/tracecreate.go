@@ -92,6 +92,9 @@ func (im *importer) traceCreates(ctx context.Context) error {
 				if !im.keepRow(&t) { // not selected (select.go)
 					continue
 				}
+				if err := redactRow(im, schema.Traces, &t); err != nil {
+					return err
+				}
 				ev, err := traceCreateEvent(&t, ids.traceID(t.ID), now)
 				if err != nil {
 					return err
