@@ -118,8 +118,7 @@ func (p *Project) AddObservations(obs ...*Observation) error {
 		}
 		o.StartTime = o.StartTime.UTC().Truncate(time.Millisecond)
 	}
-	p.mem.addObservations(obs...)
-	return nil
+	return p.mem.addObservations(obs...)
 }
 
 func envOr(e string) string {
@@ -378,4 +377,13 @@ func cmpStr(a, b string) int {
 		return 1
 	}
 	return 0
+}
+
+// Close releases what the project keeps outside the Go heap (the file its
+// observations are spilled to); the project must not be read afterwards.
+func (p *Project) Close() error {
+	if p.mem == nil {
+		return nil
+	}
+	return p.mem.close()
 }
