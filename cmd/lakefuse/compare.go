@@ -232,14 +232,24 @@ type rowHash struct {
 	hash uint64
 }
 
-// hashTable hashes every row of table: key -> (count, hash of the kept
-// columns). mapIDs applies the importer's id mapping first.
-func hashTable(ctx context.Context, l *hive.Lake, table string, skip map[string]bool, mapIDs bool, expect func(map[string]string)) (map[string]*rowHash, error) {
+// keyHash identifies a row key in the maps of hashTable: a 64-bit hash
+// instead of the key keeps a million rows in tens of MB (issue 11); the
+// keys of differing rows are found again by a second pass (keyNames).
+func keyHash(k string) uint64 {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(k))
+	return h.Sum64()
+}
+
+// hashTable hashes every row of table: hash of the key -> (count, hash of
+// the kept columns). mapIDs applies the importer's id mapping first. key,
+// when set, is called with each row's key hash and key.
+func hashTable(ctx context.Context, l *hive.Lake, table string, skip map[string]bool, mapIDs bool, expect func(map[string]string), key func(uint64, string)) (map[uint64]rowHash, error) {
 	tb, err := schema.Lookup(table)
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]*rowHash{}
+	out := map[uint64]rowHash{}
 	err = l.Scan(ctx, table, hive.ScanOptions{}, func(b hive.Batch) error {
 		d, err := schema.NewDecoder(tb, b.Record.Schema())
 		if err != nil {
@@ -277,6 +287,11 @@ func hashTable(ctx context.Context, l *hive.Lake, table string, skip map[string]
 				}
 			}
 			k := rowKey(table, r)
+			kh := keyHash(k)
+			if key != nil {
+				key(kh, k)
+				continue
+			}
 			h := fnv.New64a()
 			cols := make([]string, 0, len(r))
 			for c := range r {
@@ -288,13 +303,10 @@ func hashTable(ctx context.Context, l *hive.Lake, table string, skip map[string]
 			for _, c := range cols {
 				fmt.Fprintf(h, "%s=%s\x00", c, canonical(r[c]))
 			}
-			rh := out[k]
-			if rh == nil {
-				rh = &rowHash{}
-				out[k] = rh
-			}
+			rh := out[kh]
 			rh.n++
 			rh.hash ^= h.Sum64() // order-independent for keys that repeat
+			out[kh] = rh
 		}
 		return nil
 	})
@@ -338,48 +350,84 @@ func compareLakes(ctx context.Context, w io.Writer, lake, live *hive.Lake, again
 				return diffs, rows, compared, err
 			}
 		}
-		a, err := hashTable(ctx, lake, table, skip, againstDestination, expect)
+		a, err := hashTable(ctx, lake, table, skip, againstDestination, expect, nil)
 		if err != nil {
 			return diffs, rows, compared, err
 		}
-		b, err := hashTable(ctx, live, table, skip, false, nil)
+		b, err := hashTable(ctx, live, table, skip, false, nil, nil)
 		if err != nil {
 			return diffs, rows, compared, err
 		}
 		compared = append(compared, table)
-		report := func(format string, args ...any) {
+		skippedKeys, createdKeys := map[uint64]bool{}, map[uint64]bool{}
+		for k := range skipped[table] {
+			skippedKeys[keyHash(k)] = true
+		}
+		for k := range created[table] {
+			createdKeys[keyHash(k)] = true
+		}
+		// Differences are collected by key hash and printed with their keys,
+		// which a second pass finds (only when there are differences).
+		type diff struct {
+			key    uint64
+			format string
+			args   []any
+		}
+		var found []diff
+		report := func(key uint64, format string, args ...any) {
 			diffs++
-			if diffs <= 200 {
-				fmt.Fprintf(w, "DIFF %s: "+format+"\n", append([]any{table}, args...)...)
+			if len(found) < 200 {
+				found = append(found, diff{key, format, args})
 			}
 		}
 		var na, nb int
 		for k, ra := range a {
-			if _, ok := skipped[table][k]; ok && b[k] == nil {
+			rb, inB := b[k]
+			if skippedKeys[k] && !inB {
 				continue // not imported on purpose (the import's summary said why)
 			}
 			na += ra.n
 			rows += int64(ra.n)
-			rb := b[k]
 			switch {
-			case rb == nil:
-				report("row %s is missing in the live project", k)
+			case !inB:
+				report(k, "row %s is missing in the live project")
 			case rb.n != ra.n:
-				report("row %s appears %d times in the live project, %d in the lake", k, rb.n, ra.n)
+				report(k, "row %s appears %d times in the live project, %d in the lake", rb.n, ra.n)
 			case rb.hash != ra.hash:
-				report("row %s differs", k)
+				report(k, "row %s differs")
 			}
 		}
 		for k, rb := range b {
-			if _, ok := created[table][k]; ok && a[k] == nil {
+			_, inA := a[k]
+			if createdKeys[k] && !inA {
 				continue // created by the import (a placeholder prompt version)
 			}
 			nb += rb.n
-			if a[k] == nil {
+			if !inA {
 				if table == "observations" && againstDestination {
 					continue // root spans made for traces without observations
 				}
-				report("row %s is in the live project, not in the lake", k)
+				report(k, "row %s is in the live project, not in the lake")
+			}
+		}
+		if len(found) > 0 {
+			names := map[uint64]string{}
+			for _, d := range found {
+				names[d.key] = ""
+			}
+			name := func(h uint64, k string) {
+				if _, ok := names[h]; ok {
+					names[h] = k
+				}
+			}
+			if _, err := hashTable(ctx, lake, table, skip, againstDestination, expect, name); err != nil {
+				return diffs, rows, compared, err
+			}
+			if _, err := hashTable(ctx, live, table, skip, false, nil, name); err != nil {
+				return diffs, rows, compared, err
+			}
+			for _, d := range found {
+				fmt.Fprintf(w, "DIFF %s: "+d.format+"\n", append([]any{table, names[d.key]}, d.args...)...)
 			}
 		}
 		if na != nb {

@@ -87,7 +87,9 @@ func (p *Project) UpsertTrace(t *Trace) error {
 	if t.ID == "" {
 		return errors.New("lftest: upsert trace: empty id")
 	}
-	p.mem.upsertTrace(t)
+	if err := p.mem.upsertTrace(t); err != nil {
+		return err
+	}
 	if t.SessionID != nil && *t.SessionID != "" {
 		p.mu.Lock()
 		s, ok := p.sessions[*t.SessionID]

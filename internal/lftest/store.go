@@ -403,7 +403,8 @@ func decodeObservation(b []byte) (*Observation, error) {
 // full sort. Stored rows never change.
 type memTracing struct {
 	mu       sync.Mutex
-	traces   map[string]*Trace
+	traces   map[string]*Trace // their payloads of more than inlinePayload bytes are in payloads
+	payloads *spill
 	traceNum map[string]uint32 // trace id -> number, in order of first row
 	rows     *spill            // nil until the first row
 	idx      []obsEntry        // write order
@@ -491,14 +492,48 @@ func (m *memTracing) addObservations(obs ...*Observation) error {
 	return nil
 }
 
+// inlinePayload is the size up to which a trace's payload stays in memory.
+const inlinePayload = 64
+
+// spillPayload returns p, or a payload that reads p's text from the
+// payload spill file when it is large. m.mu is held.
+func (m *memTracing) spillPayload(p Payload) (Payload, error) {
+	s, ok := p.Text()
+	if !ok || len(s) <= inlinePayload {
+		return p, nil
+	}
+	if m.payloads == nil {
+		sp, err := newSpill()
+		if err != nil {
+			return p, err
+		}
+		m.payloads = sp
+		runtime.AddCleanup(m, func(s *spill) { _ = s.close() }, sp)
+	}
+	off, err := m.payloads.append([]byte(s))
+	if err != nil {
+		return p, err
+	}
+	file, n := m.payloads, len(s)
+	return Payload{set: true, str: p.str, gen: func() string {
+		b, err := file.read(off, n)
+		if err != nil {
+			panic(fmt.Sprintf("lftest: read stored payload: %v", err))
+		}
+		return string(b)
+	}}, nil
+}
+
 func (m *memTracing) close() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.rows == nil {
-		return nil
+	var err error
+	for _, s := range []**spill{&m.rows, &m.payloads} {
+		if *s != nil {
+			err = errors.Join(err, (*s).close())
+			*s = nil
+		}
 	}
-	err := m.rows.close()
-	m.rows = nil
 	return err
 }
 

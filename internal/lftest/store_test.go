@@ -16,7 +16,11 @@ func storeRow(i int) *Observation {
 	trace := fmt.Sprintf("%032x", i/10)
 	end := base.Add(time.Duration(i)*time.Millisecond + time.Second)
 	name := fmt.Sprintf("step-%d", i%7)
-	return &Observation{ID: fmt.Sprintf("%016x", i+1), TraceID: trace, Type: TypeGeneration, Name: &name,
+	parent := ""
+	if i%10 != 0 {
+		parent = fmt.Sprintf("%016x", i/10*10+1)
+	}
+	return &Observation{ID: fmt.Sprintf("%016x", i+1), TraceID: trace, ParentObservationID: parent, Type: TypeGeneration, Name: &name,
 		StartTime: base.Add(time.Duration(i) * time.Millisecond), EndTime: &end, Level: LevelDefault,
 		Input:        JSONPayload(`{"messages":[{"role":"user","content":"` + strings.Repeat("q", 1000) + fmt.Sprint(i) + `"}]}`),
 		Output:       TextPayload(strings.Repeat("a", 1000) + fmt.Sprint(i)),
@@ -50,8 +54,13 @@ func TestStoreMemoryPerObservation(t *testing.T) {
 			for j := i; j < i+500; j++ {
 				batch = append(batch, storeRow(j))
 			}
-			if err := p.UpsertTrace(&Trace{ID: batch[0].TraceID}); err != nil {
-				t.Fatal(err)
+			for _, o := range batch {
+				// A v4 trace takes its root's input and output (otlp.go).
+				if o.ParentObservationID == "" {
+					if err := p.UpsertTrace(&Trace{ID: o.TraceID, Name: o.Name, Input: o.Input, Output: o.Output}); err != nil {
+						t.Fatal(err)
+					}
+				}
 			}
 			if err := p.AddObservations(batch...); err != nil {
 				t.Fatal(err)

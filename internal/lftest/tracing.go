@@ -110,16 +110,27 @@ func traceBefore(a, b *Trace) bool {
 
 // upsertTrace stores t, merging it into an existing trace with the same id:
 // fields t sets win, as later spans' trace attributes do on ingestion.
-func (m *memTracing) upsertTrace(t *Trace) {
+func (m *memTracing) upsertTrace(t *Trace) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	cp := *t
+	src := *t
+	// A v4 trace carries its root's input and output: kilobytes that
+	// belong in the spill file with the rows (store.go).
+	for _, p := range []*Payload{&src.Input, &src.Output, &src.Metadata} {
+		sp, err := m.spillPayload(*p)
+		if err != nil {
+			return err
+		}
+		*p = sp
+	}
+	cp := src
 	if old, ok := m.traces[t.ID]; ok {
 		cp = *old
-		mergeTrace(&cp, t)
+		mergeTrace(&cp, &src)
 	}
 	m.traces[t.ID] = &cp
 	m.snap = nil
+	return nil
 }
 
 func mergeTrace(dst, src *Trace) {
