@@ -8,11 +8,13 @@ import (
 	"io"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/lakefuse/lakefuse/hive"
 	"github.com/lakefuse/lakefuse/importer"
+	"github.com/lakefuse/lakefuse/internal/jsonx"
 	"github.com/lakefuse/lakefuse/internal/lftest"
 	"github.com/lakefuse/lakefuse/schema"
 )
@@ -185,21 +187,132 @@ func flatten(v reflect.Value) map[string]string {
 			m[name] = "{" + strings.Join(parts, ",") + "}"
 			continue
 		}
-		m[name] = fmt.Sprint(f.Interface())
+		m[name] = sprint(f)
 	}
 	return m
 }
 
-// canonical normalises JSON text so that key order is not a difference.
+var (
+	stringType = reflect.TypeFor[string]()
+	int64Type  = reflect.TypeFor[int64]()
+	intType    = reflect.TypeFor[int]()
+	boolType   = reflect.TypeFor[bool]()
+	timeType   = reflect.TypeFor[time.Time]()
+)
+
+// sprint is fmt.Sprint(f.Interface()) without its reflection for the
+// common column types.
+func sprint(f reflect.Value) string {
+	switch f.Type() {
+	case stringType:
+		return f.String()
+	case int64Type, intType:
+		return strconv.FormatInt(f.Int(), 10)
+	case boolType:
+		return strconv.FormatBool(f.Bool())
+	case timeType:
+		return f.Interface().(time.Time).String()
+	}
+	return fmt.Sprint(f.Interface())
+}
+
+// canonical normalises JSON text so that key order is not a difference:
+// the text json.Marshal writes for what json.Unmarshal reads from s.
 func canonical(s string) string {
-	var v any
 	if strings.HasPrefix(s, "{") || strings.HasPrefix(s, "[") {
-		if json.Unmarshal([]byte(s), &v) == nil {
-			b, _ := json.Marshal(v)
+		if b, ok := appendCanonical(nil, s); ok {
 			return string(b)
 		}
+		return slowCanonical(s)
 	}
 	return s
+}
+
+func slowCanonical(s string) string {
+	var v any
+	if json.Unmarshal([]byte(s), &v) == nil {
+		b, _ := json.Marshal(v)
+		return string(b)
+	}
+	return s
+}
+
+// appendCanonical appends what slowCanonical makes of the JSON value s
+// without building Go values (verify hashes every payload of a million
+// rows twice, issue 11). It gives up (false) on what it does not handle
+// exactly as encoding/json does: strings with escapes, HTML characters or
+// non-ASCII bytes, duplicate keys, numbers out of float64's range.
+func appendCanonical(b []byte, s string) ([]byte, bool) {
+	s = strings.TrimLeft(s, " \t\r\n")
+	s = strings.TrimRight(s, " \t\r\n")
+	if s == "" {
+		return b, false
+	}
+	switch c := s[0]; {
+	case c == '{':
+		type member struct{ key, val string }
+		var ms []member
+		if !jsonx.Members(s, func(k, v string) bool { ms = append(ms, member{k, v}); return true }) {
+			return b, false
+		}
+		for _, m := range ms {
+			if !plainString(m.key) {
+				return b, false
+			}
+		}
+		sort.Slice(ms, func(i, j int) bool { return ms[i].key < ms[j].key })
+		b = append(b, '{')
+		for i, m := range ms {
+			if i > 0 {
+				if m.key == ms[i-1].key {
+					return b, false
+				}
+				b = append(b, ',')
+			}
+			b = append(append(b, m.key...), ':')
+			var ok bool
+			if b, ok = appendCanonical(b, m.val); !ok {
+				return b, false
+			}
+		}
+		return append(b, '}'), true
+	case c == '[':
+		b = append(b, '[')
+		first, ok := true, true
+		valid := jsonx.Elements(s, func(v string) bool {
+			if !first {
+				b = append(b, ',')
+			}
+			first = false
+			b, ok = appendCanonical(b, v)
+			return ok
+		})
+		return append(b, ']'), valid && ok
+	case c == '"':
+		return append(b, s...), plainString(s)
+	case c == 't' || c == 'f' || c == 'n':
+		return append(b, s...), s == "true" || s == "false" || s == "null"
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return b, false
+	}
+	return jsonx.AppendFloat(b, f), true
+}
+
+// plainString reports whether the quoted JSON string q is printable ASCII
+// without escapes or the characters json.Marshal escapes for HTML.
+func plainString(q string) bool {
+	if len(q) < 2 || q[0] != '"' || q[len(q)-1] != '"' {
+		return false
+	}
+	for i := 1; i < len(q)-1; i++ {
+		switch c := q[i]; {
+		case c < 0x20, c >= 0x7f, c == '"', c == '\\', c == '<', c == '>', c == '&':
+			return false
+		}
+	}
+	return true
 }
 
 // rowKey identifies the same row in a lake and in the live project.
@@ -301,7 +414,10 @@ func hashTable(ctx context.Context, l *hive.Lake, table string, skip map[string]
 			}
 			sort.Strings(cols)
 			for _, c := range cols {
-				fmt.Fprintf(h, "%s=%s\x00", c, canonical(r[c]))
+				_, _ = io.WriteString(h, c)
+				_, _ = io.WriteString(h, "=")
+				_, _ = io.WriteString(h, canonical(r[c]))
+				_, _ = io.WriteString(h, "\x00")
 			}
 			rh := out[kh]
 			rh.n++
