@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -98,7 +99,9 @@ func (p *Project) UpsertTrace(t *Trace) error {
 			created = t.CreatedAt
 		}
 		if !ok {
-			p.sessions[*t.SessionID] = &Session{ID: *t.SessionID, CreatedAt: created, Environment: envOr(t.Environment)}
+			// Own copies: the strings may point into an OTLP request body.
+			id := strings.Clone(*t.SessionID)
+			p.sessions[id] = &Session{ID: id, CreatedAt: created, Environment: strings.Clone(envOr(t.Environment))}
 		} else if created.Before(s.CreatedAt) {
 			cp := *s
 			cp.CreatedAt = created

@@ -10,6 +10,7 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -499,7 +500,11 @@ const inlinePayload = 64
 // payload spill file when it is large. m.mu is held.
 func (m *memTracing) spillPayload(p Payload) (Payload, error) {
 	s, ok := p.Text()
-	if !ok || len(s) <= inlinePayload {
+	if !ok || p.gen != nil && len(s) <= inlinePayload {
+		return p, nil
+	}
+	if len(s) <= inlinePayload {
+		p.text = strings.Clone(s) // not the request body it may point into
 		return p, nil
 	}
 	if m.payloads == nil {
@@ -758,4 +763,28 @@ func (s *memSnap) observation(id string) *Observation {
 		return nil
 	}
 	return s.row(uint32(best))
+}
+
+// detachTrace returns t with its own copies of its strings: the OTLP
+// decoder's strings point into the request body, which a stored trace
+// would otherwise keep alive (megabytes per request).
+func detachTrace(t Trace) Trace {
+	clone := func(p **string) {
+		if *p != nil {
+			c := strings.Clone(**p)
+			*p = &c
+		}
+	}
+	t.ID, t.Environment = strings.Clone(t.ID), strings.Clone(t.Environment)
+	for _, p := range []**string{&t.Name, &t.UserID, &t.SessionID, &t.Release, &t.Version} {
+		clone(p)
+	}
+	if t.Tags != nil {
+		tags := make([]string, len(t.Tags))
+		for i, s := range t.Tags {
+			tags[i] = strings.Clone(s)
+		}
+		t.Tags = tags
+	}
+	return t
 }

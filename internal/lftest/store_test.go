@@ -7,6 +7,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"google.golang.org/protobuf/proto"
 )
 
 // storeRow is a written observation of about 2 KB of payload, as the demo
@@ -180,4 +184,50 @@ func BenchmarkStoreObservations(b *testing.B) {
 		p.Close()
 	}
 	b.ReportMetric(float64(len(rows)*b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// TestStoredSpansDoNotPinRequestBody checks that what an OTLP write stores
+// (trace, session, experiment run and item, row) does not point into the
+// request body: the decoder's strings do, and a million imported
+// observations would keep every body of the import alive (issue 11).
+func TestStoredSpansDoNotPinRequestBody(t *testing.T) {
+	kv := func(k, v string) *commonpb.KeyValue { return &commonpb.KeyValue{Key: k, Value: sv(v)} }
+	var spans []*tracepb.Span
+	for i := range 50 {
+		spans = append(spans, &tracepb.Span{TraceId: []byte{byte(i), 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16},
+			SpanId: []byte{byte(i), 2, 3, 4, 5, 6, 7, 8}, Name: "root", StartTimeUnixNano: 1e18, EndTimeUnixNano: 1e18 + 1e6,
+			Attributes: []*commonpb.KeyValue{kv("langfuse.trace.name", "tn"), kv("user.id", "u"), kv("session.id", fmt.Sprint("s", i)),
+				kv("langfuse.trace.tags", `["a"]`), kv("langfuse.release", "r"), kv("langfuse.observation.input", strings.Repeat("x", 4000)),
+				kv("langfuse.observation.output", "short"), kv("langfuse.experiment.id", "run1"), kv("langfuse.experiment.name", "exp"),
+				kv("langfuse.experiment.dataset.id", "ds"), kv("langfuse.experiment.item.id", fmt.Sprint("item", i))}})
+	}
+	body, err := proto.Marshal(&tracepb.TracesData{ResourceSpans: []*tracepb.ResourceSpans{{
+		ScopeSpans: []*tracepb.ScopeSpans{{Scope: &commonpb.InstrumentationScope{Name: "langfuse-sdk"}, Spans: spans}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := NewProject("p", "pins")
+	defer p.Close()
+	decoded, err := decodeOTLP("application/x-protobuf", body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.ingestSpans(V4, decoded, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	released := make(chan struct{})
+	runtime.AddCleanup(&body[0], func(ch chan struct{}) { close(ch) }, released)
+	body, decoded = nil, nil
+	for range 20 {
+		runtime.GC()
+		select {
+		case <-released:
+			if got := p.Counts(); got.Observations != 50 || got.Traces != 50 || got.DatasetRunItems != 50 {
+				t.Fatalf("stored %+v", got)
+			}
+			return
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	t.Fatal("the project keeps the OTLP request body alive")
 }
