@@ -398,7 +398,7 @@ func (b *localBucket) Move(ctx context.Context, src, dst string) error {
 	// As in NewWriter: a concurrent prune may remove the directory between
 	// MkdirAll and Rename.
 	for range 10 {
-		if err = os.MkdirAll(dir, 0o755); err != nil {
+		if err = os.MkdirAll(dir, dirMode); err != nil {
 			if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrExist) {
 				continue
 			}

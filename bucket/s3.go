@@ -524,11 +524,15 @@ func (b *s3Bucket) Create(ctx context.Context, key string, data []byte) error {
 // Move copies src to dst on the server, then deletes src. CopyObject takes
 // objects up to 5 GiB, far above the lake's file size.
 func (b *s3Bucket) Move(ctx context.Context, src, dst string) error {
-	_, err := b.client.CopyObject(ctx, &s3.CopyObjectInput{
+	in := &s3.CopyObjectInput{
 		Bucket:     &b.loc.bucket,
 		Key:        aws.String(b.objectKey(dst)),
 		CopySource: aws.String(copySource(b.loc.bucket, b.objectKey(src))),
-	})
+	}
+	// A copy is a new object: without the header it gets the bucket's
+	// default encryption, not the one the run asked for.
+	b.applyCopySSE(in)
+	_, err := b.client.CopyObject(ctx, in)
 	if err != nil {
 		return b.fail("move", src, err)
 	}

@@ -58,3 +58,15 @@ func (b *s3Bucket) applySSE(in *s3.PutObjectInput) {
 		in.SSEKMSKeyId = aws.String(b.sseKey)
 	}
 }
+
+// applyCopySSE is applySSE for a server-side copy (Move), which makes a new
+// object: without it the copy gets the bucket's default encryption.
+func (b *s3Bucket) applyCopySSE(in *s3.CopyObjectInput) {
+	if b.sse == "" {
+		return
+	}
+	in.ServerSideEncryption = types.ServerSideEncryption(b.sse)
+	if b.sseKey != "" {
+		in.SSEKMSKeyId = aws.String(b.sseKey)
+	}
+}
