@@ -231,19 +231,18 @@ func (c *Client) call(ctx context.Context, o *op, out any) error {
 		if !retry {
 			return err
 		}
-		if never := !o.external && !c.answered.Load() && errors.Is(err, ErrUnreachable); never || attempt > retries {
-			limit := retries
+		limit := retries
+		never := !o.external && !c.answered.Load() && errors.Is(err, ErrUnreachable)
+		if never {
+			limit = min(retries, unreachableRetries)
+		}
+		if attempt > limit {
+			took := c.clock.Now().Sub(start).Round(100 * time.Millisecond)
 			if never {
-				limit = min(retries, unreachableRetries)
+				return fmt.Errorf("%w (gave up after %d attempts in %v: a server that never answered is retried %d times, one that answered before %d times)",
+					err, attempt, took, limit, c.maxRetries)
 			}
-			if attempt > limit {
-				took := c.clock.Now().Sub(start).Round(100 * time.Millisecond)
-				if never {
-					return fmt.Errorf("%w (gave up after %d attempts in %v: a server that never answered is retried %d times, one that answered before %d times)",
-						err, attempt, took, limit, c.maxRetries)
-				}
-				return fmt.Errorf("%w (gave up after %d attempts in %v)", err, attempt, took)
-			}
+			return fmt.Errorf("%w (gave up after %d attempts in %v)", err, attempt, took)
 		}
 		wait := r.retryAfter // already a pause of the whole bucket, waited out in acquire
 		if wait <= 0 {

@@ -31,8 +31,10 @@ func (g Generation) String() string {
 	return "unknown"
 }
 
-// probeRetries bounds the retries of Detect's probes: a wrong host or port should be reported
-// in seconds, not after the full backoff of a long export.
+// probeRetries bounds the retries of Detect's probes whatever the failure (5xx, timeout,
+// refused): a base URL that is not a working Langfuse should be reported in seconds, not
+// after the full backoff of a long export. A host that never answered is bounded for every
+// request, not only the probes, by unreachableRetries (retry.go).
 const probeRetries = 2
 
 // listProbe is the envelope every list answers with; a 200 without it is not Langfuse.

@@ -36,34 +36,19 @@ func (c *Client) Ingest(ctx context.Context, batch []IngestionEvent) (*Ingestion
 // Langfuse v4 writes the spans directly. Never resent once sent: Langfuse v4 does not
 // deduplicate spans.
 func (c *Client) ExportOTLP(ctx context.Context, protobuf []byte) (*OTLPResponse, error) {
-	var gz bytes.Buffer
-	gz.Grow(len(protobuf) / 4)
-	zw := otlpGzip.Get().(*gzip.Writer)
-	defer otlpGzip.Put(zw)
-	zw.Reset(&gz)
-	if _, err := zw.Write(protobuf); err != nil {
-		return nil, fmt.Errorf("export spans: compressing: %w", err)
-	}
-	if err := zw.Close(); err != nil {
-		return nil, fmt.Errorf("export spans: compressing: %w", err)
-	}
-	o := newOp(http.MethodPost, "/api/public/otel/v1/traces", BucketIngestion).withBytes(gz.Bytes(), "application/x-protobuf")
-	o.setHeader("Content-Encoding", "gzip")
-	o.setHeader("x-langfuse-ingestion-version", "4")
-	// Langfuse answers {}; an OTLP server may answer in protobuf, which carries nothing this
-	// client needs.
-	o.bodyOptional = true
-	r, err := getOne[OTLPResponse](ctx, c, o, fmt.Sprintf("export spans (%d bytes of protobuf)", len(protobuf)))
-	if err != nil {
-		return nil, err
-	}
-	return r, nil
+	return c.exportOTLP(ctx, protobuf, "application/x-protobuf", "protobuf")
 }
 
 // ExportOTLPJSON sends an OTLP/JSON ExportTraceServiceRequest, gzipped.
 // Langfuse keeps the string ids of JSON spans verbatim (protobuf ids become
 // hex), which is how spans with ids that are not OTel hex keep them.
 func (c *Client) ExportOTLPJSON(ctx context.Context, body []byte) (*OTLPResponse, error) {
+	return c.exportOTLP(ctx, body, "application/json", "OTLP/JSON")
+}
+
+// exportOTLP gzips an encoded ExportTraceServiceRequest and posts it with
+// x-langfuse-ingestion-version: 4; format names the encoding in errors.
+func (c *Client) exportOTLP(ctx context.Context, body []byte, contentType, format string) (*OTLPResponse, error) {
 	var gz bytes.Buffer
 	gz.Grow(len(body) / 4)
 	zw := otlpGzip.Get().(*gzip.Writer)
@@ -75,11 +60,13 @@ func (c *Client) ExportOTLPJSON(ctx context.Context, body []byte) (*OTLPResponse
 	if err := zw.Close(); err != nil {
 		return nil, fmt.Errorf("export spans: compressing: %w", err)
 	}
-	o := newOp(http.MethodPost, "/api/public/otel/v1/traces", BucketIngestion).withBytes(gz.Bytes(), "application/json")
+	o := newOp(http.MethodPost, "/api/public/otel/v1/traces", BucketIngestion).withBytes(gz.Bytes(), contentType)
 	o.setHeader("Content-Encoding", "gzip")
 	o.setHeader("x-langfuse-ingestion-version", "4")
+	// Langfuse answers {}; an OTLP server may answer in protobuf, which carries nothing this
+	// client needs.
 	o.bodyOptional = true
-	return getOne[OTLPResponse](ctx, c, o, fmt.Sprintf("export spans (%d bytes of OTLP/JSON)", len(body)))
+	return getOne[OTLPResponse](ctx, c, o, fmt.Sprintf("export spans (%d bytes of %s)", len(body), format))
 }
 
 // otlpGzip holds the compressors of ExportOTLP: their state is large and worth reusing.

@@ -510,29 +510,25 @@ func (pl *plan) genRowContext(k int, t *Trace, obs []*Observation, isExp bool) {
 	}
 	// The first span that carries the value: rows are in creation order here.
 	from := 1 + int(mix64(pl.seed^uint64(k)<<8^0x5e5)%uint64(len(obs)-1))
+	// childOnly gives the trace a value (from pool when it has none) and
+	// sets it on the rows from `from` on, none before.
+	childOnly := func(traceVal **string, pool []string, rowVal func(*Observation) **string) {
+		if *traceVal == nil {
+			*traceVal = ptr(pool[k%len(pool)])
+		}
+		for j, o := range obs {
+			if j < from {
+				*rowVal(o) = nil
+			} else {
+				*rowVal(o) = *traceVal
+			}
+		}
+	}
 	switch {
 	case pl.childOnlySession(k):
-		if t.SessionID == nil {
-			t.SessionID = ptr(pl.sessions[k%len(pl.sessions)])
-		}
-		for j, o := range obs {
-			if j < from {
-				o.SessionID = nil
-			} else {
-				o.SessionID = t.SessionID
-			}
-		}
+		childOnly(&t.SessionID, pl.sessions, func(o *Observation) **string { return &o.SessionID })
 	case pl.childOnlyUser(k):
-		if t.UserID == nil {
-			t.UserID = ptr(pl.users[k%len(pl.users)])
-		}
-		for j, o := range obs {
-			if j < from {
-				o.UserID = nil
-			} else {
-				o.UserID = t.UserID
-			}
-		}
+		childOnly(&t.UserID, pl.users, func(o *Observation) **string { return &o.UserID })
 	}
 }
 
