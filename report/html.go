@@ -42,3 +42,9 @@ func Render(w io.Writer, d *Data) error {
 		"PageJS":   template.JS(pageJS),
 	})
 }
+
+// WriteFile renders the page for d into path, atomically (a temporary file
+// renamed), readable by everyone.
+func WriteFile(path string, d *Data) error {
+	return writeAtomic(path, ".lakefuse-report-*", 0o644, func(w io.Writer) error { return Render(w, d) })
+}

@@ -57,25 +57,7 @@ func writeReport(ctx context.Context, l *hive.Lake, cmp *report.Result, path str
 		return err
 	}
 	d.Tool, d.Comparison = toolVersion(), cmp
-	f, err := os.CreateTemp(filepath.Dir(path), ".lakefuse-report-*")
-	if err != nil {
-		return err
-	}
-	err = report.Render(f, d)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(f.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return report.WriteFile(path, d)
 }
 
 // ReportJSONFlag is the --report-json flag of import, migrate and verify.

@@ -159,7 +159,8 @@ func verifyLive(ctx context.Context, w io.Writer, l *hive.Lake, client *lf.Clien
 func reportDuplicates(g *Globals, l *hive.Lake) (int, error) {
 	total := 0
 	for _, table := range l.Tables() {
-		if _, err := schema.Lookup(table); err != nil {
+		tb, err := schema.Lookup(table)
+		if err != nil {
 			continue
 		}
 		shown, n, err := l.Duplicates(g.Ctx, table, 5)
@@ -170,15 +171,9 @@ func reportDuplicates(g *Globals, l *hive.Lake) (int, error) {
 			continue
 		}
 		total += n
-		runs := map[string]bool{}
-		for _, d := range shown {
-			for _, r := range d.Runs {
-				runs[r] = true
-			}
-		}
 		fmt.Fprintf(g.Stdout, "FAIL %s: %d row(s) in more than one live file\n", table, n)
 		for _, d := range shown {
-			fmt.Fprintf(g.Stdout, "  %s %s (project %s): %d copies, runs %s, files %s\n", strings.Join(schemaKey(table), ","),
+			fmt.Fprintf(g.Stdout, "  %s %s (project %s): %d copies, runs %s, files %s\n", strings.Join(tb.Key, ","),
 				strings.ReplaceAll(d.Key, "\x00", ","), d.ProjectID, len(d.Files), strings.Join(d.Runs, " "), strings.Join(d.Files, " "))
 		}
 		if n > len(shown) {
@@ -186,12 +181,4 @@ func reportDuplicates(g *Globals, l *hive.Lake) (int, error) {
 		}
 	}
 	return total, nil
-}
-
-func schemaKey(table string) []string {
-	t, err := schema.Lookup(table)
-	if err != nil {
-		return nil
-	}
-	return t.Key
 }
