@@ -711,7 +711,7 @@ func (e *exporter) checkpoint(ctx context.Context) error {
 func (e *exporter) add(ctx context.Context, t *schema.Table, row any) error {
 	// keep first: it learns the selection's observations and sessions from
 	// rows of tables that are read but not written.
-	if !e.keep(row) || !e.tables[t.Name] {
+	if !e.keep(row) {
 		return nil
 	}
 	return e.append(ctx, t, row)
@@ -746,7 +746,7 @@ func (e *exporter) write(ctx context.Context, t *schema.Table, row any) error {
 
 // addMediaRefs resolves the media tokens of one field and appends their rows.
 func (e *exporter) addMediaRefs(ctx context.Context, text *string, field string, traceID, obsID *string) error {
-	if !e.tables["media"] || (e.selecting() && !e.st.Sel.KeepMedia(traceID, obsID)) {
+	if !e.tables["media"] || !e.st.Sel.KeepMedia(traceID, obsID) {
 		return nil
 	}
 	table := "traces"

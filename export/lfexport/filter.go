@@ -241,16 +241,15 @@ func (e *exporter) observationFields() []string {
 }
 
 // keep applies the selection and the field groups to a row about to be
-// written; false drops it.
+// written; false drops it. Without a filter e.st.Sel is nil (only the
+// select task sets it, and a checkpoint is resumed only with the same
+// filter), and a nil Set keeps every row.
 func (e *exporter) keep(row any) bool {
 	switch r := row.(type) {
 	case *schema.Observation:
 		e.blank.Observation(r)
 	case *schema.Trace:
 		e.blank.Trace(r)
-	}
-	if !e.selecting() || e.st.Sel == nil {
-		return true
 	}
 	return e.st.Sel.Keep(row)
 }

@@ -171,7 +171,7 @@ func (e *exporter) observationV2(ctx context.Context, o *lf.ObservationV2, w *wi
 	if !e.keep(row) {
 		return nil // not selected: no trace, session or media either
 	}
-	if err := e.add(ctx, schema.Observations, row); err != nil {
+	if err := e.append(ctx, schema.Observations, row); err != nil {
 		return err
 	}
 	if err := e.addIOMediaRefs(ctx, row.Input, row.Output, row.Metadata, row.TraceID, &row.ID); err != nil {

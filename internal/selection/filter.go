@@ -45,27 +45,41 @@ type Criterion struct {
 	Values []string
 }
 
+// slot is one criterion of a filter, set or not: its name and the field
+// holding its values.
+type slot struct {
+	name string
+	v    *[]string
+}
+
+// slots lists every criterion of f in the fixed order of Criteria: the one
+// place that ties a criterion's name to its field.
+func (f *Filter) slots() [10]slot {
+	return [...]slot{
+		{CritTraceName, &f.TraceNames},
+		{CritUserID, &f.UserIDs},
+		{CritSessionID, &f.SessionIDs},
+		{CritTagsAny, &f.TagsAny},
+		{CritTagsAll, &f.TagsAll},
+		{CritEnvironment, &f.Environments},
+		{CritRelease, &f.Releases},
+		{CritObservationType, &f.ObservationTypes},
+		{CritLevel, &f.Levels},
+		{CritScoreName, &f.ScoreNames},
+	}
+}
+
 // Criteria lists the criteria that are set, in a fixed order.
 func (f *Filter) Criteria() []Criterion {
 	if f == nil {
 		return nil
 	}
 	var out []Criterion
-	add := func(name string, v []string) {
-		if len(v) > 0 {
-			out = append(out, Criterion{name, v})
+	for _, c := range f.slots() {
+		if len(*c.v) > 0 {
+			out = append(out, Criterion{c.name, *c.v})
 		}
 	}
-	add(CritTraceName, f.TraceNames)
-	add(CritUserID, f.UserIDs)
-	add(CritSessionID, f.SessionIDs)
-	add(CritTagsAny, f.TagsAny)
-	add(CritTagsAll, f.TagsAll)
-	add(CritEnvironment, f.Environments)
-	add(CritRelease, f.Releases)
-	add(CritObservationType, f.ObservationTypes)
-	add(CritLevel, f.Levels)
-	add(CritScoreName, f.ScoreNames)
 	return out
 }
 
@@ -89,28 +103,13 @@ func (f *Filter) Map() map[string][]string {
 func FromMap(m map[string][]string) (*Filter, error) {
 	f := &Filter{}
 	for k, v := range m {
-		switch k {
-		case CritTraceName:
-			f.TraceNames = v
-		case CritUserID:
-			f.UserIDs = v
-		case CritSessionID:
-			f.SessionIDs = v
-		case CritTagsAny:
-			f.TagsAny = v
-		case CritTagsAll:
-			f.TagsAll = v
-		case CritEnvironment:
-			f.Environments = v
-		case CritRelease:
-			f.Releases = v
-		case CritObservationType:
-			f.ObservationTypes = v
-		case CritLevel:
-			f.Levels = v
-		case CritScoreName:
-			f.ScoreNames = v
-		default:
+		found := false
+		for _, c := range f.slots() {
+			if c.name == k {
+				*c.v, found = v, true
+			}
+		}
+		if !found {
 			return nil, fmt.Errorf("unknown filter criterion %q", k)
 		}
 	}
@@ -150,10 +149,9 @@ func (f *Filter) Normalize() error {
 		sort.Strings(out)
 		return slices.Compact(out)
 	}
-	f.TraceNames, f.UserIDs, f.SessionIDs = clean(f.TraceNames, false), clean(f.UserIDs, false), clean(f.SessionIDs, false)
-	f.TagsAny, f.TagsAll, f.Releases, f.ScoreNames = clean(f.TagsAny, false), clean(f.TagsAll, false), clean(f.Releases, false), clean(f.ScoreNames, false)
-	f.Environments = clean(f.Environments, false)
-	f.ObservationTypes, f.Levels = clean(f.ObservationTypes, true), clean(f.Levels, true)
+	for _, c := range f.slots() {
+		*c.v = clean(*c.v, c.name == CritObservationType || c.name == CritLevel)
+	}
 	for _, t := range f.ObservationTypes {
 		if !slices.Contains(ObservationTypes, t) {
 			errs = append(errs, fmt.Errorf("observation type %q: use one of %s", t, strings.Join(ObservationTypes, ", ")))

@@ -1,6 +1,10 @@
 package selection
 
-import "github.com/lakefuse/lakefuse/schema"
+import (
+	"slices"
+
+	"github.com/lakefuse/lakefuse/schema"
+)
 
 // Set is what a filter selected: the traces, and, learnt while their rows
 // pass, their observations and sessions. Keep decides each row of a
@@ -129,7 +133,7 @@ func SelectRows(f *Filter, rows map[string][]any) map[string][]any {
 		}
 	}
 	for t, rs := range rows {
-		if _, ok := out[t]; !ok && !slicesContains(KeepOrder, t) {
+		if _, ok := out[t]; !ok && !slices.Contains(KeepOrder, t) {
 			out[t] = rs
 		}
 	}
@@ -138,12 +142,3 @@ func SelectRows(f *Filter, rows map[string][]any) map[string][]any {
 
 // KeepOrder is the order in which tables must pass Set.Keep.
 var KeepOrder = []string{"traces", "observations", "sessions", "scores", "comments", "annotation_queue_items", "dataset_run_items", "media"}
-
-func slicesContains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
