@@ -104,6 +104,30 @@ const (
 	fileMode = 0o600
 )
 
+// inDir makes dir (dirMode) and runs op, which creates a name in it. A
+// concurrent Delete may remove dir between the two while it prunes empty
+// directories: op then reports retry (its error is "not found") and both
+// run again. MkdirAll itself says "file exists" when another writer made a
+// directory that a prune removed before MkdirAll could see it: that is
+// tried again too (a file really in the way still fails every try). It
+// returns the last error.
+func inDir(dir string, op func() (retry bool, err error)) error {
+	var err error
+	for range 10 {
+		if err = os.MkdirAll(dir, dirMode); err != nil {
+			if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrExist) {
+				continue
+			}
+			return err
+		}
+		var retry bool
+		if retry, err = op(); !retry {
+			return err
+		}
+	}
+	return err
+}
+
 func (b *localBucket) NewWriter(ctx context.Context, key string) (Writer, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -113,25 +137,12 @@ func (b *localBucket) NewWriter(ctx context.Context, key string) (Writer, error)
 	var rnd [8]byte
 	_, _ = rand.Read(rnd[:])
 	tmp := filepath.Join(dir, tmpPrefix+hex.EncodeToString(rnd[:]))
-	// A concurrent Delete may remove the directory between MkdirAll and
-	// OpenFile while it prunes empty directories: try again then. MkdirAll
-	// itself says "file exists" when another writer made a directory that a
-	// prune removed before MkdirAll could see it: try again then too (a file
-	// really in the way still fails every try).
 	var f *os.File
-	var err error
-	for range 10 {
-		if err = os.MkdirAll(dir, dirMode); err != nil {
-			if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrExist) {
-				continue
-			}
-			break
-		}
+	err := inDir(dir, func() (bool, error) {
+		var err error
 		f, err = os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fileMode)
-		if !errors.Is(err, fs.ErrNotExist) {
-			break
-		}
-	}
+		return errors.Is(err, fs.ErrNotExist), err
+	})
 	if err != nil {
 		if errors.Is(err, syscall.ENOTDIR) || errors.Is(err, fs.ErrExist) {
 			return nil, fmt.Errorf("write %s: a file is in the way of directory %s: %w", dst, dir, err)
@@ -394,24 +405,14 @@ func (b *localBucket) Move(ctx context.Context, src, dst string) error {
 	if err != nil {
 		return mapOSError(err)
 	}
-	dir := filepath.Dir(to)
-	// As in NewWriter: a concurrent prune may remove the directory between
-	// MkdirAll and Rename.
-	for range 10 {
-		if err = os.MkdirAll(dir, dirMode); err != nil {
-			if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrExist) {
-				continue
-			}
-			break
-		}
-		err = os.Rename(from, to)
+	err = inDir(filepath.Dir(to), func() (bool, error) {
+		err := os.Rename(from, to)
 		if !errors.Is(err, fs.ErrNotExist) {
-			break
+			return false, err
 		}
-		if _, serr := os.Lstat(from); serr != nil {
-			break // src itself is gone
-		}
-	}
+		_, serr := os.Lstat(from)
+		return serr == nil, err // src itself gone: no use trying again
+	})
 	if err != nil {
 		return fmt.Errorf("move %s to %s: %w", from, to, mapOSError(err))
 	}
