@@ -171,25 +171,33 @@ func (w *localWriter) Commit() error {
 	if w.done {
 		return errWriterDone
 	}
-	w.done = true
-	tmp := w.f.Name()
 	err := w.ctx.Err()
 	if err == nil {
-		err = w.f.Sync()
+		err = w.place(os.Rename)
 	}
+	if err != nil {
+		w.discard()
+		return fmt.Errorf("write %s: %w", w.dst, mapOSError(err))
+	}
+	return nil
+}
+
+// place syncs and closes the temporary file and gives it its name with
+// name(tmp, dst): a rename (Commit) or a hard link (Create). The new name
+// is the commit point: place makes it durable too. Not every file system
+// can sync a directory, and the data itself is already synced.
+func (w *localWriter) place(name func(tmp, dst string) error) error {
+	w.done = true
+	err := w.f.Sync()
 	if cerr := w.f.Close(); err == nil {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(tmp, w.dst)
+		err = name(w.f.Name(), w.dst)
 	}
 	if err != nil {
-		_ = os.Remove(tmp)
-		w.b.prune(filepath.Dir(tmp))
-		return fmt.Errorf("write %s: %w", w.dst, mapOSError(err))
+		return err
 	}
-	// The rename is the commit point: make it durable too. Not every file
-	// system can sync a directory, and the data itself is already synced.
 	if d, err := os.Open(filepath.Dir(w.dst)); err == nil {
 		_ = d.Sync()
 		_ = d.Close()
@@ -197,15 +205,21 @@ func (w *localWriter) Commit() error {
 	return nil
 }
 
-func (w *localWriter) Abort() error {
-	if w.done {
-		return nil
-	}
+// discard closes and removes the temporary file and prunes its directory
+// when that leaves it empty. It returns what removing the file said.
+func (w *localWriter) discard() error {
 	w.done = true
 	_ = w.f.Close()
 	err := os.Remove(w.f.Name())
 	w.b.prune(filepath.Dir(w.f.Name()))
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	return err
+}
+
+func (w *localWriter) Abort() error {
+	if w.done {
+		return nil
+	}
+	if err := w.discard(); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("abort write %s: %w", w.dst, err)
 	}
 	return nil
@@ -362,31 +376,18 @@ func (b *localBucket) Create(ctx context.Context, key string, data []byte) error
 		return err
 	}
 	lw := w.(*localWriter)
-	lw.done = true
-	tmp := lw.f.Name()
-	defer func() {
-		_ = os.Remove(tmp)
-		b.prune(filepath.Dir(tmp))
-	}()
+	// The temporary file goes in every case: after a link the object has
+	// its own name.
+	defer func() { _ = lw.discard() }()
 	_, err = lw.f.Write(data)
 	if err == nil {
-		err = lw.f.Sync()
-	}
-	if cerr := lw.f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Link(tmp, lw.dst)
+		err = lw.place(os.Link)
 	}
 	if errors.Is(err, fs.ErrExist) {
 		return &kindError{kind: ErrExists, err: err, msg: lw.dst + ": already exists"}
 	}
 	if err != nil {
 		return fmt.Errorf("create %s: %w", lw.dst, mapOSError(err))
-	}
-	if d, err := os.Open(filepath.Dir(lw.dst)); err == nil {
-		_ = d.Sync()
-		_ = d.Close()
 	}
 	return nil
 }
