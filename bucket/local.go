@@ -104,6 +104,30 @@ const (
 	fileMode = 0o600
 )
 
+// inDir makes dir (dirMode) and runs op, which creates a name in it. A
+// concurrent Delete may remove dir between the two while it prunes empty
+// directories: op then reports retry (its error is "not found") and both
+// run again. MkdirAll itself says "file exists" when another writer made a
+// directory that a prune removed before MkdirAll could see it: that is
+// tried again too (a file really in the way still fails every try). It
+// returns the last error.
+func inDir(dir string, op func() (retry bool, err error)) error {
+	var err error
+	for range 10 {
+		if err = os.MkdirAll(dir, dirMode); err != nil {
+			if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrExist) {
+				continue
+			}
+			return err
+		}
+		var retry bool
+		if retry, err = op(); !retry {
+			return err
+		}
+	}
+	return err
+}
+
 func (b *localBucket) NewWriter(ctx context.Context, key string) (Writer, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -113,25 +137,12 @@ func (b *localBucket) NewWriter(ctx context.Context, key string) (Writer, error)
 	var rnd [8]byte
 	_, _ = rand.Read(rnd[:])
 	tmp := filepath.Join(dir, tmpPrefix+hex.EncodeToString(rnd[:]))
-	// A concurrent Delete may remove the directory between MkdirAll and
-	// OpenFile while it prunes empty directories: try again then. MkdirAll
-	// itself says "file exists" when another writer made a directory that a
-	// prune removed before MkdirAll could see it: try again then too (a file
-	// really in the way still fails every try).
 	var f *os.File
-	var err error
-	for range 10 {
-		if err = os.MkdirAll(dir, dirMode); err != nil {
-			if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrExist) {
-				continue
-			}
-			break
-		}
+	err := inDir(dir, func() (bool, error) {
+		var err error
 		f, err = os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fileMode)
-		if !errors.Is(err, fs.ErrNotExist) {
-			break
-		}
-	}
+		return errors.Is(err, fs.ErrNotExist), err
+	})
 	if err != nil {
 		if errors.Is(err, syscall.ENOTDIR) || errors.Is(err, fs.ErrExist) {
 			return nil, fmt.Errorf("write %s: a file is in the way of directory %s: %w", dst, dir, err)
@@ -160,25 +171,33 @@ func (w *localWriter) Commit() error {
 	if w.done {
 		return errWriterDone
 	}
-	w.done = true
-	tmp := w.f.Name()
 	err := w.ctx.Err()
 	if err == nil {
-		err = w.f.Sync()
+		err = w.place(os.Rename)
 	}
+	if err != nil {
+		w.discard()
+		return fmt.Errorf("write %s: %w", w.dst, mapOSError(err))
+	}
+	return nil
+}
+
+// place syncs and closes the temporary file and gives it its name with
+// name(tmp, dst): a rename (Commit) or a hard link (Create). The new name
+// is the commit point: place makes it durable too. Not every file system
+// can sync a directory, and the data itself is already synced.
+func (w *localWriter) place(name func(tmp, dst string) error) error {
+	w.done = true
+	err := w.f.Sync()
 	if cerr := w.f.Close(); err == nil {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(tmp, w.dst)
+		err = name(w.f.Name(), w.dst)
 	}
 	if err != nil {
-		_ = os.Remove(tmp)
-		w.b.prune(filepath.Dir(tmp))
-		return fmt.Errorf("write %s: %w", w.dst, mapOSError(err))
+		return err
 	}
-	// The rename is the commit point: make it durable too. Not every file
-	// system can sync a directory, and the data itself is already synced.
 	if d, err := os.Open(filepath.Dir(w.dst)); err == nil {
 		_ = d.Sync()
 		_ = d.Close()
@@ -186,15 +205,21 @@ func (w *localWriter) Commit() error {
 	return nil
 }
 
-func (w *localWriter) Abort() error {
-	if w.done {
-		return nil
-	}
+// discard closes and removes the temporary file and prunes its directory
+// when that leaves it empty. It returns what removing the file said.
+func (w *localWriter) discard() error {
 	w.done = true
 	_ = w.f.Close()
 	err := os.Remove(w.f.Name())
 	w.b.prune(filepath.Dir(w.f.Name()))
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	return err
+}
+
+func (w *localWriter) Abort() error {
+	if w.done {
+		return nil
+	}
+	if err := w.discard(); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("abort write %s: %w", w.dst, err)
 	}
 	return nil
@@ -351,31 +376,18 @@ func (b *localBucket) Create(ctx context.Context, key string, data []byte) error
 		return err
 	}
 	lw := w.(*localWriter)
-	lw.done = true
-	tmp := lw.f.Name()
-	defer func() {
-		_ = os.Remove(tmp)
-		b.prune(filepath.Dir(tmp))
-	}()
+	// The temporary file goes in every case: after a link the object has
+	// its own name.
+	defer func() { _ = lw.discard() }()
 	_, err = lw.f.Write(data)
 	if err == nil {
-		err = lw.f.Sync()
-	}
-	if cerr := lw.f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Link(tmp, lw.dst)
+		err = lw.place(os.Link)
 	}
 	if errors.Is(err, fs.ErrExist) {
 		return &kindError{kind: ErrExists, err: err, msg: lw.dst + ": already exists"}
 	}
 	if err != nil {
 		return fmt.Errorf("create %s: %w", lw.dst, mapOSError(err))
-	}
-	if d, err := os.Open(filepath.Dir(lw.dst)); err == nil {
-		_ = d.Sync()
-		_ = d.Close()
 	}
 	return nil
 }
@@ -394,24 +406,14 @@ func (b *localBucket) Move(ctx context.Context, src, dst string) error {
 	if err != nil {
 		return mapOSError(err)
 	}
-	dir := filepath.Dir(to)
-	// As in NewWriter: a concurrent prune may remove the directory between
-	// MkdirAll and Rename.
-	for range 10 {
-		if err = os.MkdirAll(dir, dirMode); err != nil {
-			if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrExist) {
-				continue
-			}
-			break
-		}
-		err = os.Rename(from, to)
+	err = inDir(filepath.Dir(to), func() (bool, error) {
+		err := os.Rename(from, to)
 		if !errors.Is(err, fs.ErrNotExist) {
-			break
+			return false, err
 		}
-		if _, serr := os.Lstat(from); serr != nil {
-			break // src itself is gone
-		}
-	}
+		_, serr := os.Lstat(from)
+		return serr == nil, err // src itself gone: no use trying again
+	})
 	if err != nil {
 		return fmt.Errorf("move %s to %s: %w", from, to, mapOSError(err))
 	}
