@@ -628,6 +628,76 @@ func (im *importer) resultList() []*Result {
 	return out
 }
 
+// readOpts say how readFile reads a file.
+type readOpts struct {
+	cols  []string // the columns to decode; nil: all
+	batch int64    // rows per record batch; 0: the reader's default
+	alias bool     // binary columns as views of the batch (schema.Decoder.AliasBinary): fn must not keep them
+	// skip, when set, leaves rows out before they are decoded (rows the
+	// ledger has).
+	skip func(row int64) bool
+}
+
+// readFile decodes the rows of one file of T's table and calls fn with
+// each row and its index in the file (every row counts, read or not). It is
+// the one place the importer decodes lake rows, so that none escapes the
+// selection or the redaction: a row the trace selection leaves out
+// (keepRow, on the raw values) is not passed on, and every other row is
+// redacted (redactRow) before fn sees it. While a selection is active the
+// columns Set.Keep reads are decoded too (withLinks).
+func readFile[T any](ctx context.Context, im *importer, f hive.FileEntry, o readOpts, fn func(row int64, r *T) error) error {
+	var zero T
+	t, err := schema.TableOf(&zero)
+	if err != nil {
+		return err
+	}
+	var row int64
+	return hive.ScanFile(ctx, im.lake.Bucket(), f, hive.ScanOptions{Columns: im.withLinks(t.Name, o.cols), BatchSize: o.batch}, func(b hive.Batch) error {
+		d, err := schema.NewDecoder(t, b.Record.Schema())
+		if err != nil {
+			return fmt.Errorf("%s/%s: %w", im.lake.Bucket(), f.Path, err)
+		}
+		if o.alias {
+			d.AliasBinary()
+		}
+		for i := 0; i < int(b.Record.NumRows()); i, row = i+1, row+1 {
+			if o.skip != nil && o.skip(row) {
+				continue
+			}
+			var v T
+			if err := d.Decode(b.Record, i, &v); err != nil {
+				return fmt.Errorf("%s/%s row %d: %w", im.lake.Bucket(), f.Path, row, err)
+			}
+			if !im.keepRow(&v) { // not selected (select.go)
+				continue
+			}
+			if err := redactRow(im, t, &v); err != nil {
+				return err
+			}
+			if err := fn(row, &v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// readRows is readFile over every live file of T's table of the source
+// project.
+func readRows[T any](ctx context.Context, im *importer, o readOpts, fn func(f hive.FileEntry, row int64, r *T) error) error {
+	var zero T
+	t, err := schema.TableOf(&zero)
+	if err != nil {
+		return err
+	}
+	for _, f := range im.files(t.Name) {
+		if err := readFile(ctx, im, f, o, func(row int64, r *T) error { return fn(f, row, r) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // scan decodes every row of table's live files of the source project, with
 // the file and row index, skipping files whose rows the ledger has all.
 func scan[T any](ctx context.Context, im *importer, fn func(f hive.FileEntry, row int64, r *T) error) error {
@@ -641,32 +711,7 @@ func scan[T any](ctx context.Context, im *importer, fn func(f hive.FileEntry, ro
 			im.count(t.Name, func(r *Result) { r.Already += f.Rows })
 			continue
 		}
-		var row int64
-		err := hive.ScanFile(ctx, im.lake.Bucket(), f, hive.ScanOptions{}, func(b hive.Batch) error {
-			d, err := schema.NewDecoder(t, b.Record.Schema())
-			if err != nil {
-				return fmt.Errorf("%s/%s: %w", im.lake.Bucket(), f.Path, err)
-			}
-			for i := 0; i < int(b.Record.NumRows()); i++ {
-				var v T
-				if err := d.Decode(b.Record, i, &v); err != nil {
-					return fmt.Errorf("%s/%s row %d: %w", im.lake.Bucket(), f.Path, row, err)
-				}
-				if !im.keepRow(&v) {
-					row++
-					continue
-				}
-				if err := redactRow(im, t, &v); err != nil {
-					return err
-				}
-				if err := fn(f, row, &v); err != nil {
-					return err
-				}
-				row++
-			}
-			return nil
-		})
-		if err != nil {
+		if err := readFile(ctx, im, f, readOpts{}, func(row int64, r *T) error { return fn(f, row, r) }); err != nil {
 			return err
 		}
 	}
@@ -674,11 +719,9 @@ func scan[T any](ctx context.Context, im *importer, fn func(f hive.FileEntry, ro
 }
 
 // redactRow applies the import's redaction policy to a row just read from
-// the lake. Every decoding of rows calls it (scan, each, columns, scanAll,
-// rootSpans, traceCreates: a new one must too; TestRedactExportAndImport
-// catches one that does not), so everything sent and everything the
-// read-back looks for is redacted alike (an id hashed in one table is
-// hashed the same in all).
+// the lake. readFile, through which every read of rows goes, calls it, so
+// everything sent and everything the read-back looks for is redacted alike
+// (an id hashed in one table is hashed the same in all).
 func redactRow[T any](im *importer, t *schema.Table, v *T) error {
 	if im.o.Redactor == nil {
 		return nil
@@ -696,39 +739,12 @@ func redactRow[T any](im *importer, t *schema.Table, v *T) error {
 // each decodes every row of a table (no ledger skipping), for the small
 // tables that build lookups.
 func each[T any](ctx context.Context, im *importer, fn func(r *T) error) error {
-	var zero T
-	t, err := schema.TableOf(&zero)
-	if err != nil {
-		return err
-	}
-	for _, f := range im.files(t.Name) {
-		err := hive.ScanFile(ctx, im.lake.Bucket(), f, hive.ScanOptions{}, func(b hive.Batch) error {
-			d, err := schema.NewDecoder(t, b.Record.Schema())
-			if err != nil {
-				return err
-			}
-			for i := 0; i < int(b.Record.NumRows()); i++ {
-				var v T
-				if err := d.Decode(b.Record, i, &v); err != nil {
-					return fmt.Errorf("%s/%s: %w", im.lake.Bucket(), f.Path, err)
-				}
-				if !im.keepRow(&v) {
-					continue
-				}
-				if err := redactRow(im, t, &v); err != nil {
-					return err
-				}
-				if err := fn(&v); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return columns(ctx, im, nil, fn)
+}
+
+// columns is each for big tables: it decodes only the columns given.
+func columns[T any](ctx context.Context, im *importer, cols []string, fn func(r *T) error) error {
+	return readRows(ctx, im, readOpts{cols: cols}, func(_ hive.FileEntry, _ int64, r *T) error { return fn(r) })
 }
 
 // waitFor polls check until it reports true or the wait bound passes.

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/lakefuse/lakefuse/hive"
 	lf "github.com/lakefuse/lakefuse/internal/langfuse"
 	"github.com/lakefuse/lakefuse/schema"
 )
@@ -387,42 +386,4 @@ func (im *importer) readBackObservations(ctx context.Context) (*Shortfall, error
 			return columns(ctx, im, []string{"id"}, func(o *schema.Observation) error { fn(ids.spanID(o.ID), o.ID); return nil })
 		})
 	}), nil
-}
-
-// columns is each for big tables: it decodes only the columns given.
-func columns[T any](ctx context.Context, im *importer, cols []string, fn func(r *T) error) error {
-	var zero T
-	t, err := schema.TableOf(&zero)
-	if err != nil {
-		return err
-	}
-	cols = im.withLinks(t.Name, cols)
-	for _, f := range im.files(t.Name) {
-		err := hive.ScanFile(ctx, im.lake.Bucket(), f, hive.ScanOptions{Columns: cols}, func(b hive.Batch) error {
-			d, err := schema.NewDecoder(t, b.Record.Schema())
-			if err != nil {
-				return err
-			}
-			for i := 0; i < int(b.Record.NumRows()); i++ {
-				var v T
-				if err := d.Decode(b.Record, i, &v); err != nil {
-					return fmt.Errorf("%s/%s: %w", im.lake.Bucket(), f.Path, err)
-				}
-				if !im.keepRow(&v) {
-					continue
-				}
-				if err := redactRow(im, t, &v); err != nil {
-					return err
-				}
-				if err := fn(&v); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }

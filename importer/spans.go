@@ -1060,40 +1060,9 @@ func kindIndex(json bool) int {
 // scanAll is scan without skipping whole files: every observation row marks
 // its trace as having observations, which the root spans step needs.
 func (im *importer) scanAll(ctx context.Context, fn func(f hive.FileEntry, row int64, o *schema.Observation) error) error {
-	for _, f := range im.files("observations") {
-		var row int64
-		// Small record batches: observation rows carry their whole I/O.
-		err := hive.ScanFile(ctx, im.lake.Bucket(), f, hive.ScanOptions{BatchSize: 1024}, func(b hive.Batch) error {
-			d, err := schema.NewDecoder(schema.Observations, b.Record.Schema())
-			if err != nil {
-				return err
-			}
-			// The row's I/O is copied into the span and not kept.
-			d.AliasBinary()
-			for i := 0; i < int(b.Record.NumRows()); i++ {
-				var o schema.Observation
-				if err := d.Decode(b.Record, i, &o); err != nil {
-					return fmt.Errorf("%s/%s row %d: %w", im.lake.Bucket(), f.Path, row, err)
-				}
-				if !im.keepRow(&o) { // not selected (select.go)
-					row++
-					continue
-				}
-				if err := redactRow(im, schema.Observations, &o); err != nil {
-					return err
-				}
-				if err := fn(f, row, &o); err != nil {
-					return err
-				}
-				row++
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	// Small record batches: observation rows carry their whole I/O, which is
+	// copied into the span and not kept (alias).
+	return readRows(ctx, im, readOpts{batch: 1024, alias: true}, fn)
 }
 
 // rootSpans sends the placeholder root (t-<traceId>, the row Langfuse v4
@@ -1109,48 +1078,28 @@ func (im *importer) rootSpans(ctx context.Context, runs *runIndex, add func(file
 	}
 	var empty, io int64
 	for _, f := range im.files("traces") {
-		var row int64
 		key := "roots:" + f.Path
-		err := hive.ScanFile(ctx, im.lake.Bucket(), f, hive.ScanOptions{}, func(b hive.Batch) error {
-			d, err := schema.NewDecoder(schema.Traces, b.Record.Schema())
+		err := readFile(ctx, im, f, readOpts{}, func(row int64, t *schema.Trace) error {
+			ta, seen, err := im.traces.row(t.ID)
 			if err != nil {
 				return err
 			}
-			for i := 0; i < int(b.Record.NumRows()); i, row = i+1, row+1 {
-				var t schema.Trace
-				if err := d.Decode(b.Record, i, &t); err != nil {
-					return err
-				}
-				if !im.keepRow(&t) { // not selected (select.go)
-					continue
-				}
-				if err := redactRow(im, schema.Traces, &t); err != nil {
-					return err
-				}
-				ta, seen, err := im.traces.row(t.ID)
-				if err != nil {
-					return err
-				}
-				if ta == nil || seen && !ta.placeholder {
-					continue
-				}
-				if seen {
-					io++
-				} else {
-					empty++
-				}
-				if im.led.accepted(key, row) {
-					continue
-				}
-				sp, err := im.placeholderSpan(&t, ta, runs)
-				if err != nil {
-					return err
-				}
-				if err := add(key, row, sp, t.ID, PlaceholderID(t.ID)); err != nil {
-					return err
-				}
+			if ta == nil || seen && !ta.placeholder {
+				return nil
 			}
-			return nil
+			if seen {
+				io++
+			} else {
+				empty++
+			}
+			if im.led.accepted(key, row) {
+				return nil
+			}
+			sp, err := im.placeholderSpan(t, ta, runs)
+			if err != nil {
+				return err
+			}
+			return add(key, row, sp, t.ID, PlaceholderID(t.ID))
 		})
 		if err != nil {
 			return err

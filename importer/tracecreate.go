@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/lakefuse/lakefuse/hive"
 	lf "github.com/lakefuse/lakefuse/internal/langfuse"
 	"github.com/lakefuse/lakefuse/schema"
 )
@@ -72,45 +71,25 @@ func (im *importer) traceCreates(ctx context.Context) error {
 		return im.led.write(ctx, segs...)
 	}
 	for _, f := range im.files("traces") {
-		var row int64
 		// The per-trace work of rootSpans (v4) and of this (v3) never
 		// meet in one destination, so they share the ledger key.
 		key := "roots:" + f.Path
-		err := hive.ScanFile(ctx, im.lake.Bucket(), f, hive.ScanOptions{}, func(b hive.Batch) error {
-			d, err := schema.NewDecoder(schema.Traces, b.Record.Schema())
+		err := readFile(ctx, im, f, readOpts{skip: func(row int64) bool { return im.led.accepted(key, row) }}, func(row int64, t *schema.Trace) error {
+			ev, err := traceCreateEvent(t, ids.traceID(t.ID), now)
 			if err != nil {
 				return err
 			}
-			for i := 0; i < int(b.Record.NumRows()); i, row = i+1, row+1 {
-				if im.led.accepted(key, row) {
-					continue
-				}
-				var t schema.Trace
-				if err := d.Decode(b.Record, i, &t); err != nil {
+			if len(events) > 0 && (len(events) >= im.o.ScoreBatch || size+len(ev.Body) > traceEventBytes) {
+				if err := flush(); err != nil {
 					return err
 				}
-				if !im.keepRow(&t) { // not selected (select.go)
-					continue
-				}
-				if err := redactRow(im, schema.Traces, &t); err != nil {
-					return err
-				}
-				ev, err := traceCreateEvent(&t, ids.traceID(t.ID), now)
-				if err != nil {
-					return err
-				}
-				if len(events) > 0 && (len(events) >= im.o.ScoreBatch || size+len(ev.Body) > traceEventBytes) {
-					if err := flush(); err != nil {
-						return err
-					}
-				}
-				events = append(events, ev)
-				size += len(ev.Body) + 128
-				if n := len(segs); n > 0 && segs[n-1].To == row {
-					segs[n-1].To = row + 1
-				} else {
-					segs = append(segs, entry{K: "rows", Kind: table, File: key, From: row, To: row + 1})
-				}
+			}
+			events = append(events, ev)
+			size += len(ev.Body) + 128
+			if n := len(segs); n > 0 && segs[n-1].To == row {
+				segs[n-1].To = row + 1
+			} else {
+				segs = append(segs, entry{K: "rows", Kind: table, File: key, From: row, To: row + 1})
 			}
 			return nil
 		})
