@@ -150,7 +150,7 @@ func TestLeaseLostCancels(t *testing.T) {
 	}
 	defer l.Release(ctx)
 	// Someone else writes the next generation (as a takeover would).
-	if err := b.Create(ctx, leaseKey(l.Info().Generation+1), []byte(`{"token":"other","holder":"other"}`)); err != nil {
+	if err := b.Create(ctx, leaseKey(LeaseDir, l.Info().Generation+1), []byte(`{"token":"other","holder":"other"}`)); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -181,7 +181,7 @@ func TestLeaseHolderDead(t *testing.T) {
 	dead := LeaseInfo{Generation: 1, Token: "dead", Holder: "lakefuse export", Host: host, PID: cmd.Process.Pid,
 		Machine: processID{BootID: me.BootID, PIDNS: me.PIDNS, StartTime: "1"}, ExpiresAt: time.Now().Add(time.Hour)}
 	data, _ := json.Marshal(&dead)
-	if err := b.Create(ctx, leaseKey(1), data); err != nil {
+	if err := b.Create(ctx, leaseKey(LeaseDir, 1), data); err != nil {
 		t.Fatal(err)
 	}
 	l, _, err := AcquireLease(ctx, b, LeaseOptions{})

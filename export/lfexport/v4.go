@@ -285,6 +285,11 @@ func (e *exporter) derivedV4(ctx context.Context) error {
 			if e.oldSessions[row.(*schema.Session).ID] {
 				continue // the lake has it in a partition this run keeps
 			}
+			if earlier, err := e.sessionEarlier(ctx, id); err != nil {
+				return err
+			} else if earlier {
+				continue // an earlier shard writes it
+			}
 			if err := e.write(ctx, schema.Sessions, row); err != nil {
 				return err
 			}

@@ -1,0 +1,157 @@
+package lfexport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lakefuse/lakefuse/hive"
+	lf "github.com/lakefuse/lakefuse/internal/langfuse"
+	"github.com/lakefuse/lakefuse/schema"
+)
+
+// Shard is one of Count processes that export one project together, each
+// a part of the window, at the same time, into one lake (see doc.go,
+// Shards). Index counts from 1.
+type Shard struct {
+	Index, Count int
+}
+
+func (s Shard) String() string { return fmt.Sprintf("%d/%d", s.Index, s.Count) }
+
+// JobIndexEnv is the variable a Kubernetes indexed Job sets to the pod's
+// completion index, counted from 0; --shard job/N reads it.
+const JobIndexEnv = "JOB_COMPLETION_INDEX"
+
+// ParseShard parses "i/n" (1 ≤ i ≤ n, counted from 1) or "job/n", where
+// the index is $JOB_COMPLETION_INDEX + 1 read through getenv.
+func ParseShard(s string, getenv func(string) string) (Shard, error) {
+	s = strings.TrimSpace(s)
+	i, n, ok := strings.Cut(s, "/")
+	count, err := strconv.Atoi(n)
+	if !ok || err != nil {
+		return Shard{}, fmt.Errorf("--shard %q: want i/n, e.g. 1/4 … 4/4 (counted from 1), or job/n in a Kubernetes indexed Job", s)
+	}
+	if count < 1 {
+		return Shard{}, fmt.Errorf("--shard %q: the number of shards must be at least 1", s)
+	}
+	var idx int
+	if i == "job" {
+		v := getenv(JobIndexEnv)
+		k, err := strconv.Atoi(v)
+		if err != nil || k < 0 {
+			return Shard{}, fmt.Errorf("--shard %q: $%s is %q, want the pod's completion index (0, 1, …) that a Kubernetes indexed Job sets", s, JobIndexEnv, v)
+		}
+		idx = k + 1
+	} else if idx, err = strconv.Atoi(i); err != nil {
+		return Shard{}, fmt.Errorf("--shard %q: want i/n, e.g. 1/4 … 4/4 (counted from 1), or job/n in a Kubernetes indexed Job", s)
+	}
+	sh := Shard{Index: idx, Count: count}
+	if err := sh.check(); err != nil {
+		return Shard{}, fmt.Errorf("--shard %q: %w", s, err)
+	}
+	return sh, nil
+}
+
+func (s Shard) check() error {
+	switch {
+	case s.Count < 1:
+		return errors.New("the number of shards must be at least 1")
+	case s.Index < 1:
+		return fmt.Errorf("shards count from 1 (1/%d … %d/%d); a Kubernetes JOB_COMPLETION_INDEX counts from 0: pass --shard job/%d", s.Count, s.Count, s.Count, s.Count)
+	case s.Index > s.Count:
+		return fmt.Errorf("shard %d of %d: the index is at most %d", s.Index, s.Count, s.Count)
+	}
+	return nil
+}
+
+// validateShard adds the problems of a sharded export's options to errs.
+func (o *Options) validateShard() []error {
+	s := o.Shard
+	if s == nil {
+		return nil
+	}
+	var errs []error
+	if err := s.check(); err != nil {
+		errs = append(errs, err)
+	}
+	if o.Incremental {
+		errs = append(errs, errors.New("--shard and --incremental exclude each other: shards must agree on their window without talking, "+
+			"and an incremental export's start depends on what the lake holds when each shard starts (a shard that commits first moves it); "+
+			"pass the same --from and --to to every shard"))
+	}
+	if o.From.IsZero() {
+		errs = append(errs, errors.New("--shard needs --from (and usually --to): every shard must compute the same window to split"))
+	}
+	for _, t := range o.Tables {
+		if t == "media" {
+			errs = append(errs, errors.New("--shard cannot export the media table: it is one snapshot fed by the traces of every shard; "+
+				"after the shards, export it with one unsharded run: --tables media and the same --from/--to"))
+		}
+	}
+	return errs
+}
+
+// shardWindow resolves the window of the whole sharded export and this
+// shard's part of it. Every shard computes the same window from the same
+// flags: --from is widened to the start of its UTC day, --to (default:
+// the start of the current UTC day) to the end of its day, and that end
+// must have passed.
+func (e *exporter) shardWindow(req request) (whole hive.Window, from, to time.Time, err error) {
+	s := *e.o.Shard
+	now := e.o.Now().UTC()
+	wf := dayStart(req.From)
+	wt := req.To
+	if wt.IsZero() {
+		wt = dayStart(now)
+	} else if !wt.Equal(dayStart(wt)) {
+		wt = dayStart(wt).Add(24 * time.Hour)
+	}
+	if wt.After(now) {
+		return whole, from, to, fmt.Errorf("%w: --to %s: a sharded export covers whole UTC days that have ended, and %s has not; pass --to %s or earlier",
+			ErrOptions, wt.Format(time.RFC3339), hive.DateOf(wt.Add(-time.Nanosecond)), hive.DateOf(dayStart(now)))
+	}
+	days := int(wt.Sub(wf) / (24 * time.Hour))
+	if days < s.Count {
+		return whole, from, to, fmt.Errorf("%w: the window %s – %s has %d days, fewer than %d shards: each shard exports whole UTC days",
+			ErrOptions, hive.DateOf(wf), hive.DateOf(wt.Add(-time.Nanosecond)), days, s.Count)
+	}
+	from, to = hive.ShardWindow(wf, wt, s.Index, s.Count)
+	return window(wf, wt), from, to, nil
+}
+
+// leaseGroup names the sharded export a shard belongs to: shards of the
+// same group run at the same time.
+func (e *exporter) leaseGroup(req request) string {
+	return fmt.Sprintf("export of project %s from %s, %s – %s, %d shards", req.ProjectID, req.URL,
+		req.From.Format(time.RFC3339), req.To.Format(time.RFC3339), e.o.Shard.Count)
+}
+
+// partitionedOnly leaves snapshot tables to shard 1.
+func partitionedOnly(tables map[string]bool) {
+	for name := range tables {
+		if t, _ := schema.Lookup(name); !t.Partitioned() {
+			delete(tables, name)
+		}
+	}
+}
+
+// sessionEarlier reports whether a v4 session has observations in the
+// sharded export's window before this shard's part: then the shard holding
+// the earliest of them writes the session's row.
+func (e *exporter) sessionEarlier(ctx context.Context, id string) (bool, error) {
+	if e.st.Shard == nil || e.st.Shard.Window.From == nil || !e.st.From.After(*e.st.Shard.Window.From) {
+		return false, nil
+	}
+	found := false
+	q := lf.ObservationsV2Query{CursorOptions: lf.CursorOptions{Limit: 1}, Fields: []string{"core"}, SessionID: id,
+		FromStartTime: *e.st.Shard.Window.From, ToStartTime: e.st.From}
+	err := e.c.ListObservationsV2(ctx, q, func([]lf.ObservationV2) error { found = true; return errStop })
+	if err != nil && !errors.Is(err, errStop) {
+		return false, fmt.Errorf("look for earlier observations of session %s: %w", id, err)
+	}
+	return found, nil
+}
