@@ -82,6 +82,12 @@ func (c *VerifyCmd) Run(g *Globals) error {
 	if dups > 0 {
 		return fmt.Errorf("%d row(s) appear more than once in %s: a glob reader counts them twice; runs that wrote them are named above", dups, b)
 	}
+	if gaps := l.IncompleteShards(); len(gaps) > 0 {
+		for _, gap := range gaps {
+			fmt.Fprintf(g.Stdout, "FAIL %s\n", gap)
+		}
+		return fmt.Errorf("%d sharded export(s) in %s lack a shard: its days are missing or stale; run the shard again (the same command), or an unsharded or incremental export of its days", len(gaps), b)
+	}
 	fmt.Fprintf(g.Stdout, "verified %d files, %d rows, %d runs in %s: all match their manifests\n", files, rows, len(l.Manifests), b)
 	if !c.AgainstSource && !c.AgainstDestination {
 		return nil

@@ -593,6 +593,18 @@ func (e *exporter) plan(lake *hive.Lake, req request) error {
 				}
 			}
 		}
+		// A sharded export with a shard missing ends where the first
+		// missing shard's days begin: this run exports them.
+		for _, g := range lake.IncompleteShards() {
+			if g.Source.URL != req.URL || g.Source.ProjectID != req.ProjectID || len(g.Missing) == 0 {
+				continue
+			}
+			f, _ := hive.ShardWindow(*g.Window.From, *g.Window.To, g.Missing[0], g.Count)
+			if last != nil && last.After(f) {
+				e.log.Info("incremental export: a sharded export is missing a shard; exporting its days", "shards", g.String())
+				last = &f
+			}
+		}
 		if last != nil {
 			st.From = dayStart(last.Add(-e.o.Lookback))
 			e.log.Info("incremental export", "previous_end", last.UTC().Format(time.RFC3339), "from", st.From.Format(time.RFC3339))

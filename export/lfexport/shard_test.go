@@ -220,6 +220,32 @@ func TestShardMissingReported(t *testing.T) {
 	}
 }
 
+// An incremental export after a sharded one with a shard missing starts
+// before the missing shard's days, and the lake is whole again.
+func TestShardMissingFilledByIncremental(t *testing.T) {
+	p := lftest.Generate(13, lftest.SizeSmall)
+	s, k := serve(t, lftest.V4, p)
+	c := client(t, s, k)
+	b := bucket.NewMemory()
+	tables := []string{"observations", "traces", "sessions", "scores", "prompts"}
+	exportShards(t, b, Options{Client: c, From: shardFrom, To: shardTo, Tables: tables}, 4, 1, 3, 4)
+	res := export(t, b, Options{Client: c, Incremental: true, Tables: tables})
+	f2, _ := hive.ShardWindow(shardFrom, shardTo, 2, 4)
+	if w := res.Manifest.Window.From; w == nil || w.After(f2.Add(-DefaultLookback)) {
+		t.Errorf("incremental window starts at %v, want at most %v (the missing shard's start minus the lookback)", w, f2.Add(-DefaultLookback))
+	}
+	l, err := hive.Open(context.Background(), b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gaps := l.IncompleteShards(); len(gaps) > 0 {
+		t.Errorf("after the incremental export: %+v", gaps)
+	}
+	whole := bucket.NewMemory()
+	export(t, whole, Options{Client: c, From: shardFrom, To: shardTo, Tables: tables})
+	compareLake(t, readLake(t, b), readLake(t, whole))
+}
+
 // A sharded export and an unsharded one exclude each other; so do shards of
 // two different sharded exports.
 func TestShardLeases(t *testing.T) {
