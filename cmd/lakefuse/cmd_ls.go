@@ -33,10 +33,10 @@ type lsTable struct {
 }
 
 type lsRun struct {
-	RunID       string      `json:"run_id"`
-	Kind        string      `json:"kind"`
-	Source      hive.Source `json:"source"`
-	Window      hive.Window `json:"window"`
+	RunID  string      `json:"run_id"`
+	Kind   string      `json:"kind"`
+	Source hive.Source `json:"source"`
+	Window hive.Window `json:"window"`
 	// Shard is set for one shard of a sharded export.
 	Shard       *hive.Shard `json:"shard,omitempty"`
 	Tool        hive.Tool   `json:"tool"`
