@@ -11,6 +11,7 @@ import (
 	"github.com/lakefuse/lakefuse/hive"
 	lf "github.com/lakefuse/lakefuse/internal/langfuse"
 	"github.com/lakefuse/lakefuse/schema"
+	"golang.org/x/sync/errgroup"
 )
 
 // Shard is one of Count processes that export one project together, each
@@ -139,19 +140,37 @@ func partitionedOnly(tables map[string]bool) {
 	}
 }
 
-// sessionEarlier reports whether a v4 session has observations in the
-// sharded export's window before this shard's part: then the shard holding
-// the earliest of them writes the session's row.
-func (e *exporter) sessionEarlier(ctx context.Context, id string) (bool, error) {
-	if e.st.Shard == nil || e.st.Shard.Window.From == nil || !e.st.From.After(*e.st.Shard.Window.From) {
-		return false, nil
+// sessionsEarlier returns the v4 sessions of ids that have observations
+// in the sharded export's window before this shard's part: the shard
+// holding the earliest of them writes the session's row. One request per
+// session, Options.Concurrency at a time.
+func (e *exporter) sessionsEarlier(ctx context.Context, ids []string) (map[string]bool, error) {
+	sh := e.st.Shard
+	if sh == nil || sh.Window.From == nil || !e.st.From.After(*sh.Window.From) {
+		return nil, nil
 	}
-	found := false
-	q := lf.ObservationsV2Query{CursorOptions: lf.CursorOptions{Limit: 1}, Fields: []string{"core"}, SessionID: id,
-		FromStartTime: *e.st.Shard.Window.From, ToStartTime: e.st.From}
-	err := e.c.ListObservationsV2(ctx, q, func([]lf.ObservationV2) error { found = true; return errStop })
-	if err != nil && !errors.Is(err, errStop) {
-		return false, fmt.Errorf("look for earlier observations of session %s: %w", id, err)
+	found := make([]bool, len(ids))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(e.o.Concurrency)
+	for i, id := range ids {
+		g.Go(func() error {
+			q := lf.ObservationsV2Query{CursorOptions: lf.CursorOptions{Limit: 1}, Fields: []string{"core"}, SessionID: id,
+				FromStartTime: *sh.Window.From, ToStartTime: e.st.From}
+			err := e.c.ListObservationsV2(gctx, q, func([]lf.ObservationV2) error { found[i] = true; return errStop })
+			if err != nil && !errors.Is(err, errStop) {
+				return fmt.Errorf("look for earlier observations of session %s: %w", id, err)
+			}
+			return nil
+		})
 	}
-	return found, nil
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	for i, id := range ids {
+		if found[i] {
+			out[id] = true
+		}
+	}
+	return out, nil
 }

@@ -273,6 +273,10 @@ func (e *exporter) derivedV4(ctx context.Context) error {
 			}
 			return strings.Compare(a, b)
 		})
+		earlier, err := e.sessionsEarlier(ctx, ids)
+		if err != nil {
+			return err
+		}
 		for _, id := range ids {
 			s := e.st.Sessions[id]
 			var row any = &schema.Session{ID: id, CreatedAt: s.CreatedAt, Environment: s.Environment}
@@ -285,9 +289,7 @@ func (e *exporter) derivedV4(ctx context.Context) error {
 			if e.oldSessions[row.(*schema.Session).ID] {
 				continue // the lake has it in a partition this run keeps
 			}
-			if earlier, err := e.sessionEarlier(ctx, id); err != nil {
-				return err
-			} else if earlier {
+			if earlier[id] {
 				continue // an earlier shard writes it
 			}
 			if err := e.write(ctx, schema.Sessions, row); err != nil {
