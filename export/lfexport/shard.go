@@ -2,10 +2,13 @@ package lfexport
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lakefuse/lakefuse/hive"
@@ -140,37 +143,76 @@ func partitionedOnly(tables map[string]bool) {
 	}
 }
 
+// sessionBatch is how many session ids one request asks about.
+const sessionBatch = 100
+
 // sessionsEarlier returns the v4 sessions of ids that have observations
 // in the sharded export's window before this shard's part: the shard
-// holding the earliest of them writes the session's row. One request per
-// session, Options.Concurrency at a time.
+// holding the earliest of them writes the session's row. It asks in
+// batches, --concurrency at a time: the v2 observations of the batch's
+// sessions in that stretch, with a filter (sessionId "any of", startTime;
+// a string column takes a stringOptions filter:
+// packages/shared/src/server/queries/clickhouse-sql/filterTypeCompatibility.ts).
+// Each page names at least one session not found before; the next request
+// asks about the others only, so a batch costs one request unless many of
+// its sessions have earlier observations.
 func (e *exporter) sessionsEarlier(ctx context.Context, ids []string) (map[string]bool, error) {
 	sh := e.st.Shard
 	if sh == nil || sh.Window.From == nil || !e.st.From.After(*sh.Window.From) {
 		return nil, nil
 	}
-	found := make([]bool, len(ids))
+	var mu sync.Mutex
+	out := map[string]bool{}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(e.o.Concurrency)
-	for i, id := range ids {
+	for start := 0; start < len(ids); start += sessionBatch {
+		left := slices.Clone(ids[start:min(start+sessionBatch, len(ids))])
 		g.Go(func() error {
-			q := lf.ObservationsV2Query{CursorOptions: lf.CursorOptions{Limit: 1}, Fields: []string{"core"}, SessionID: id,
-				FromStartTime: *sh.Window.From, ToStartTime: e.st.From}
-			err := e.c.ListObservationsV2(gctx, q, func([]lf.ObservationV2) error { found[i] = true; return errStop })
-			if err != nil && !errors.Is(err, errStop) {
-				return fmt.Errorf("look for earlier observations of session %s: %w", id, err)
+			for len(left) > 0 {
+				raw, err := json.Marshal([]filterCond{
+					{"stringOptions", "sessionId", "any of", left},
+					{"datetime", "startTime", ">=", sh.Window.From.Format(time.RFC3339Nano)},
+					{"datetime", "startTime", "<", e.st.From.Format(time.RFC3339Nano)},
+				})
+				if err != nil {
+					return err
+				}
+				found := map[string]bool{}
+				rows := 0
+				q := lf.ObservationsV2Query{CursorOptions: lf.CursorOptions{Limit: observationsPage}, Fields: []string{"core", "basic"}, Filter: string(raw)}
+				err = e.c.ListObservationsV2(gctx, q, func(page []lf.ObservationV2) error {
+					rows = len(page)
+					for i := range page {
+						if id := page[i].SessionID; id != nil {
+							found[*id] = true
+						}
+					}
+					return errStop // one page at a time: then ask about the rest
+				})
+				if err != nil && !errors.Is(err, errStop) {
+					return fmt.Errorf("look for earlier observations of sessions: %w", err)
+				}
+				next := left[:0]
+				for _, id := range left {
+					if !found[id] {
+						next = append(next, id)
+					}
+				}
+				mu.Lock()
+				for id := range found {
+					out[id] = true
+				}
+				mu.Unlock()
+				if rows < observationsPage || len(next) == len(left) {
+					break // every session with earlier rows was on the page
+				}
+				left = next
 			}
 			return nil
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
-	}
-	out := map[string]bool{}
-	for i, id := range ids {
-		if found[i] {
-			out[id] = true
-		}
 	}
 	return out, nil
 }
