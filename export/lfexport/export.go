@@ -337,6 +337,13 @@ func Export(ctx context.Context, b bucket.Bucket, o Options) (*Result, error) {
 	if o.Shard != nil {
 		sh := *o.Shard
 		req.Shard = &sh
+		// Shards agree on the window they split, and on what "the same
+		// command" is when one resumes, by its resolved days.
+		whole, _, _, err := e.shardWindow(req)
+		if err != nil {
+			return nil, err
+		}
+		req.From, req.To = *whole.From, *whole.To
 	}
 	e.log.Info("exporting", "url", req.URL, "project", proj.ID, "project_name", proj.Name, "api", gen.String())
 

@@ -130,8 +130,8 @@ func (e *exporter) shardWindow(req request) (whole hive.Window, from, to time.Ti
 // leaseGroup names the sharded export a shard belongs to: shards of the
 // same group run at the same time.
 func (e *exporter) leaseGroup(req request) string {
-	return fmt.Sprintf("export of project %s from %s, %s – %s, %d shards", req.ProjectID, req.URL,
-		req.From.Format(time.RFC3339), req.To.Format(time.RFC3339), e.o.Shard.Count)
+	return fmt.Sprintf("export of project %s from %s, %s – %s in %d shards", req.ProjectID, req.URL,
+		hive.DateOf(req.From), hive.DateOf(req.To.Add(-time.Nanosecond)), e.o.Shard.Count)
 }
 
 // partitionedOnly leaves snapshot tables to shard 1.

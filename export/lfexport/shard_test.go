@@ -3,6 +3,8 @@ package lfexport
 import (
 	"context"
 	"errors"
+	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/lakefuse/lakefuse/bucket"
 	"github.com/lakefuse/lakefuse/hive"
+	lf "github.com/lakefuse/lakefuse/internal/langfuse"
 	"github.com/lakefuse/lakefuse/internal/lftest"
 	"github.com/lakefuse/lakefuse/schema"
 )
@@ -289,5 +292,72 @@ func TestShardLeases(t *testing.T) {
 	}
 	if _, _, err := hive.AcquireLease(ctx, b, hive.LeaseOptions{Holder: "shard", Shard: 1, Group: group}); err != nil {
 		t.Errorf("shard after the unsharded run: %v", err)
+	}
+}
+
+// A shard that fails while its siblings run is resumed by the same command:
+// the siblings neither clean up its files nor abandon its checkpoint.
+func TestShardResumesBesideSiblings(t *testing.T) {
+	p := lftest.Generate(14, lftest.SizeSmall)
+	s, k := serve(t, lftest.V4, p)
+	ctx := context.Background()
+	f3, _ := hive.ShardWindow(shardFrom, shardTo, 3, 4)
+	day := hive.DateOf(f3) // shard 3's older day; its newer one is done first
+	s.SetFaults(lftest.Faults{Rates: map[lftest.FaultKind]float64{lftest.Fault500: 1}, Match: func(r *http.Request) bool {
+		q := r.URL.Query()
+		return r.URL.Path == "/api/public/v2/observations" && q.Get("limit") == "1000" && strings.HasPrefix(q.Get("fromStartTime"), day)
+	}})
+	failing, err := lf.New(lf.Config{BaseURL: s.URL(), PublicKey: k.PublicKey, SecretKey: k.SecretKey, MaxRetries: 2,
+		Backoff: func(int) time.Duration { return time.Millisecond }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := bucket.NewMemory()
+	o := Options{From: shardFrom, To: shardTo, Now: fixedNow}
+	o3 := o
+	o3.Client, o3.Shard = failing, &Shard{3, 4}
+	if _, err := Export(ctx, b, o3); !errors.Is(err, ErrIncomplete) {
+		t.Fatalf("shard 3/4 with failing requests: %v", err)
+	}
+	// The siblings start after it failed: its checkpoint and staged files
+	// are there for them to see.
+	exportShards(t, b, Options{Client: client(t, s, k), From: shardFrom, To: shardTo}, 4, 1, 2, 4)
+	l, err := hive.Open(ctx, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gaps := l.IncompleteShards(); len(gaps) != 1 || !slices.Equal(gaps[0].Missing, []int{3}) {
+		t.Fatalf("gaps = %+v, want shard 3 missing", gaps)
+	}
+	s.SetFaults(lftest.Faults{})
+	o.Client, o.Shard = client(t, s, k), &Shard{3, 4}
+	res, err := Export(ctx, b, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Resumed == "" {
+		t.Error("shard 3 did not resume its checkpoint")
+	}
+	export(t, b, Options{Client: client(t, s, k), From: shardFrom, To: shardTo, Tables: []string{"media"}})
+	whole := bucket.NewMemory()
+	export(t, whole, Options{Client: client(t, s, k), From: shardFrom, To: shardTo})
+	compareLake(t, readLake(t, b), readLake(t, whole))
+}
+
+// A shard refuses while a shard of another sharded export (another window)
+// is at work.
+func TestShardOfAnotherExportRefused(t *testing.T) {
+	p := lftest.Generate(3, lftest.SizeSmall)
+	s, k := serve(t, lftest.V4, p)
+	ctx := context.Background()
+	b := bucket.NewMemory()
+	other, _, err := hive.AcquireLease(ctx, b, hive.LeaseOptions{Holder: "lakefuse export --shard 2/2", Shard: 2, Group: "export of another window"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Release(ctx)
+	_, err = Export(ctx, b, Options{Client: client(t, s, k), From: shardFrom, To: shardTo, Shard: &Shard{1, 2}, Now: fixedNow})
+	if !errors.Is(err, hive.ErrLeaseHeld) || !strings.Contains(err.Error(), "another window") {
+		t.Fatalf("err = %v, want ErrLeaseHeld naming the other export", err)
 	}
 }
