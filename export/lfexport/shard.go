@@ -216,3 +216,59 @@ func (e *exporter) sessionsEarlier(ctx context.Context, ids []string) (map[strin
 	}
 	return out, nil
 }
+
+// traceBatch is how many traces one request of foldLater asks about.
+const traceBatch = 100
+
+// foldsLater reports whether this run is a shard with later shards: a v4
+// trace it writes may have rows in their days.
+func (e *exporter) foldsLater() bool {
+	sh := e.st.Shard
+	return sh != nil && sh.Window.To != nil && e.st.To.Before(*sh.Window.To)
+}
+
+// foldLater folds into the aggregates of the traces in aggs their rows in
+// the days of later shards, so that a shard writes the row an unsharded
+// export of the whole window derives (a tag or user set on a child span
+// after the shard's end). One request per batch, for the trace-level field
+// groups only (traceId "any of", startTime bounds: a string column takes a
+// stringOptions filter,
+// packages/shared/src/server/queries/clickhouse-sql/filterTypeCompatibility.ts).
+// Parentless rows are left out: a later shard writes the row of a root of
+// its own.
+func (e *exporter) foldLater(ctx context.Context, aggs map[string]*traceAgg) error {
+	ids := make([]string, 0, len(aggs))
+	for id := range aggs {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	raw, err := json.Marshal([]filterCond{
+		{"stringOptions", "traceId", "any of", ids},
+		{"datetime", "startTime", ">=", e.st.To.Format(time.RFC3339Nano)},
+		{"datetime", "startTime", "<", e.st.Shard.Window.To.Format(time.RFC3339Nano)},
+	})
+	if err != nil {
+		return err
+	}
+	q := lf.ObservationsV2Query{CursorOptions: lf.CursorOptions{Limit: observationsPage},
+		Fields: []string{"core", "basic", "time", "trace_context"}, Filter: string(raw)}
+	err = e.c.ListObservationsV2(ctx, q, func(page []lf.ObservationV2) error {
+		for i := range page {
+			row, err := observationV2(&page[i])
+			if err != nil {
+				return err
+			}
+			if row.TraceID == nil || row.ParentObservationID == nil {
+				continue
+			}
+			if a := aggs[*row.TraceID]; a != nil {
+				a.add(row)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("read the later rows of %d traces: %w", len(ids), err)
+	}
+	return nil
+}
