@@ -227,6 +227,12 @@ func (e *exporter) foldsLater() bool {
 	return sh != nil && sh.Window.To != nil && e.st.To.Before(*sh.Window.To)
 }
 
+// mayGoOn reports whether the trace may have rows that start at or after
+// t: a span of it was still open then (or never sent its end). A child
+// that starts after every span of its trace ended is not looked for: the
+// SDKs nest child spans inside their parents.
+func (a *traceAgg) mayGoOn(t time.Time) bool { return a.Open || !a.End.Before(t) }
+
 // foldLater folds into the aggregates of the traces in aggs their rows in
 // the days of later shards, so that a shard writes the row an unsharded
 // export of the whole window derives (a tag or user set on a child span
@@ -237,6 +243,9 @@ func (e *exporter) foldsLater() bool {
 // Parentless rows are left out: a later shard writes the row of a root of
 // its own.
 func (e *exporter) foldLater(ctx context.Context, aggs map[string]*traceAgg) error {
+	if len(aggs) == 0 {
+		return nil
+	}
 	ids := make([]string, 0, len(aggs))
 	for id := range aggs {
 		ids = append(ids, id)

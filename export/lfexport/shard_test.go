@@ -371,7 +371,7 @@ func TestShardTraceAcrossBoundary(t *testing.T) {
 	_, t3 := hive.ShardWindow(shardFrom, shardTo, 2, 4) // shard 2 ends where shard 3 begins
 	root := t3.Add(-time.Hour)
 	child := t3.Add(2 * time.Hour)
-	end := root.Add(time.Minute)
+	end := child.Add(time.Minute) // the root span encloses its child, as an agent's run does
 	if err := p.AddObservations(
 		&lftest.Observation{ID: "edge-root", TraceID: "edge-trace", Type: lftest.TypeSpan, Name: ptr("agent"), StartTime: root, EndTime: &end,
 			Level: lftest.LevelDefault, Environment: "default", TraceName: ptr("edge"), UserID: ptr("u-early"), SessionID: ptr("edge-session"),

@@ -234,7 +234,7 @@ func (e *exporter) emitRooted(ctx context.Context, w *windowV4, before time.Time
 		n++
 		w.emitted[tid] = true
 		delete(w.open, tid)
-		if e.foldsLater() {
+		if e.foldsLater() && a.mayGoOn(e.st.To) {
 			w.pending = append(w.pending, pendingTrace{tid, a})
 			if len(w.pending) < traceBatch {
 				continue
@@ -306,7 +306,9 @@ func (e *exporter) derivedV4(ctx context.Context) error {
 			if e.foldsLater() {
 				aggs := map[string]*traceAgg{}
 				for _, id := range batch {
-					aggs[id] = e.st.Rootless[id]
+					if a := e.st.Rootless[id]; a.mayGoOn(e.st.To) {
+						aggs[id] = a
+					}
 				}
 				if err := e.foldLater(ctx, aggs); err != nil {
 					return err
