@@ -114,8 +114,9 @@
 // shard's traces, exported by one unsharded run afterwards). A v4 session is
 // written by the shard whose days hold its earliest observation in the
 // window (sessionsEarlier asks, in batches, which sessions began before the
-// shard's days); a v4 trace by the shard holding its root, as at any
-// window's edge. Each shard holds its own lease (hive.LeaseOptions.Shard),
+// shard's days); a v4 trace by the shard holding its root, which folds in
+// the trace's rows in later shards' days when the trace was still open at
+// its end (foldLater, in batches). Each shard holds its own lease (hive.LeaseOptions.Shard),
 // does not Clean, and leaves sibling shards' checkpoints alone; the manifest
 // records the shard and the whole window (hive.Shard). Shard and
 // Incremental exclude each other; an incremental run after an incomplete
