@@ -12,6 +12,7 @@
 //	_lakefuse/checkpoints/<run>.json                                  runs that can resume
 //	_lakefuse/staging/<run>/<path>                                    files of runs not yet moved into place
 //	_lakefuse/lease/<generation>.json                                 the lake's lease
+//	_lakefuse/lease-shards/<i>/<generation>.json                      the lease of shard i of a sharded export
 //
 // # Escaping
 //
@@ -42,6 +43,21 @@
 // it before writing the manifest. An expired lease, or one whose holder's
 // process is gone on this machine, is taken over; Clean, run by the holder,
 // then deletes what dead runs left, never what a live run may commit.
+//
+// A shard of a sharded export takes the lease of its index instead
+// (LeaseOptions.Shard, under _lakefuse/lease-shards/), so the shards of one
+// export (one LeaseOptions.Group) run side by side. The lake's lease and the
+// shards' leases are different objects: a run takes its own, then looks at
+// the others (conflict) and gives its own up if one excludes it, so of two
+// runs that exclude each other at least one sees the other; a dead holder's
+// lease is fenced with a newer, released generation. Shards do not Clean.
+//
+// # Shards
+//
+// ShardWindow splits a window of whole UTC days into n runs of whole days,
+// so each dt partition belongs to one shard. A shard's manifest records
+// Shard (its index, the count and the whole window); IncompleteShards finds
+// sharded exports a shard of which never committed.
 //
 // hive knows tables through package schema and bytes through package bucket;
 // it knows nothing of Langfuse or LangSmith.

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,6 +21,14 @@ import (
 // LeaseDir holds the lake's lease, one object per generation:
 // _lakefuse/lease/<generation>.json. The highest generation is the lease.
 const LeaseDir = MetaDir + "/lease/"
+
+// ShardLeaseDir holds the leases of shards of sharded exports, one
+// directory per shard index: _lakefuse/lease-shards/<i>/<generation>.json.
+// Shards of one sharded export (the same Group) hold theirs at the same
+// time; the lake's lease excludes all of them, and they exclude it.
+const ShardLeaseDir = MetaDir + "/lease-shards/"
+
+func shardLeaseDir(i int) string { return ShardLeaseDir + strconv.Itoa(i) + "/" }
 
 // Errors of the lease.
 var (
@@ -53,10 +62,23 @@ type LeaseInfo struct {
 	RenewedAt time.Time `json:"renewed_at"`
 	ExpiresAt time.Time `json:"expires_at"`
 	Released  bool      `json:"released,omitempty"`
+	// Shard is the shard index (from 1) of a shard's lease, 0 for the
+	// lake's lease; Group names the sharded export it belongs to.
+	Shard int    `json:"shard,omitempty"`
+	Group string `json:"group,omitempty"`
+}
+
+// live reports whether the lease still excludes others at now.
+func (i *LeaseInfo) live(now time.Time, host string) bool {
+	return i != nil && !i.Released && now.Before(i.ExpiresAt) && !holderDead(i, host)
 }
 
 func (i *LeaseInfo) String() string {
-	return fmt.Sprintf("%s (host %s, pid %d, started %s, lease expires %s)", i.Holder, i.Host, i.PID,
+	shard := ""
+	if i.Shard > 0 {
+		shard = fmt.Sprintf(", shard %d of %s", i.Shard, i.Group)
+	}
+	return fmt.Sprintf("%s (host %s, pid %d%s, started %s, lease expires %s)", i.Holder, i.Host, i.PID, shard,
 		i.StartedAt.UTC().Format(time.RFC3339), i.ExpiresAt.UTC().Format(time.RFC3339))
 }
 
@@ -76,6 +98,12 @@ type LeaseOptions struct {
 	Poll   time.Duration
 	Logger *slog.Logger
 	Now    func() time.Time
+	// Shard, when positive, takes the lease of that shard (counted from 1)
+	// of the sharded export named Group instead of the lake's lease: shards
+	// of one Group run at the same time, while the lake's lease, the same
+	// shard twice and shards of another Group are excluded.
+	Shard int
+	Group string
 }
 
 func (o *LeaseOptions) defaults() {
@@ -108,6 +136,7 @@ func (o *LeaseOptions) defaults() {
 type Lease struct {
 	b    bucket.Bucket
 	opts LeaseOptions
+	dir  string // LeaseDir, or a shard's directory
 	key  string
 
 	mu      sync.Mutex
@@ -131,29 +160,84 @@ func AcquireLease(ctx context.Context, b bucket.Bucket, opts LeaseOptions) (*Lea
 	_, _ = rand.Read(tok[:])
 	host, _ := os.Hostname()
 	now := opts.Now().UTC()
-	l := &Lease{b: b, opts: opts, info: LeaseInfo{Token: hex.EncodeToString(tok[:]), Holder: opts.Holder, Host: host,
-		PID: os.Getpid(), Machine: selfProcessID(), StartedAt: now}}
+	l := &Lease{b: b, opts: opts, dir: LeaseDir, info: LeaseInfo{Token: hex.EncodeToString(tok[:]), Holder: opts.Holder, Host: host,
+		PID: os.Getpid(), Machine: selfProcessID(), StartedAt: now, Shard: max(opts.Shard, 0), Group: opts.Group}}
+	if opts.Shard > 0 {
+		l.dir = shardLeaseDir(opts.Shard)
+	} else {
+		l.info.Group = ""
+	}
 	deadline := now.Add(opts.Wait)
 	logged := false
 	for {
-		cur, gen, err := currentLease(ctx, b)
+		cur, gen, err := currentLease(ctx, b, l.dir)
 		if err != nil {
 			return nil, nil, err
 		}
 		now := opts.Now().UTC()
-		if cur != nil && cur.Token == l.info.Token {
+		own := cur != nil && cur.Token == l.info.Token
+		dead := false
+		if own {
 			// Our own create, whose answer was lost and retried.
 			l.info = *cur
-			l.key = leaseKey(cur.Generation)
-			break
+			l.key = leaseKey(l.dir, cur.Generation)
+		} else {
+			dead = cur != nil && holderDead(cur, host)
+			if cur != nil && !cur.Released && now.Before(cur.ExpiresAt) && !dead {
+				if !now.Before(deadline) {
+					return nil, nil, fmt.Errorf("%s: %w: %s; wait for it or pass --wait", b, ErrLeaseHeld, cur)
+				}
+				if !logged {
+					opts.Logger.Info("the lake is in use by another run; waiting", "holder", cur.String(), "wait", opts.Wait)
+					logged = true
+				}
+				t := time.NewTimer(min(opts.Poll, deadline.Sub(now)+time.Millisecond))
+				select {
+				case <-ctx.Done():
+					t.Stop()
+					return nil, nil, ctx.Err()
+				case <-t.C:
+				}
+				continue
+			}
+			l.info.Generation = gen + 1
+			l.info.RenewedAt = now
+			l.info.ExpiresAt = now.Add(opts.TTL)
+			data, _ := json.Marshal(&l.info)
+			err = b.Create(ctx, leaseKey(l.dir, gen+1), data)
+			if errors.Is(err, bucket.ErrExists) {
+				continue // another run was quicker, or our lost answer: look again
+			}
+			if err != nil {
+				return nil, nil, fmt.Errorf("take the lease of %s: %w", b, err)
+			}
+			l.key = leaseKey(l.dir, gen+1)
 		}
-		dead := cur != nil && holderDead(cur, host)
-		if cur != nil && !cur.Released && now.Before(cur.ExpiresAt) && !dead {
+		// The lake's lease and the shards' leases live in different
+		// objects: each run takes its own first and then looks at the
+		// others, so of two that exclude each other at least one sees the
+		// other (both cannot look before the other took its lease).
+		other, err := l.conflict(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		if other != nil {
+			// Give ours up and wait for the other, with a fresh token so
+			// that our released generation is not mistaken for ours.
+			info := l.info
+			info.Released = true
+			info.ExpiresAt = now
+			data, _ := json.Marshal(&info)
+			if err := putObject(ctx, b, l.key, data); err != nil {
+				return nil, nil, fmt.Errorf("give up the lease of %s: %w", b, err)
+			}
+			_, _ = rand.Read(tok[:])
+			l.info.Token = hex.EncodeToString(tok[:])
 			if !now.Before(deadline) {
-				return nil, nil, fmt.Errorf("%s: %w: %s; wait for it or pass --wait", b, ErrLeaseHeld, cur)
+				return nil, nil, fmt.Errorf("%s: %w: %s; wait for it or pass --wait", b, ErrLeaseHeld, other)
 			}
 			if !logged {
-				opts.Logger.Info("the lake is in use by another run; waiting", "holder", cur.String(), "wait", opts.Wait)
+				opts.Logger.Info("the lake is in use by another run; waiting", "holder", other.String(), "wait", opts.Wait)
 				logged = true
 			}
 			t := time.NewTimer(min(opts.Poll, deadline.Sub(now)+time.Millisecond))
@@ -165,19 +249,7 @@ func AcquireLease(ctx context.Context, b bucket.Bucket, opts LeaseOptions) (*Lea
 			}
 			continue
 		}
-		l.info.Generation = gen + 1
-		l.info.RenewedAt = now
-		l.info.ExpiresAt = now.Add(opts.TTL)
-		data, _ := json.Marshal(&l.info)
-		err = b.Create(ctx, leaseKey(gen+1), data)
-		if errors.Is(err, bucket.ErrExists) {
-			continue // another run was quicker, or our lost answer: look again
-		}
-		if err != nil {
-			return nil, nil, fmt.Errorf("take the lease of %s: %w", b, err)
-		}
-		l.key = leaseKey(gen + 1)
-		if cur != nil && !cur.Released {
+		if !own && cur != nil && !cur.Released {
 			c := *cur
 			l.expired = &c
 			why := "it stopped renewing it"
@@ -197,14 +269,72 @@ func AcquireLease(ctx context.Context, b bucket.Bucket, opts LeaseOptions) (*Lea
 	return l, lctx, nil
 }
 
-func leaseKey(gen int64) string { return fmt.Sprintf("%s%012d.json", LeaseDir, gen) }
+func leaseKey(dir string, gen int64) string { return fmt.Sprintf("%s%012d.json", dir, gen) }
 
-// currentLease reads the highest generation's lease; nil when there is none.
-func currentLease(ctx context.Context, b bucket.Bucket) (*LeaseInfo, int64, error) {
+// conflict returns a live lease that excludes this one: for the lake's
+// lease, any shard's; for a shard's, the lake's or a shard's of another
+// group. A lease whose holder stopped renewing it (or died) is fenced: the
+// next generation is created, released, so that the holder, should it wake
+// up, finds its lease lost and does not commit.
+func (l *Lease) conflict(ctx context.Context) (*LeaseInfo, error) {
+	var dirs []string
+	if l.opts.Shard > 0 {
+		dirs = append(dirs, LeaseDir)
+	}
+	seen := map[string]bool{}
+	err := l.b.List(ctx, ShardLeaseDir, func(a bucket.Attrs) error {
+		i, _, ok := strings.Cut(strings.TrimPrefix(a.Key, ShardLeaseDir), "/")
+		if n, err := strconv.Atoi(i); ok && err == nil && n > 0 && n != l.opts.Shard && !seen[i] {
+			seen[i] = true
+			dirs = append(dirs, shardLeaseDir(n))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list the shards' leases of %s: %w", l.b, err)
+	}
+	host := l.info.Host
+	for _, dir := range dirs {
+		for {
+			cur, gen, err := currentLease(ctx, l.b, dir)
+			if err != nil {
+				return nil, err
+			}
+			if cur == nil || cur.Released {
+				break
+			}
+			if cur.live(l.opts.Now().UTC(), host) {
+				if l.opts.Shard > 0 && cur.Shard > 0 && cur.Group == l.opts.Group {
+					break // a sibling shard
+				}
+				return cur, nil
+			}
+			now := l.opts.Now().UTC()
+			var tok [12]byte
+			_, _ = rand.Read(tok[:])
+			fence := LeaseInfo{Generation: gen + 1, Token: hex.EncodeToString(tok[:]), Holder: "fenced by " + l.opts.Holder,
+				Host: host, PID: os.Getpid(), StartedAt: now, RenewedAt: now, ExpiresAt: now, Released: true}
+			data, _ := json.Marshal(&fence)
+			err = l.b.Create(ctx, leaseKey(dir, gen+1), data)
+			if err == nil {
+				l.opts.Logger.Warn("fenced the lease of a run that ended without giving it up", "holder", cur.String())
+				break
+			}
+			if !errors.Is(err, bucket.ErrExists) {
+				return nil, fmt.Errorf("fence the lease of %s: %w", l.b, err)
+			}
+		}
+	}
+	return nil, nil
+}
+
+// currentLease reads the highest generation's lease in dir; nil when there
+// is none.
+func currentLease(ctx context.Context, b bucket.Bucket, dir string) (*LeaseInfo, int64, error) {
 	for {
 		gen := int64(0)
-		err := b.List(ctx, LeaseDir, func(a bucket.Attrs) error {
-			name, ok := strings.CutSuffix(strings.TrimPrefix(a.Key, LeaseDir), ".json")
+		err := b.List(ctx, dir, func(a bucket.Attrs) error {
+			name, ok := strings.CutSuffix(strings.TrimPrefix(a.Key, dir), ".json")
 			if n, err := strconv.ParseInt(name, 10, 64); ok && err == nil && n > gen {
 				gen = n
 			}
@@ -216,7 +346,7 @@ func currentLease(ctx context.Context, b bucket.Bucket) (*LeaseInfo, int64, erro
 		if gen == 0 {
 			return nil, 0, nil
 		}
-		data, err := getObject(ctx, b, leaseKey(gen), 1<<20)
+		data, err := getObject(ctx, b, leaseKey(dir, gen), 1<<20)
 		if errors.Is(err, bucket.ErrNotFound) {
 			continue // pruned meanwhile
 		}
@@ -235,19 +365,46 @@ func currentLease(ctx context.Context, b bucket.Bucket) (*LeaseInfo, int64, erro
 // CurrentLease returns the lake's lease, or nil when no run holds it (none
 // was ever taken, or the last one was released or expired).
 func CurrentLease(ctx context.Context, b bucket.Bucket, now time.Time) (*LeaseInfo, error) {
-	cur, _, err := currentLease(ctx, b)
+	cur, _, err := currentLease(ctx, b, LeaseDir)
 	if err != nil || cur == nil || cur.Released || !now.Before(cur.ExpiresAt) {
 		return nil, err
 	}
 	return cur, nil
 }
 
+// CurrentShardLeases returns the shards' leases held at now, by shard index.
+func CurrentShardLeases(ctx context.Context, b bucket.Bucket, now time.Time) ([]LeaseInfo, error) {
+	seen := map[int]bool{}
+	err := b.List(ctx, ShardLeaseDir, func(a bucket.Attrs) error {
+		i, _, _ := strings.Cut(strings.TrimPrefix(a.Key, ShardLeaseDir), "/")
+		if n, err := strconv.Atoi(i); err == nil && n > 0 {
+			seen[n] = true
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []LeaseInfo
+	for n := range seen {
+		cur, _, err := currentLease(ctx, b, shardLeaseDir(n))
+		if err != nil {
+			return nil, err
+		}
+		if cur != nil && !cur.Released && now.Before(cur.ExpiresAt) {
+			out = append(out, *cur)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Shard < out[j].Shard })
+	return out, nil
+}
+
 // prune deletes generations well below this one. A creator reads the
 // highest generation and creates the next one right away, so no creator
 // still aims at a pruned number.
 func (l *Lease) prune(ctx context.Context) {
-	_ = l.b.List(ctx, LeaseDir, func(a bucket.Attrs) error {
-		name, _ := strings.CutSuffix(strings.TrimPrefix(a.Key, LeaseDir), ".json")
+	_ = l.b.List(ctx, l.dir, func(a bucket.Attrs) error {
+		name, _ := strings.CutSuffix(strings.TrimPrefix(a.Key, l.dir), ".json")
 		if n, err := strconv.ParseInt(name, 10, 64); err == nil && n < l.info.Generation-leaseKeep {
 			_ = l.b.Delete(ctx, a.Key)
 		}
@@ -304,7 +461,7 @@ func (l *Lease) renew(ctx context.Context) error {
 		l.lost = fmt.Errorf("%w: it expired at %s before it could be renewed", ErrLeaseLost, l.info.ExpiresAt.Format(time.RFC3339))
 		return l.lost
 	}
-	cur, _, err := currentLease(ctx, l.b)
+	cur, _, err := currentLease(ctx, l.b, l.dir)
 	if err != nil {
 		return err
 	}
@@ -349,7 +506,7 @@ func (l *Lease) Check(ctx context.Context) error {
 	}
 	// A takeover needs the lease expired, which it is not; but a clock that
 	// jumped or a paused process can fool that, so look once more.
-	cur, _, err := currentLease(ctx, l.b)
+	cur, _, err := currentLease(ctx, l.b, l.dir)
 	if err != nil {
 		return err
 	}
@@ -376,7 +533,7 @@ func (l *Lease) Release(ctx context.Context) error {
 	if l.lost != nil {
 		return nil
 	}
-	cur, _, err := currentLease(context.WithoutCancel(ctx), l.b)
+	cur, _, err := currentLease(context.WithoutCancel(ctx), l.b, l.dir)
 	if err != nil {
 		return err
 	}

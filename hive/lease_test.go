@@ -150,7 +150,7 @@ func TestLeaseLostCancels(t *testing.T) {
 	}
 	defer l.Release(ctx)
 	// Someone else writes the next generation (as a takeover would).
-	if err := b.Create(ctx, leaseKey(l.Info().Generation+1), []byte(`{"token":"other","holder":"other"}`)); err != nil {
+	if err := b.Create(ctx, leaseKey(LeaseDir, l.Info().Generation+1), []byte(`{"token":"other","holder":"other"}`)); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -181,7 +181,7 @@ func TestLeaseHolderDead(t *testing.T) {
 	dead := LeaseInfo{Generation: 1, Token: "dead", Holder: "lakefuse export", Host: host, PID: cmd.Process.Pid,
 		Machine: processID{BootID: me.BootID, PIDNS: me.PIDNS, StartTime: "1"}, ExpiresAt: time.Now().Add(time.Hour)}
 	data, _ := json.Marshal(&dead)
-	if err := b.Create(ctx, leaseKey(1), data); err != nil {
+	if err := b.Create(ctx, leaseKey(LeaseDir, 1), data); err != nil {
 		t.Fatal(err)
 	}
 	l, _, err := AcquireLease(ctx, b, LeaseOptions{})
@@ -200,4 +200,49 @@ func TestLeaseHolderDead(t *testing.T) {
 		t.Fatal("another host's holder counts as dead")
 	}
 	_ = l.Release(ctx)
+}
+
+// A shard's lease that expired does not keep an unsharded run out, and the
+// shard, should it wake up, finds its lease lost: the run fenced it. The
+// same holds the other way round.
+func TestShardLeaseFenced(t *testing.T) {
+	ctx := context.Background()
+	b := bucket.NewMemory()
+	now := time.Now()
+	clock := func() time.Time { return now }
+	shard, _, err := AcquireLease(ctx, b, LeaseOptions{Holder: "shard 1", Shard: 1, Group: "g", TTL: time.Hour, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := AcquireLease(ctx, b, LeaseOptions{Holder: "unsharded", TTL: time.Hour, Now: clock}); !errors.Is(err, ErrLeaseHeld) {
+		t.Fatalf("unsharded run beside a live shard: %v", err)
+	}
+	now = now.Add(2 * time.Hour) // the shard stopped renewing
+	whole, _, err := AcquireLease(ctx, b, LeaseOptions{Holder: "unsharded", TTL: time.Hour, Now: clock})
+	if err != nil {
+		t.Fatalf("unsharded run after the shard's lease expired: %v", err)
+	}
+	if cur, _, _ := currentLease(ctx, b, shardLeaseDir(1)); cur == nil || !cur.Released || !strings.Contains(cur.Holder, "fenced by unsharded") {
+		t.Fatalf("shard 1's lease is %+v, want fenced", cur)
+	}
+	shard.mu.Lock()
+	shard.info.ExpiresAt = now.Add(time.Hour) // as if its clock had jumped
+	shard.mu.Unlock()
+	if err := shard.Check(ctx); !errors.Is(err, ErrLeaseLost) {
+		t.Fatalf("the fenced shard: Check = %v, want ErrLeaseLost", err)
+	}
+	now = now.Add(2 * time.Hour) // the unsharded run stopped renewing
+	s2, _, err := AcquireLease(ctx, b, LeaseOptions{Holder: "shard 2", Shard: 2, Group: "g", TTL: time.Hour, Now: clock})
+	if err != nil {
+		t.Fatalf("shard after the unsharded run's lease expired: %v", err)
+	}
+	whole.mu.Lock()
+	whole.info.ExpiresAt = now.Add(time.Hour)
+	whole.mu.Unlock()
+	if err := whole.Check(ctx); !errors.Is(err, ErrLeaseLost) {
+		t.Fatalf("the fenced unsharded run: Check = %v, want ErrLeaseLost", err)
+	}
+	_ = s2.Release(ctx)
+	_ = shard.Release(ctx)
+	_ = whole.Release(ctx)
 }

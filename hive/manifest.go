@@ -47,16 +47,20 @@ var (
 // it wrote. Writing it is the run's commit point: a data file that no
 // committed manifest lists is not part of the lake.
 type Manifest struct {
-	Format          string    `json:"format"`
-	ManifestVersion int       `json:"manifest_version"`
-	SchemaVersion   int       `json:"schema_version"`
-	RunID           string    `json:"run_id"`
-	Kind            string    `json:"kind"` // export, convert, sample, compact
-	Tool            Tool      `json:"tool"`
-	Source          Source    `json:"source"`
-	Window          Window    `json:"window"`
-	StartedAt       time.Time `json:"started_at"`
-	CommittedAt     time.Time `json:"committed_at"`
+	Format          string `json:"format"`
+	ManifestVersion int    `json:"manifest_version"`
+	SchemaVersion   int    `json:"schema_version"`
+	RunID           string `json:"run_id"`
+	Kind            string `json:"kind"` // export, convert, sample, compact
+	Tool            Tool   `json:"tool"`
+	Source          Source `json:"source"`
+	Window          Window `json:"window"`
+	// Shard is set by one shard of a sharded export: its index, the number
+	// of shards and the window of the whole export (Window is the shard's
+	// part of it).
+	Shard       *Shard    `json:"shard,omitempty"`
+	StartedAt   time.Time `json:"started_at"`
+	CommittedAt time.Time `json:"committed_at"`
 	// Tables summarises Files per table, including tables that the run read
 	// and found empty (0 rows), so that "exported, empty" and "not exported"
 	// differ.

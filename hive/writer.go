@@ -48,6 +48,8 @@ type RunOptions struct {
 	Tool   Tool
 	Source Source
 	Window Window
+	// Shard, for one shard of a sharded export, is recorded in the manifest.
+	Shard *Shard
 	// Selection is recorded in the manifest.
 	Selection *Selection
 
@@ -328,7 +330,7 @@ func (r *Run) Commit(ctx context.Context) (*Manifest, error) {
 	}
 	m := &Manifest{
 		Format: ManifestFormat, ManifestVersion: ManifestVersion, SchemaVersion: schema.Version,
-		RunID: r.opts.RunID, Kind: r.opts.Kind, Tool: r.opts.Tool, Source: r.opts.Source, Window: r.opts.Window,
+		RunID: r.opts.RunID, Kind: r.opts.Kind, Tool: r.opts.Tool, Source: r.opts.Source, Window: r.opts.Window, Shard: r.opts.Shard,
 		StartedAt: r.started, CommittedAt: r.opts.Now().UTC(),
 		Tables:  map[string]TableSummary{},
 		Files:   append([]FileEntry(nil), r.files...),

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"text/tabwriter"
 	"time"
@@ -52,6 +53,7 @@ type ExportCmd struct {
 	To          string        `help:"Export rows before this time (default: now); a past time is widened to the end of its day." placeholder:"TIME"`
 	Incremental bool          `help:"Export what is new since the last export of this project into LOCATION, re-reading --lookback before it."`
 	Lookback    time.Duration `help:"How much before the last export's end an incremental export re-reads, for late and updated rows." default:"48h"`
+	Shard       string        `help:"Export one part of the window as shard i of n (i/n, counted from 1: 1/4 … 4/4), side by side with the other shards, into one lake. Every shard needs the same --from and --to (default: the start of today, UTC); the window is whole UTC days split into n runs of days. Shard 1 also exports the tables not partitioned by time; media is left to one unsharded --tables media run. job/n takes i from a Kubernetes indexed Job ($JOB_COMPLETION_INDEX + 1). Not with --incremental." placeholder:"i/n"`
 	Every       time.Duration `help:"Keep running: an incremental export (one committed run) every this long (e.g. 1h), until SIGTERM or Ctrl-C. Needs --incremental."`
 	NoMedia     bool          `name:"no-media" help:"Do not download media bytes into _media/ (media rows are still written)."`
 	Concurrency int           `help:"Requests in flight per Langfuse rate-limit bucket, and parallel media and prompt fetches." default:"4"`
@@ -89,6 +91,17 @@ func (c *ExportCmd) Run(g *Globals) error {
 	tables, err := parseTables(c.Tables)
 	if err != nil {
 		return &exitError{2, err}
+	}
+	var shard *lfexport.Shard
+	if c.Shard != "" {
+		sh, err := lfexport.ParseShard(c.Shard, os.Getenv)
+		if err != nil {
+			return &exitError{2, err}
+		}
+		if c.Every > 0 {
+			return &exitError{2, fmt.Errorf("--shard and --every exclude each other: a continuous export is incremental, and shards need one fixed window")}
+		}
+		shard = &sh
 	}
 	filter, err := c.Filter()
 	if err != nil {
@@ -128,7 +141,7 @@ func (c *ExportCmd) Run(g *Globals) error {
 		Client: client, Tables: tables, From: from, To: to, Incremental: c.Incremental, Lookback: c.Lookback,
 		NoMedia: c.NoMedia, Concurrency: c.Concurrency, Logger: g.Log, Tool: hive.Tool{Name: "lakefuse", Version: toolVersion()},
 		Lease:  c.LeaseFlags.Options(g, "lakefuse export"),
-		Filter: filter, OmitFields: omit, Redactor: red,
+		Filter: filter, OmitFields: omit, Redactor: red, Shard: shard,
 	}, c.JSON)
 }
 
@@ -203,6 +216,9 @@ func printExport(w io.Writer, b bucket.Bucket, res *lfexport.Result, s lfexport.
 	m := res.Manifest
 	fmt.Fprintf(w, "exported %s project %s (Langfuse %s API) into %s\n", m.Source.URL, res.ProjectID, res.Generation, b)
 	fmt.Fprintf(w, "run %s, window %s", m.RunID, windowString(m.Window))
+	if sh := m.Shard; sh != nil {
+		fmt.Fprintf(w, ", shard %d/%d of %s", sh.Index, sh.Count, windowString(sh.Window))
+	}
 	if res.Resumed != "" {
 		fmt.Fprintf(w, ", resumed from its checkpoint")
 	}

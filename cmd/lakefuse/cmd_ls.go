@@ -33,10 +33,12 @@ type lsTable struct {
 }
 
 type lsRun struct {
-	RunID       string      `json:"run_id"`
-	Kind        string      `json:"kind"`
-	Source      hive.Source `json:"source"`
-	Window      hive.Window `json:"window"`
+	RunID  string      `json:"run_id"`
+	Kind   string      `json:"kind"`
+	Source hive.Source `json:"source"`
+	Window hive.Window `json:"window"`
+	// Shard is set for one shard of a sharded export.
+	Shard       *hive.Shard `json:"shard,omitempty"`
 	Tool        hive.Tool   `json:"tool"`
 	StartedAt   time.Time   `json:"started_at"`
 	CommittedAt time.Time   `json:"committed_at"`
@@ -66,6 +68,11 @@ type lsOutput struct {
 	Staged []lsStray `json:"staged,omitempty"`
 	// InUse is the run holding the lake's lease, if any.
 	InUse string `json:"in_use_by,omitempty"`
+	// InUseShards are the shards of a sharded export at work.
+	InUseShards []string `json:"in_use_by_shards,omitempty"`
+	// IncompleteShards are sharded exports some of whose shards have not
+	// committed.
+	IncompleteShards []string `json:"incomplete_sharded_exports,omitempty"`
 }
 
 // Run prints the summary.
@@ -113,7 +120,7 @@ func summarise(ctx context.Context, b bucket.Bucket, long bool) (*lsOutput, erro
 	}
 	media := map[string]bool{}
 	for _, m := range l.Manifests {
-		r := lsRun{RunID: m.RunID, Kind: m.Kind, Source: m.Source, Window: m.Window, Tool: m.Tool,
+		r := lsRun{RunID: m.RunID, Kind: m.Kind, Source: m.Source, Window: m.Window, Shard: m.Shard, Tool: m.Tool,
 			StartedAt: m.StartedAt, CommittedAt: m.CommittedAt, Files: len(m.Files), Removed: len(m.Removed), Selection: m.Selection,
 			Redaction: m.Redaction}
 		for _, f := range m.Files {
@@ -141,6 +148,14 @@ func summarise(ctx context.Context, b bucket.Bucket, long bool) (*lsOutput, erro
 	}
 	if lease, err := hive.CurrentLease(ctx, l.Bucket(), time.Now()); err == nil && lease != nil {
 		out.InUse = lease.String()
+	}
+	if shards, err := hive.CurrentShardLeases(ctx, l.Bucket(), time.Now()); err == nil {
+		for _, s := range shards {
+			out.InUseShards = append(out.InUseShards, s.String())
+		}
+	}
+	for _, g := range l.IncompleteShards() {
+		out.IncompleteShards = append(out.IncompleteShards, g.String())
 	}
 	return out, nil
 }
@@ -182,7 +197,11 @@ func printSummary(w io.Writer, out *lsOutput, long bool) error {
 		if r.Source.ServerVersion != "" {
 			src += " (" + r.Source.ServerVersion + ")"
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%d\t%d\n", r.RunID, r.Kind, src, windowString(r.Window),
+		kind := r.Kind
+		if r.Shard != nil {
+			kind += fmt.Sprintf(" (shard %d/%d)", r.Shard.Index, r.Shard.Count)
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%d\t%d\n", r.RunID, kind, src, windowString(r.Window),
 			r.CommittedAt.Format(time.RFC3339), r.Files, r.Rows)
 	}
 	if err := tw.Flush(); err != nil {
@@ -211,6 +230,15 @@ func printSummary(w io.Writer, out *lsOutput, long bool) error {
 	}
 	if out.InUse != "" {
 		fmt.Fprintf(w, "\nin use by %s\n", out.InUse)
+	}
+	for _, s := range out.InUseShards {
+		fmt.Fprintf(w, "\nin use by %s\n", s)
+	}
+	if len(out.IncompleteShards) > 0 {
+		fmt.Fprintf(w, "\nincomplete: %d sharded export(s) lack a shard (run it again, or an unsharded or incremental export of its days):\n", len(out.IncompleteShards))
+		for _, s := range out.IncompleteShards {
+			fmt.Fprintf(w, "  %s\n", s)
+		}
 	}
 	if len(out.Staged) > 0 {
 		fmt.Fprintf(w, "\n%d staged file(s) under %s:\n", len(out.Staged), hive.StagingDir)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/lakefuse/lakefuse/bucket"
 	"github.com/lakefuse/lakefuse/export/lfexport"
@@ -81,6 +82,17 @@ func (c *VerifyCmd) Run(g *Globals) error {
 	}
 	if dups > 0 {
 		return fmt.Errorf("%d row(s) appear more than once in %s: a glob reader counts them twice; runs that wrote them are named above", dups, b)
+	}
+	if gaps := l.IncompleteShards(); len(gaps) > 0 {
+		for _, gap := range gaps {
+			fmt.Fprintf(g.Stdout, "FAIL %s\n", gap)
+		}
+		if at, err := hive.CurrentShardLeases(g.Ctx, b, time.Now()); err == nil {
+			for _, s := range at {
+				fmt.Fprintf(g.Stdout, "note: still at work: %s\n", s.String())
+			}
+		}
+		return fmt.Errorf("%d sharded export(s) in %s lack a shard: its days are missing or stale; run the shard again (the same command), or an unsharded or incremental export of its days", len(gaps), b)
 	}
 	fmt.Fprintf(g.Stdout, "verified %d files, %d rows, %d runs in %s: all match their manifests\n", files, rows, len(l.Manifests), b)
 	if !c.AgainstSource && !c.AgainstDestination {

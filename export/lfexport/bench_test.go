@@ -1,11 +1,17 @@
 package lfexport
 
 import (
+	"errors"
+	"fmt"
+	"net/http"
 	"os"
 	"strconv"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/lakefuse/lakefuse/bucket"
+	lf "github.com/lakefuse/lakefuse/internal/langfuse"
 	"github.com/lakefuse/lakefuse/internal/lftest"
 	"github.com/lakefuse/lakefuse/redact"
 )
@@ -57,5 +63,74 @@ func benchExportV4(b *testing.B, red *redact.Redactor) {
 		st := s.Stats()
 		b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "obs/s")
 		b.ReportMetric(float64(st.Total)/float64(n)*1000, "req/1000obs")
+	}
+}
+
+// latency delays every request, like a server across a network.
+type latency struct {
+	d  time.Duration
+	rt http.RoundTripper
+}
+
+func (l latency) RoundTrip(r *http.Request) (*http.Response, error) {
+	time.Sleep(l.d)
+	return l.rt.RoundTrip(r)
+}
+
+// BenchmarkExportV4Shards exports the benchmark's project of 8 days once
+// unsharded and once as 4 concurrent shards, each request delayed by
+// LAKEFUSE_BENCH_LATENCY (default 20ms, a server across a network), and
+// reports observations/s of the whole export.
+func BenchmarkExportV4Shards(b *testing.B) {
+	n := benchObservations()
+	delay := 20 * time.Millisecond
+	if d, err := time.ParseDuration(os.Getenv("LAKEFUSE_BENCH_LATENCY")); err == nil {
+		delay = d
+	}
+	p := lftest.Generate(3, lftest.SizeBench(n, 2048))
+	s := lftest.NewServer(lftest.Options{Mode: lftest.V4})
+	defer s.Close()
+	id, pk, sk := s.AddGeneratedProject(p)
+	from, to := lftest.DefaultEnd.AddDate(0, 0, -8), lftest.DefaultEnd
+	newClient := func() *lf.Client {
+		c, err := lf.New(lf.Config{BaseURL: s.URL(), PublicKey: pk, SecretKey: sk,
+			HTTPClient: &http.Client{Transport: latency{delay, http.DefaultTransport}}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return c
+	}
+	_ = id
+	tables := []string{"observations", "traces", "sessions", "scores"}
+	for _, shards := range []int{1, 4} {
+		b.Run(fmt.Sprintf("shards=%d", shards), func(b *testing.B) {
+			s.ResetStats()
+			for i := 0; i < b.N; i++ {
+				bk, err := bucket.Open(b.Context(), b.TempDir(), bucket.Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if shards == 1 {
+					export(b, bk, Options{Client: newClient(), Tables: tables, From: from, To: to})
+					continue
+				}
+				var wg sync.WaitGroup
+				errs := make([]error, shards)
+				for k := 1; k <= shards; k++ {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						_, errs[k-1] = Export(b.Context(), bk, Options{Client: newClient(), Tables: tables, From: from, To: to,
+							Shard: &Shard{k, shards}, Now: func() time.Time { return to.Add(time.Hour) }})
+					}()
+				}
+				wg.Wait()
+				if err := errors.Join(errs...); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "obs/s")
+			b.ReportMetric(float64(s.Stats().Total)/float64(b.N), "requests")
+		})
 	}
 }

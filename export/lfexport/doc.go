@@ -103,6 +103,25 @@
 // whole every run. Continuous repeats an incremental export every
 // Schedule.Every, one committed run per cycle.
 //
+// # Shards
+//
+// Options.Shard makes the run shard i of n of one export, run side by side
+// with the others into one lake (shard.go). The window, from --from (required)
+// and --to (default: the start of the current UTC day) widened to whole
+// days, is split by hive.ShardWindow into n runs of whole days, so each shard
+// owns the dt partitions of its days. Shard 1 also exports the snapshot
+// tables; the media table is refused (it is one snapshot fed by every
+// shard's traces, exported by one unsharded run afterwards). A v4 session is
+// written by the shard whose days hold its earliest observation in the
+// window (sessionsEarlier asks, in batches, which sessions began before the
+// shard's days); a v4 trace by the shard holding its root, which folds in
+// the trace's rows in later shards' days when the trace was still open at
+// its end (foldLater, in batches). Each shard holds its own lease (hive.LeaseOptions.Shard),
+// does not Clean, and leaves sibling shards' checkpoints alone; the manifest
+// records the shard and the whole window (hive.Shard). Shard and
+// Incremental exclude each other; an incremental run after an incomplete
+// sharded export starts before its first missing shard.
+//
 // # Selection
 //
 // Options.Filter selects traces and Options.OmitFields leaves observation

@@ -97,6 +97,9 @@ type Options struct {
 	// OmitFields are observation field groups whose columns stay null
 	// (see selection.ParseFields).
 	OmitFields []string
+	// Shard, when set, exports one part of the window as one shard of a
+	// sharded export (see doc.go, Shards).
+	Shard *Shard
 }
 
 func (o *Options) validate() error {
@@ -115,6 +118,7 @@ func (o *Options) validate() error {
 	if o.Incremental && !o.From.IsZero() {
 		errs = append(errs, errors.New("--incremental and --from exclude each other: an incremental export starts where the last one ended"))
 	}
+	errs = append(errs, o.validateShard()...)
 	if err := selection.CheckOmitted(o.OmitFields); err != nil {
 		errs = append(errs, err)
 	}
@@ -189,6 +193,8 @@ type request struct {
 	// Redact is the hash of the redaction policy: a run resumes only with
 	// the same policy, so the lake never mixes two.
 	Redact string `json:"redact,omitempty"`
+	// Shard is set for one shard of a sharded export.
+	Shard *Shard `json:"shard,omitempty"`
 }
 
 func (r request) sameSource(o request) bool { return r.URL == o.URL && r.ProjectID == o.ProjectID }
@@ -196,7 +202,14 @@ func (r request) sameSource(o request) bool { return r.URL == o.URL && r.Project
 func (r request) equal(o request) bool {
 	return r.sameSource(o) && slices.Equal(r.Tables, o.Tables) && r.From.Equal(o.From) && r.To.Equal(o.To) &&
 		r.Incremental == o.Incremental && r.NoMedia == o.NoMedia && slices.Equal(r.OmitFields, o.OmitFields) &&
-		maps.EqualFunc(r.Filter, o.Filter, slices.Equal) && r.Redact == o.Redact
+		maps.EqualFunc(r.Filter, o.Filter, slices.Equal) && r.Redact == o.Redact &&
+		(r.Shard == nil) == (o.Shard == nil) && (r.Shard == nil || *r.Shard == *o.Shard)
+}
+
+// sibling reports whether o is the request of another shard than r's: a
+// shard leaves such checkpoints alone (their run may be at work now).
+func (r request) sibling(o request) bool {
+	return r.Shard != nil && (o.Shard == nil || o.Shard.Index != r.Shard.Index)
 }
 
 // state is the exporter's part of a checkpoint.
@@ -223,6 +236,8 @@ type state struct {
 	// Sel is what the filter selected (filter.go); nil before the select
 	// task ran or without a filter.
 	Sel *selection.Set `json:"selection,omitempty"`
+	// Shard is the shard and the whole export's window, for a shard.
+	Shard *hive.Shard `json:"shard,omitempty"`
 }
 
 const stateFormat = "lakefuse.export.langfuse/2"
@@ -301,6 +316,14 @@ func Export(ctx context.Context, b bucket.Bucket, o Options) (*Result, error) {
 	for _, t := range tables {
 		e.tables[t] = true
 	}
+	if o.Shard != nil {
+		// The media table is exported by an unsharded run (validateShard
+		// refuses it by name), snapshot tables by shard 1 only.
+		delete(e.tables, "media")
+		if o.Shard.Index != 1 {
+			partitionedOnly(e.tables)
+		}
+	}
 	sorted := make([]string, 0, len(e.tables))
 	for t := range e.tables {
 		sorted = append(sorted, t)
@@ -310,6 +333,17 @@ func Export(ctx context.Context, b bucket.Bucket, o Options) (*Result, error) {
 		Incremental: o.Incremental, NoMedia: o.NoMedia, Filter: o.Filter.Map(), OmitFields: slices.Clone(o.OmitFields)}
 	if o.Redactor != nil {
 		req.Redact = o.Redactor.PolicyHash()
+	}
+	if o.Shard != nil {
+		sh := *o.Shard
+		req.Shard = &sh
+		// Shards agree on the window they split, and on what "the same
+		// command" is when one resumes, by its resolved days.
+		whole, _, _, err := e.shardWindow(req)
+		if err != nil {
+			return nil, err
+		}
+		req.From, req.To = *whole.From, *whole.To
 	}
 	e.log.Info("exporting", "url", req.URL, "project", proj.ID, "project_name", proj.Name, "api", gen.String())
 
@@ -322,6 +356,12 @@ func Export(ctx context.Context, b bucket.Bucket, o Options) (*Result, error) {
 	}
 	if lo.Logger == nil {
 		lo.Logger = o.Logger
+	}
+	if o.Shard != nil {
+		// Shards of one export hold a lease each and run side by side.
+		lo.Shard = o.Shard.Index
+		lo.Group = e.leaseGroup(req)
+		lo.Holder += " --shard " + o.Shard.String()
 	}
 	lease, ctx, err := hive.AcquireLease(ctx, b, lo)
 	if err != nil {
@@ -349,7 +389,10 @@ func Export(ctx context.Context, b bucket.Bucket, o Options) (*Result, error) {
 	if cp != nil {
 		keep = append(keep, cp.Run.RunID)
 	}
-	if res.Cleaned, err = hive.Clean(ctx, lake, keep...); err != nil {
+	if o.Shard != nil {
+		// Sibling shards are at work: what looks left over may be theirs.
+		// The next run that holds the lake's lease cleans up.
+	} else if res.Cleaned, err = hive.Clean(ctx, lake, keep...); err != nil {
 		return nil, fmt.Errorf("clean up leftovers of earlier runs: %w", err)
 	}
 	if len(res.Cleaned) > 0 {
@@ -373,6 +416,7 @@ func Export(ctx context.Context, b bucket.Bucket, o Options) (*Result, error) {
 		st.init()
 		e.st = &st
 		runOpts.Window = window(st.From, st.To)
+		runOpts.Shard = st.Shard
 		if e.run, err = hive.ResumeRun(ctx, b, cp.Run, runOpts); err != nil {
 			return nil, err
 		}
@@ -386,6 +430,7 @@ func Export(ctx context.Context, b bucket.Bucket, o Options) (*Result, error) {
 			return nil, err
 		}
 		runOpts.Window = window(e.st.From, e.st.To)
+		runOpts.Shard = e.st.Shard
 		if e.run, err = hive.NewRun(ctx, b, runOpts); err != nil {
 			return nil, err
 		}
@@ -502,6 +547,9 @@ func (e *exporter) findCheckpoint(ctx context.Context, req request) (*hive.Check
 			}
 			continue
 		}
+		if req.sibling(st.Request) {
+			continue
+		}
 		if found == nil && st.Request.equal(req) {
 			found = cp
 			continue
@@ -533,6 +581,16 @@ func (e *exporter) plan(lake *hive.Lake, req request) error {
 	if !req.From.IsZero() {
 		st.From = dayStart(req.From)
 	}
+	if e.o.Shard != nil {
+		whole, from, to, err := e.shardWindow(req)
+		if err != nil {
+			return err
+		}
+		st.From, st.To = from, to
+		st.Shard = &hive.Shard{Index: e.o.Shard.Index, Count: e.o.Shard.Count, Window: whole}
+		e.log.Info("sharded export", "shard", e.o.Shard.String(), "window", hive.DateOf(from)+" – "+hive.DateOf(to.Add(-time.Nanosecond)),
+			"export_window", hive.DateOf(*whole.From)+" – "+hive.DateOf(whole.To.Add(-time.Nanosecond)))
+	}
 	if req.Incremental {
 		var last *time.Time
 		for _, m := range lake.Manifests {
@@ -540,6 +598,18 @@ func (e *exporter) plan(lake *hive.Lake, req request) error {
 				if last == nil || m.Window.To.After(*last) {
 					last = m.Window.To
 				}
+			}
+		}
+		// A sharded export with a shard missing ends where the first
+		// missing shard's days begin: this run exports them.
+		for _, g := range lake.IncompleteShards() {
+			if g.Source.URL != req.URL || g.Source.ProjectID != req.ProjectID || len(g.Missing) == 0 {
+				continue
+			}
+			f, _ := hive.ShardWindow(*g.Window.From, *g.Window.To, g.Missing[0], g.Count)
+			if last != nil && last.After(f) {
+				e.log.Info("incremental export: a sharded export is missing a shard; exporting its days", "shards", g.String())
+				last = &f
 			}
 		}
 		if last != nil {
@@ -609,7 +679,7 @@ func (e *exporter) loadOld(ctx context.Context, lake *hive.Lake) error {
 	if e.gen == lf.V4 && e.tables["sessions"] {
 		e.oldSessions = map[string]bool{}
 		for _, f := range lake.Files("sessions") {
-			if f.ProjectID != e.project || removed[f.Path] {
+			if f.ProjectID != e.project || removed[f.Path] || e.siblingPartition(f.Date) {
 				continue
 			}
 			err := scanFile(ctx, lake, f, func(r *schema.Session) error {
@@ -877,4 +947,14 @@ func (e *exporter) walk(ctx context.Context, name string, probe probeFunc, list 
 // inRange reports whether t lies in the run's time range.
 func (e *exporter) inRange(t time.Time) bool {
 	return (e.st.From.IsZero() || !t.Before(e.st.From)) && t.Before(e.st.To)
+}
+
+// siblingPartition reports whether dt lies in the window of this shard's
+// sharded export: a sibling shard rewrites it (or this shard does).
+func (e *exporter) siblingPartition(dt string) bool {
+	sh := e.st.Shard
+	if sh == nil || dt == "" {
+		return false
+	}
+	return dt >= hive.DateOf(*sh.Window.From) && dt <= hive.DateOf(sh.Window.To.Add(-time.Nanosecond))
 }

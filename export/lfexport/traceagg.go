@@ -34,6 +34,11 @@ type traceAgg struct {
 	Tags        []string  `json:"tags,omitempty"`
 	Public      bool      `json:"public,omitempty"`
 	OwnName     *string   `json:"own_name,omitempty"`
+	// End is the latest end time of its rows (their start time when they
+	// have none), Open that a span without an end time was met: what a
+	// shard needs to tell whether the trace may go on past its days.
+	End  time.Time `json:"end,omitzero"`
+	Open bool      `json:"open,omitempty"`
 
 	At aggTimes `json:"at"`
 
@@ -79,6 +84,15 @@ func (a *traceAgg) add(r *schema.Observation) {
 	}
 	if a.Start.IsZero() || r.StartTime.Before(a.Start) {
 		a.Start = r.StartTime
+	}
+	end := r.StartTime
+	if r.EndTime != nil {
+		end = *r.EndTime
+	} else if r.Type != "EVENT" {
+		a.Open = true // a span still running, or one whose end was never sent
+	}
+	if end.After(a.End) {
+		a.End = end
 	}
 	if nonEmpty(r.TraceName) && newer(&a.At.Name, at) {
 		a.Name = r.TraceName

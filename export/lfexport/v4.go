@@ -113,6 +113,14 @@ type windowV4 struct {
 	open    map[string]*traceAgg
 	rooted  []string
 	emitted map[string]bool
+	// pending are rooted traces of a shard that wait for their rows in
+	// later shards' days (foldLater) before they are written.
+	pending []pendingTrace
+}
+
+type pendingTrace struct {
+	id  string
+	agg *traceAgg
 }
 
 func (e *exporter) observationsV2(ctx context.Context) error {
@@ -226,11 +234,45 @@ func (e *exporter) emitRooted(ctx context.Context, w *windowV4, before time.Time
 		n++
 		w.emitted[tid] = true
 		delete(w.open, tid)
+		if e.foldsLater() && a.mayGoOn(e.st.To) {
+			w.pending = append(w.pending, pendingTrace{tid, a})
+			if len(w.pending) < traceBatch {
+				continue
+			}
+			if err := e.writePending(ctx, w); err != nil {
+				return err
+			}
+			continue
+		}
 		if err := e.add(ctx, schema.Traces, a.row(tid)); err != nil {
 			return err
 		}
 	}
 	w.rooted = w.rooted[n:]
+	if before.IsZero() {
+		return e.writePending(ctx, w) // the window ends: nothing waits past its checkpoint
+	}
+	return nil
+}
+
+// writePending folds the later rows of the pending traces in and writes them.
+func (e *exporter) writePending(ctx context.Context, w *windowV4) error {
+	if len(w.pending) == 0 {
+		return nil
+	}
+	aggs := make(map[string]*traceAgg, len(w.pending))
+	for _, p := range w.pending {
+		aggs[p.id] = p.agg
+	}
+	if err := e.foldLater(ctx, aggs); err != nil {
+		return err
+	}
+	for _, p := range w.pending {
+		if err := e.add(ctx, schema.Traces, p.agg.row(p.id)); err != nil {
+			return err
+		}
+	}
+	w.pending = w.pending[:0]
 	return nil
 }
 
@@ -249,16 +291,33 @@ func (e *exporter) derivedV4(ctx context.Context) error {
 			}
 			return strings.Compare(a, b)
 		})
+		var mine []string
 		for _, id := range ids {
 			skip, err := e.rootElsewhere(ctx, id)
 			if err != nil {
 				return err
 			}
-			if skip {
-				continue
+			if !skip {
+				mine = append(mine, id)
 			}
-			if err := e.add(ctx, schema.Traces, e.st.Rootless[id].row(id)); err != nil {
-				return err
+		}
+		for start := 0; start < len(mine); start += traceBatch {
+			batch := mine[start:min(start+traceBatch, len(mine))]
+			if e.foldsLater() {
+				aggs := map[string]*traceAgg{}
+				for _, id := range batch {
+					if a := e.st.Rootless[id]; a.mayGoOn(e.st.To) {
+						aggs[id] = a
+					}
+				}
+				if err := e.foldLater(ctx, aggs); err != nil {
+					return err
+				}
+			}
+			for _, id := range batch {
+				if err := e.add(ctx, schema.Traces, e.st.Rootless[id].row(id)); err != nil {
+					return err
+				}
 			}
 		}
 	}
@@ -273,6 +332,10 @@ func (e *exporter) derivedV4(ctx context.Context) error {
 			}
 			return strings.Compare(a, b)
 		})
+		earlier, err := e.sessionsEarlier(ctx, ids)
+		if err != nil {
+			return err
+		}
 		for _, id := range ids {
 			s := e.st.Sessions[id]
 			var row any = &schema.Session{ID: id, CreatedAt: s.CreatedAt, Environment: s.Environment}
@@ -284,6 +347,9 @@ func (e *exporter) derivedV4(ctx context.Context) error {
 			}
 			if e.oldSessions[row.(*schema.Session).ID] {
 				continue // the lake has it in a partition this run keeps
+			}
+			if earlier[id] {
+				continue // an earlier shard writes it
 			}
 			if err := e.write(ctx, schema.Sessions, row); err != nil {
 				return err
