@@ -193,11 +193,13 @@ func (b *gcsBucket) scrub(s string) string {
 	for _, secret := range b.secrets {
 		s = strings.ReplaceAll(s, secret, "xxxxx")
 	}
+	s = bearer.ReplaceAllString(s, "${1}xxxxx")
 	return urlQuery.ReplaceAllString(s, "?xxxxx")
 }
 
 var (
 	urlQuery   = regexp.MustCompile(`\?[^\s"']+`)
+	bearer     = regexp.MustCompile(`(?i)(bearer\s+|ya29\.)[A-Za-z0-9._~+/=-]+`)
 	permission = regexp.MustCompile(`storage\.[a-zA-Z]+\.[a-zA-Z]+`)
 )
 
