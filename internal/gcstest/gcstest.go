@@ -71,7 +71,7 @@ func (s *Server) NewBucket(t testing.TB, prefix string) string {
 // Keys lists every object name in bucket, straight from the emulator.
 func (s *Server) Keys(t testing.TB, bucket string) []string {
 	t.Helper()
-	objs, _, err := s.srv.ListObjects(bucket, "", "", false)
+	objs, _, err := s.srv.ListObjectsWithOptions(bucket, fakestorage.ListOptions{})
 	if err != nil {
 		t.Fatalf("gcstest: list %s: %v", bucket, err)
 	}
