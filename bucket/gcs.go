@@ -133,7 +133,7 @@ func gcsCredentials(l location) (*auth.Credentials, []string, error) {
 		data, err := os.ReadFile(file)
 		if err != nil {
 			return nil, nil, &kindError{kind: ErrBadCredentials, err: err,
-				msg: fmt.Sprintf("%s: cannot read the credential file %s (%s): %s", l, file, where, gcsADCHint)}
+				msg: fmt.Sprintf("%s: cannot read the credential file %s (from %s): %v: %s", l, file, where, reason(err), gcsADCHint)}
 		}
 		secrets = credentialSecrets(data)
 	} else if !gcsOnGCE() {
@@ -150,6 +150,14 @@ func gcsCredentials(l location) (*auth.Credentials, []string, error) {
 			msg: fmt.Sprintf("%s: unusable Google Cloud credentials in %s (%s): %s", l, where, b.scrub(err.Error()), gcsADCHint)}
 	}
 	return creds, secrets, nil
+}
+
+// reason is a file error without the path the message already names.
+func reason(err error) error {
+	if u := errors.Unwrap(err); u != nil {
+		return u
+	}
+	return err
 }
 
 // gcloudADCFile is where `gcloud auth application-default login` stores
