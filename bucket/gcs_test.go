@@ -292,3 +292,39 @@ func TestGCSErrorsHoldNoSecret(t *testing.T) {
 		})
 	}
 }
+
+// TestGCSReadOnlyAccount: an account that may list but not create gets
+// ErrPermission naming the object and the permission it lacks.
+func TestGCSReadOnlyAccount(t *testing.T) {
+	noGCPEnv(t)
+	store := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/o") {
+			fmt.Fprint(w, `{"kind":"storage#objects"}`)
+			return
+		}
+		w.WriteHeader(http.StatusForbidden)
+		fmt.Fprint(w, `{"error":{"code":403,"message":"reader@p.iam.gserviceaccount.com does not have storage.objects.create access to the Google Cloud Storage object. Permission 'storage.objects.create' denied on resource (or it may not exist).","errors":[{"reason":"forbidden"}]}}`)
+	}))
+	defer store.Close()
+	tokens, client := fakeGoogle(t, http.StatusOK, http.StatusOK, "")
+	bucket.SetGCSTestHooks(t, false, client)
+	files, _ := credentialFiles(t, tokens.URL)
+	t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", files["service_account"])
+	b := open(t, "gs://lake-bucket/lake", bucket.Options{GCSEndpoint: store.URL, Retry: fast})
+	w, err := b.NewWriter(context.Background(), "traces/part-1.parquet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err = w.Write([]byte("data")); err == nil {
+		err = w.Commit()
+	}
+	if !errors.Is(err, bucket.ErrPermission) ||
+		!strings.Contains(err.Error(), "gs://lake-bucket/lake/traces/part-1.parquet") || !strings.Contains(err.Error(), "storage.objects.create") {
+		t.Errorf("write with a read-only account = %v, want ErrPermission naming the object and storage.objects.create", err)
+	}
+	if err := b.Create(context.Background(), "lease/1.json", []byte("x")); !errors.Is(err, bucket.ErrPermission) {
+		t.Errorf("Create with a read-only account = %v, want ErrPermission", err)
+	}
+}
