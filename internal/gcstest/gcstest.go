@@ -71,13 +71,20 @@ func (s *Server) NewBucket(t testing.TB, prefix string) string {
 // Keys lists every object name in bucket, straight from the emulator.
 func (s *Server) Keys(t testing.TB, bucket string) []string {
 	t.Helper()
-	objs, _, err := s.srv.ListObjectsWithOptions(bucket, fakestorage.ListOptions{})
-	if err != nil {
-		t.Fatalf("gcstest: list %s: %v", bucket, err)
-	}
 	var keys []string
-	for _, o := range objs {
-		keys = append(keys, o.Name)
+	opts := fakestorage.ListOptions{}
+	for {
+		page, err := s.srv.ListObjectsWithOptionsPaginated(bucket, opts)
+		if err != nil {
+			t.Fatalf("gcstest: list %s: %v", bucket, err)
+		}
+		for _, o := range page.Objects {
+			keys = append(keys, o.Name)
+		}
+		if page.NextPageToken == "" {
+			break
+		}
+		opts.PageToken = page.NextPageToken
 	}
 	return keys
 }
