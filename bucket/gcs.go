@@ -48,7 +48,12 @@ var (
 // an S3 endpoint is given, which only the XML API can use.
 func useGCSHMAC(opts Options) bool {
 	return opts.GCSHMAC || opts.S3Endpoint != "" ||
-		os.Getenv("GCS_HMAC_ACCESS_KEY_ID") != "" || os.Getenv("GCS_HMAC_SECRET_ACCESS_KEY") != ""
+		os.Getenv("GCS_HMAC_ACCESS_KEY_ID") != "" || os.Getenv("GCS_HMAC_SECRET_ACCESS_KEY") != "" ||
+		// Before ADC, gs:// also took its HMAC key from the AWS variables;
+		// a GCS HMAC access id starts with GOOG (GOOG1E… for a service
+		// account), which no AWS access key id does, so those users keep
+		// the XML API without a flag.
+		strings.HasPrefix(os.Getenv("AWS_ACCESS_KEY_ID"), "GOOG")
 }
 
 // openGCS opens a gs:// location on the JSON API and checks it, as Open

@@ -65,6 +65,13 @@ func TestGCSDriverChoice(t *testing.T) {
 	if _, err := bucket.Open(context.Background(), "gs://"+name, bucket.Options{GCSHMAC: true, Retry: fast, S3Endpoint: srv.Endpoint()}); err == nil {
 		t.Error("--gcs-hmac with an S3 endpoint opened the emulator, which has no XML API")
 	}
+	// An HMAC key in the AWS variables (the fallback documented before ADC)
+	// still selects the XML API, which the emulator does not speak.
+	t.Setenv("AWS_ACCESS_KEY_ID", "GOOG1EEXAMPLEHMACID")
+	if _, err := bucket.Open(context.Background(), "gs://"+name, bucket.Options{Retry: fast}); err == nil {
+		t.Error("a GCS HMAC key in AWS_ACCESS_KEY_ID opened the emulator on the JSON API, want the XML API")
+	}
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
 	t.Setenv("GCS_HMAC_ACCESS_KEY_ID", "GOOG1EXAMPLE")
 	_, err := bucket.Open(context.Background(), "gs://"+name, bucket.Options{Retry: fast})
 	if !errors.Is(err, bucket.ErrBadCredentials) || !strings.Contains(err.Error(), "GCS_HMAC_SECRET_ACCESS_KEY") {
