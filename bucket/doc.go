@@ -42,7 +42,8 @@
 //
 // With HMAC keys, gs:// takes the S3 driver instead: when
 // GCS_HMAC_ACCESS_KEY_ID or GCS_HMAC_SECRET_ACCESS_KEY is set, or
-// Options.GCSHMAC or Options.S3Endpoint is. It talks to GCS's S3-compatible
+// Options.GCSHMAC or Options.S3Endpoint is, or AWS_ACCESS_KEY_ID holds a GCS
+// HMAC access id (GOOG…). It talks to GCS's S3-compatible
 // XML API at https://storage.googleapis.com, path-style, region "auto", with
 // the HMAC key (Cloud console: Cloud Storage, Settings, Interoperability) from
 // those variables, or else from the AWS chain above. Options.S3Endpoint
