@@ -30,13 +30,25 @@
 // (http://host:9000) and path-style addressing. The region defaults to the
 // configured one, else us-east-1.
 //
-// For gs:// the same driver talks to GCS's S3-compatible XML API at
-// https://storage.googleapis.com, path-style, region "auto", with an HMAC key
-// (Cloud console: Cloud Storage, Settings, Interoperability) taken from
-// GCS_HMAC_ACCESS_KEY_ID and GCS_HMAC_SECRET_ACCESS_KEY, or else from the AWS
-// chain above. Options.S3Endpoint replaces the GCS endpoint (the tests point
-// it at MinIO). Accept-Encoding is left out of request signatures because
-// Google's front end rewrites it.
+// For gs:// the official client (cloud.google.com/go/storage) talks to
+// GCS's JSON API, signed in with Application Default Credentials, as every
+// Google Cloud tool: GOOGLE_APPLICATION_CREDENTIALS (a key file), the file
+// `gcloud auth application-default login` writes, or the metadata server on
+// Compute Engine, GKE and Cloud Run. Options.GCSEndpoint replaces the
+// endpoint; STORAGE_EMULATOR_HOST points the client at an emulator and turns
+// signing in off (the tests run fake-gcs-server in process, internal/gcstest).
+// The client's own retries are off except for a write's chunks, which it
+// holds in memory (see below).
+//
+// With HMAC keys, gs:// takes the S3 driver instead: when
+// GCS_HMAC_ACCESS_KEY_ID or GCS_HMAC_SECRET_ACCESS_KEY is set, or
+// Options.GCSHMAC or Options.S3Endpoint is, or AWS_ACCESS_KEY_ID holds a GCS
+// HMAC access id (GOOG…). It talks to GCS's S3-compatible
+// XML API at https://storage.googleapis.com, path-style, region "auto", with
+// the HMAC key (Cloud console: Cloud Storage, Settings, Interoperability) from
+// those variables, or else from the AWS chain above. Options.S3Endpoint
+// replaces the GCS endpoint (the tests point it at MinIO). Accept-Encoding is
+// left out of request signatures because Google's front end rewrites it.
 //
 // Bucket names follow the S3 rules (3 to 63 lowercase letters, digits, '.'
 // and '-'; GCS also allows '_'). The prefix, if any, is taken literally: in
@@ -81,16 +93,21 @@
 // On S3 the bytes stream into a multipart upload of 8 MiB parts, two in
 // flight, so memory stays flat whatever the object's size; Abort, a failed
 // Commit or a cancelled context abort the upload so no parts are left
-// behind. An Object reads with one ranged GET per ReadAt, pinned to the
-// version it opened: if the object is replaced meanwhile, reads fail rather
-// than mix versions. An Object belongs to the context passed to Open.
+// behind. On GCS (JSON API) they go to a resumable upload in 8 MiB chunks,
+// which GCS turns into an object only when Commit sends the last one; Abort,
+// a failed Commit or a cancelled context cancel the upload's context, so no
+// object appears. An Object reads with one ranged GET per ReadAt, pinned to
+// the version (ETag, or GCS generation) it opened: if the object is replaced
+// meanwhile, reads fail rather than mix versions. An Object belongs to the
+// context passed to Open.
 //
 // Create stores a small object only if its key is free (ErrExists
-// otherwise): S3 and MinIO get a PUT with If-None-Match: *, the local store
-// a hard link of a finished temporary file, which fails when the name is
-// taken. Package hive builds a lake's lease on it. Move renames an object:
-// a rename on disk, a server-side copy and a delete on S3 (both names exist
-// for a moment).
+// otherwise): S3 and MinIO get a PUT with If-None-Match: *, GCS an upload
+// with ifGenerationMatch=0, the local store a hard link of a finished
+// temporary file, which fails when the name is taken. Package hive builds a
+// lake's lease on it. Move renames an object: a rename on disk, a
+// server-side copy (a rewrite on GCS) and a delete on S3 and GCS (both names
+// exist for a moment).
 //
 // # Encryption at rest
 //
@@ -104,6 +121,9 @@
 // Callers branch with errors.Is on ErrNotFound, ErrPermission, ErrNoBucket,
 // ErrBadCredentials, ErrInvalidKey, ErrBadLocation and ErrExists. Messages name the
 // location or object and say what to check; they never contain a secret key.
+// On GCS they say how to sign in when no credentials are found and name the
+// IAM permission a 403 lacks; the credential file's secrets, access tokens
+// and resumable upload URLs are scrubbed from any quoted store message.
 //
 // Transient failures (HTTP 5xx, 429 and SlowDown, timeouts, refused or reset
 // connections, truncated bodies) are retried with exponential backoff and

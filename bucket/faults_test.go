@@ -15,6 +15,7 @@ import (
 
 	"github.com/lakefuse/lakefuse/bucket"
 	"github.com/lakefuse/lakefuse/bucket/buckettest"
+	"github.com/lakefuse/lakefuse/internal/gcstest"
 	"github.com/lakefuse/lakefuse/internal/miniotest"
 )
 
@@ -210,4 +211,19 @@ func TestS3WrongRegion(t *testing.T) {
 		}
 		store.Close()
 	}
+}
+
+// TestGCSTransientFaults runs the whole suite on the JSON API driver while
+// every fifth request to the GCS emulator fails: retries, by the portable
+// layer and, for a write's chunks, by the client, must hide every fault.
+func TestGCSTransientFaults(t *testing.T) {
+	srv := gcstest.Start(t)
+	srv.Env(t)
+	proxy := newFaultProxy(t, srv.Endpoint(), 5)
+	t.Setenv("STORAGE_EMULATOR_HOST", proxy.URL)
+	var n atomic.Int64
+	name := srv.NewBucket(t, "faults")
+	buckettest.Run(t, func(t *testing.T) bucket.Bucket {
+		return open(t, fmt.Sprintf("gs://%s/run-%d", name, n.Add(1)), bucket.Options{Retry: fast})
+	})
 }

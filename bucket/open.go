@@ -30,6 +30,16 @@ type Options struct {
 	// schemes refuse it (see checkSSE).
 	SSE         string
 	SSEKMSKeyID string
+	// GCSHMAC sends gs:// through GCS's S3-compatible XML API with an HMAC
+	// key (the S3 driver) instead of the JSON API with Application Default
+	// Credentials. Also chosen when GCS_HMAC_ACCESS_KEY_ID or
+	// GCS_HMAC_SECRET_ACCESS_KEY is set, or S3Endpoint is.
+	GCSHMAC bool
+	// GCSEndpoint replaces https://storage.googleapis.com for gs:// on the
+	// JSON API (for example a Private Service Connect endpoint). An emulator
+	// is better named by STORAGE_EMULATOR_HOST, which also turns signing in
+	// off.
+	GCSEndpoint string
 }
 
 // Open returns the bucket at location: a directory path, file:///abs/path,
@@ -43,6 +53,9 @@ func Open(ctx context.Context, location string, opts Options) (Bucket, error) {
 	}
 	if err := checkSSE(l.scheme, opts); err != nil {
 		return nil, err
+	}
+	if l.scheme == "gs" && !useGCSHMAC(opts) {
+		return openGCS(ctx, l, opts)
 	}
 	switch l.scheme {
 	case "mem":

@@ -1,5 +1,5 @@
 // Package buckettest is the conformance suite every bucket.Bucket passes:
-// the memory, local, S3 and GCS-through-S3 stores run the same tests, so they
+// the memory, local, S3, GCS-through-S3 and GCS stores run the same tests, so they
 // behave the same for everything built on them.
 package buckettest
 

@@ -86,6 +86,8 @@ type BucketFlags struct {
 	S3Region    string `name:"s3-region" help:"S3 region (default: from the AWS environment, else us-east-1)."`
 	SSE         string `name:"sse" help:"Encrypt objects written to s3:// at rest: AES256 (SSE-S3) or aws:kms (SSE-KMS). Default: the bucket's default encryption." env:"LAKEFUSE_SSE" placeholder:"MODE"`
 	SSEKMSKeyID string `name:"sse-kms-key-id" help:"KMS key id or ARN for --sse aws:kms (default: the store's default KMS key)." env:"LAKEFUSE_SSE_KMS_KEY_ID" placeholder:"ID"`
+	GCSHMAC     bool   `name:"gcs-hmac" help:"Reach gs:// through GCS's S3-compatible XML API with an HMAC key (GCS_HMAC_ACCESS_KEY_ID and GCS_HMAC_SECRET_ACCESS_KEY, which also select it) instead of Application Default Credentials." env:"LAKEFUSE_GCS_HMAC"`
+	GCSEndpoint string `name:"gcs-endpoint" help:"GCS JSON API endpoint for gs:// (default https://storage.googleapis.com; for an emulator set STORAGE_EMULATOR_HOST)." env:"LAKEFUSE_GCS_ENDPOINT" placeholder:"URL"`
 }
 
 // Open opens location with these flags.
@@ -93,6 +95,7 @@ func (f BucketFlags) Open(g *Globals, location string) (bucket.Bucket, error) {
 	return bucket.Open(g.Ctx, location, bucket.Options{
 		S3Endpoint: f.S3Endpoint, S3PathStyle: f.S3PathStyle, Region: f.S3Region, Logger: g.Log,
 		SSE: f.SSE, SSEKMSKeyID: f.SSEKMSKeyID,
+		GCSHMAC: f.GCSHMAC, GCSEndpoint: f.GCSEndpoint,
 	})
 }
 
