@@ -86,13 +86,17 @@ type BucketFlags struct {
 	S3Region    string `name:"s3-region" help:"S3 region (default: from the AWS environment, else us-east-1)."`
 	SSE         string `name:"sse" help:"Encrypt objects written to s3:// at rest: AES256 (SSE-S3) or aws:kms (SSE-KMS). Default: the bucket's default encryption." env:"LAKEFUSE_SSE" placeholder:"MODE"`
 	SSEKMSKeyID string `name:"sse-kms-key-id" help:"KMS key id or ARN for --sse aws:kms (default: the store's default KMS key)." env:"LAKEFUSE_SSE_KMS_KEY_ID" placeholder:"ID"`
+	// Credentials for az:// come from AZURE_STORAGE_ACCOUNT with
+	// AZURE_STORAGE_KEY or AZURE_STORAGE_SAS_TOKEN, or from
+	// AZURE_STORAGE_CONNECTION_STRING (bucket package documentation).
+	AzureEndpoint string `name:"azure-endpoint" help:"Blob service URL for az:// locations (default: https://ACCOUNT.blob.core.windows.net; Azurite: http://127.0.0.1:10000/ACCOUNT)." env:"LAKEFUSE_AZURE_ENDPOINT" placeholder:"URL"`
 }
 
 // Open opens location with these flags.
 func (f BucketFlags) Open(g *Globals, location string) (bucket.Bucket, error) {
 	return bucket.Open(g.Ctx, location, bucket.Options{
 		S3Endpoint: f.S3Endpoint, S3PathStyle: f.S3PathStyle, Region: f.S3Region, Logger: g.Log,
-		SSE: f.SSE, SSEKMSKeyID: f.SSEKMSKeyID,
+		SSE: f.SSE, SSEKMSKeyID: f.SSEKMSKeyID, AzureEndpoint: f.AzureEndpoint,
 	})
 }
 

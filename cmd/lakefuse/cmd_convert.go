@@ -47,7 +47,8 @@ var errConflict = errors.New("LOCATION already holds these projects")
 // Run converts SOURCE into LOCATION in one lake run and prints a summary.
 func (c *ConvertLangsmithCmd) Run(g *Globals) error {
 	ctx := g.Ctx
-	srcFlags := BucketFlags{S3Endpoint: c.SourceS3Endpoint, S3PathStyle: c.SourceS3PathStyle || c.S3PathStyle, S3Region: c.SourceS3Region}
+	srcFlags := BucketFlags{S3Endpoint: c.SourceS3Endpoint, S3PathStyle: c.SourceS3PathStyle || c.S3PathStyle, S3Region: c.SourceS3Region,
+		AzureEndpoint: c.AzureEndpoint}
 	if srcFlags.S3Endpoint == "" {
 		srcFlags.S3Endpoint = c.S3Endpoint
 	}
