@@ -525,7 +525,9 @@ func (b *azureBucket) Stat(ctx context.Context, key string) (Attrs, error) {
 
 func (b *azureBucket) List(ctx context.Context, prefix string, fn func(Attrs) error) error {
 	root := b.blobName("") // "" or "prefix/"
-	opts := &container.ListBlobsFlatOptions{Prefix: to.Ptr(root + prefix)}
+	// Metadata, to skip the directory markers that accounts with a
+	// hierarchical namespace (ADLS Gen2) list as empty blobs.
+	opts := &container.ListBlobsFlatOptions{Prefix: to.Ptr(root + prefix), Include: container.ListBlobsInclude{Metadata: true}}
 	if b.pageSize > 0 {
 		opts.MaxResults = to.Ptr(b.pageSize)
 	}
@@ -539,7 +541,7 @@ func (b *azureBucket) List(ctx context.Context, prefix string, fn func(Attrs) er
 			continue
 		}
 		for _, item := range page.Segment.BlobItems {
-			if item == nil || item.Name == nil {
+			if item == nil || item.Name == nil || isDirectoryMarker(item.Metadata) {
 				continue
 			}
 			key, ok := strings.CutPrefix(*item.Name, root)
@@ -559,6 +561,15 @@ func (b *azureBucket) List(ctx context.Context, prefix string, fn func(Attrs) er
 		}
 	}
 	return nil
+}
+
+func isDirectoryMarker(md map[string]*string) bool {
+	for k, v := range md {
+		if strings.EqualFold(k, "hdi_isfolder") && v != nil && strings.EqualFold(*v, "true") {
+			return true
+		}
+	}
+	return false
 }
 
 func (b *azureBucket) Delete(ctx context.Context, key string) error {
