@@ -270,8 +270,10 @@ func (b *azureBucket) fail(op, key string, err error) error {
 				op, name, orStatus(code, status), op, b.where())}
 	case status == http.StatusNotFound:
 		return &kindError{kind: ErrNotFound, err: err, msg: name + ": not found"}
-	case status == http.StatusPreconditionFailed:
+	case status == http.StatusPreconditionFailed && op == "read":
 		return &azureError{err: err, msg: fmt.Sprintf("%s %s: the object changed while it was being read (%s)", op, name, what)}
+	case code == "LeaseIdMissing" || code == "LeaseIdMismatchWithBlobOperation":
+		return &azureError{err: err, msg: fmt.Sprintf("%s %s: the blob has an Azure lease that lakefuse does not hold (%s): break it, or leave the lake's blobs unleased", op, name, what)}
 	}
 	e := &azureError{err: err, msg: fmt.Sprintf("%s %s: azure answered %s", op, name, what)}
 	if status >= 500 || status == http.StatusTooManyRequests || status == http.StatusRequestTimeout {
@@ -354,10 +356,14 @@ func (w *azureWriter) Write(p []byte) (int, error) {
 	}
 	n := len(p)
 	for len(p) > 0 {
-		if w.buf == nil {
-			w.buf = make([]byte, 0, min(max(len(p), 64<<10), azureBlockSize))
-		}
 		take := min(len(p), azureBlockSize-len(w.buf))
+		if need := len(w.buf) + take; need > cap(w.buf) {
+			// Grow by doubling up to a block: small objects stay small,
+			// and a block is copied a few times at most.
+			grown := make([]byte, len(w.buf), min(max(need, 2*cap(w.buf), 64<<10), azureBlockSize))
+			copy(grown, w.buf)
+			w.buf = grown
+		}
 		w.buf = append(w.buf, p[:take]...)
 		p = p[take:]
 		if len(w.buf) == azureBlockSize {

@@ -369,3 +369,23 @@ func BenchmarkStoreMove(b *testing.B) {
 		})
 	}
 }
+
+// TestAzureEndpointOverridesConnectionString: --azure-endpoint wins over a
+// connection string's BlobEndpoint.
+func TestAzureEndpointOverridesConnectionString(t *testing.T) {
+	srv := azuritetest.Shared(t)
+	name := srv.NewContainer(t, "override")
+	conn := strings.Replace(srv.ConnectionString(), srv.Endpoint(), "http://127.0.0.1:1/"+srv.Account(), 1)
+	t.Setenv("AZURE_STORAGE_CONNECTION_STRING", conn)
+	t.Setenv("AZURE_STORAGE_ACCOUNT", "")
+	t.Setenv("AZURE_STORAGE_KEY", "")
+	t.Setenv("AZURE_STORAGE_SAS_TOKEN", "")
+	if _, err := bucket.Open(context.Background(), "az://"+name, bucket.Options{Retry: fast}); err == nil || !strings.Contains(err.Error(), "cannot reach") {
+		t.Fatalf("Open with the string's dead endpoint: %v", err)
+	}
+	b := open(t, "az://"+name, bucket.Options{AzureEndpoint: srv.Endpoint(), Retry: fast})
+	buckettest.Put(t, b, "k", []byte("v"))
+	if got := buckettest.Get(t, b, "k"); string(got) != "v" {
+		t.Fatalf("read %q", got)
+	}
+}
