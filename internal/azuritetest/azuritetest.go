@@ -175,7 +175,9 @@ func startOnce(bin, dir string) (*Server, error) {
 	}
 	s.cmd = exec.Command(bin,
 		"--blobHost", "127.0.0.1", "--blobPort", fmt.Sprint(port),
-		"--location", data,
+		// Metadata and blobs in memory: a test's few thousand blobs write
+		// faster than through Azurite's on-disk database.
+		"--inMemoryPersistence",
 		// The SDK speaks a newer service version than Azurite knows.
 		"--skipApiVersionCheck",
 		// Ignore headers Azurite does not implement instead of failing.
@@ -183,6 +185,7 @@ func startOnce(bin, dir string) (*Server, error) {
 		"--disableTelemetry",
 		"--disableProductStyleUrl",
 		"--silent")
+	s.cmd.Dir = data // whatever it writes, it writes here
 	s.cmd.Env = append(os.Environ(), "AZURITE_ACCOUNTS="+s.account+":"+s.key)
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
 	setDeathSignal(s.cmd)
