@@ -97,6 +97,9 @@ func newAzure(l location, opts Options) (*azureBucket, error) {
 	case account == "":
 		return nil, &kindError{kind: ErrBadCredentials, msg: fmt.Sprintf(
 			"%s: no Azure credentials: set %s and %s (or %s), or %s", l, envAzureAccount, envAzureKey, envAzureSAS, envAzureConn)}
+	case endpoint == "" && !validAccountName(account):
+		return nil, &kindError{kind: ErrBadCredentials, msg: fmt.Sprintf(
+			"%s: %s=%q is not a storage account name (3 to 24 lowercase letters and digits)", l, envAzureAccount, account)}
 	case key != "":
 		b.account = account
 		b.credHint = "check " + envAzureAccount + " and " + envAzureKey + " (an access key of the storage account)"
@@ -123,6 +126,18 @@ func newAzure(l location, opts Options) (*azureBucket, error) {
 		return nil, fmt.Errorf("%s: %s", l, b.sanitize(err.Error()))
 	}
 	return b, nil
+}
+
+func validAccountName(name string) bool {
+	if len(name) < 3 || len(name) > 24 {
+		return false
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 func azureContainerURL(endpoint, account, containerName string) string {

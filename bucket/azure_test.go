@@ -224,6 +224,8 @@ func TestAzureErrors(t *testing.T) {
 			bucket.ErrBadCredentials, []string{"AZURE_STORAGE_KEY", "AZURE_STORAGE_SAS_TOKEN"}},
 		{"unreachable endpoint", map[string]string{"AZURE_STORAGE_ACCOUNT": srv.Account(), "AZURE_STORAGE_SAS_TOKEN": sasToken},
 			"az://" + name, closed, nil, []string{"cannot reach", name, srv.Account()}},
+		{"bad account name", map[string]string{"AZURE_STORAGE_ACCOUNT": "My_Account", "AZURE_STORAGE_KEY": srv.Key()}, "az://" + name, "",
+			bucket.ErrBadCredentials, []string{"My_Account", "AZURE_STORAGE_ACCOUNT", "3 to 24"}},
 		{"bad container name", map[string]string{}, "az://Bad_Name/x", "", bucket.ErrBadLocation, []string{"Bad_Name", "lowercase"}},
 		{"endpoint with a query", map[string]string{}, "az://" + name, srv.Endpoint() + "?" + sasToken, bucket.ErrBadLocation,
 			[]string{"AZURE_STORAGE_SAS_TOKEN"}},
@@ -387,5 +389,30 @@ func TestAzureEndpointOverridesConnectionString(t *testing.T) {
 	buckettest.Put(t, b, "k", []byte("v"))
 	if got := buckettest.Get(t, b, "k"); string(got) != "v" {
 		t.Fatalf("read %q", got)
+	}
+}
+
+// TestAzureLocation: container names follow Azure's rules and every
+// problem is reported before a request is made.
+func TestAzureLocation(t *testing.T) {
+	for loc, want := range map[string]string{
+		"az://":                   "missing container name",
+		"az://ab":                 "not 3 to 63",
+		"az://a--b":               "two hyphens",
+		"az://-abc/x":             "start and end",
+		"az://abc-":               "start and end",
+		"az://Lake":               "lowercase",
+		"az://lake_1":             "lowercase",
+		"az://lake:10000/x":       "--azure-endpoint",
+		"az://lake/a//b":          "prefix",
+		"az://lake?sig=secret123": "no query",
+	} {
+		_, err := bucket.Open(context.Background(), loc, bucket.Options{})
+		if !errors.Is(err, bucket.ErrBadLocation) || !strings.Contains(err.Error(), want) {
+			t.Errorf("Open(%q) = %v, want ErrBadLocation saying %q", loc, err, want)
+		}
+		if err != nil && strings.Contains(err.Error(), "secret123") {
+			t.Errorf("Open(%q) quotes the secret: %v", loc, err)
+		}
 	}
 }

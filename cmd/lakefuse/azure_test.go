@@ -168,3 +168,35 @@ func TestExportConcurrentAzurite(t *testing.T) {
 		t.Fatalf("verify: exit %d\n%s\n%s", code, out, errOut)
 	}
 }
+
+// TestLsOnAzurite: ls and verify of an az:// lake; a missing container and
+// wrong keys get clear errors that hold no secret.
+func TestLsOnAzurite(t *testing.T) {
+	srv := azuritetest.Start(t)
+	t.Setenv("AZURE_STORAGE_CONNECTION_STRING", "")
+	t.Setenv("AZURE_STORAGE_SAS_TOKEN", "")
+	t.Setenv("AZURE_STORAGE_ACCOUNT", srv.Account())
+	t.Setenv("AZURE_STORAGE_KEY", srv.Key())
+	t.Setenv("LAKEFUSE_AZURE_ENDPOINT", srv.Endpoint())
+	name := srv.NewContainer(t, "lake")
+	loc := "az://" + name + "/nested/prefix"
+	writeSampleLake(t, loc)
+	code, out, errOut := run(t, "ls", loc)
+	if code != 0 || !strings.Contains(out, "observations") || !strings.Contains(out, "az://"+name) {
+		t.Fatalf("ls on Azurite: %d\n%s\n%s", code, out, errOut)
+	}
+	if code, out, errOut := run(t, "verify", loc); code != 0 {
+		t.Fatalf("verify on Azurite: %s\n%s", out, errOut)
+	}
+	code, _, errOut = run(t, "ls", "az://no-such-container/x")
+	if code != 1 || !strings.Contains(errOut, "no-such-container") || !strings.Contains(errOut, srv.Account()) || !strings.Contains(errOut, "does not exist") {
+		t.Fatalf("missing container: %d %q", code, errOut)
+	}
+	wrong := "d3Jvbmcta2V5LWZvci1hLWxha2VmdXNlLXRlc3Qtb2YtYXp1cml0ZQ=="
+	t.Setenv("AZURE_STORAGE_KEY", wrong)
+	code, _, errOut = run(t, "ls", loc)
+	if code != 1 || strings.Contains(errOut, wrong) || strings.Contains(errOut, srv.Key()) || !strings.Contains(errOut, "AZURE_STORAGE_KEY") {
+		t.Fatalf("wrong key: %d %q", code, errOut)
+	}
+	t.Logf("wrong key: %s", strings.TrimSpace(errOut))
+}
