@@ -13,10 +13,14 @@ import (
 
 	"github.com/lakefuse/lakefuse/bucket"
 	"github.com/lakefuse/lakefuse/bucket/buckettest"
+	"github.com/lakefuse/lakefuse/internal/azuritetest"
 	"github.com/lakefuse/lakefuse/internal/miniotest"
 )
 
-func TestMain(m *testing.M) { os.Exit(miniotest.Main(m)) }
+// One MinIO and one Azurite for the whole package, each started on first use.
+func TestMain(m *testing.M) {
+	os.Exit(azuritetest.MainFunc(func() int { return miniotest.Main(m) }))
+}
 
 func TestMemory(t *testing.T) {
 	buckettest.Run(t, func(t *testing.T) bucket.Bucket { return bucket.NewMemory() })

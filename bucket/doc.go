@@ -17,6 +17,7 @@
 //	file:///data/lake          the same, as a URL (%-escapes are decoded)
 //	s3://bucket/prefix         S3 or an S3-compatible store
 //	gs://bucket/prefix         Google Cloud Storage
+//	az://container/prefix      Azure Blob Storage (and Azurite)
 //	mem://name                 a new, empty in-memory bucket (tests)
 //
 // A local directory need not exist: it is created, with its parents, on the
@@ -49,6 +50,22 @@
 // those variables, or else from the AWS chain above. Options.S3Endpoint
 // replaces the GCS endpoint (the tests point it at MinIO). Accept-Encoding is
 // left out of request signatures because Google's front end rewrites it.
+//
+// For az:// the account and credentials come from the variables the Azure
+// CLI uses: AZURE_STORAGE_ACCOUNT with AZURE_STORAGE_KEY (an account key) or
+// AZURE_STORAGE_SAS_TOKEN (a SAS with read, write, delete, list and create
+// permissions), or AZURE_STORAGE_CONNECTION_STRING (AccountName and
+// AccountKey, or a SharedAccessSignature; its BlobEndpoint is honoured). A
+// connection string wins over the other variables, a key over a SAS. The
+// blob service is https://ACCOUNT.blob.core.windows.net unless
+// Options.AzureEndpoint (or a connection string's BlobEndpoint) names
+// another, such as Azurite's http://127.0.0.1:10000/ACCOUNT. Container
+// names follow Azure's rules (3 to 63 lowercase letters, digits and single
+// '-'). Open checks the container at once (Get Container Properties, or a
+// one-blob listing when a SAS may not read properties). Errors name the
+// account and container and never hold the key, the SAS or the connection
+// string: messages are built from the status and error code, and URLs in
+// them lose their query.
 //
 // Bucket names follow the S3 rules (3 to 63 lowercase letters, digits, '.'
 // and '-'; GCS also allows '_'). The prefix, if any, is taken literally: in
@@ -93,7 +110,10 @@
 // On S3 the bytes stream into a multipart upload of 8 MiB parts, two in
 // flight, so memory stays flat whatever the object's size; Abort, a failed
 // Commit or a cancelled context abort the upload so no parts are left
-// behind. On GCS (JSON API) they go to a resumable upload in 8 MiB chunks,
+// behind. On Azure the bytes are staged as 8 MiB blocks of a block blob,
+// two in flight, and Commit commits the block list (an object smaller than
+// a block is one Put Blob); blocks never committed are invisible, and the
+// service discards them after a week. On GCS (JSON API) they go to a resumable upload in 8 MiB chunks,
 // which GCS turns into an object only when Commit sends the last one; Abort,
 // a failed Commit or a cancelled context cancel the upload's context, so no
 // object appears. An Object reads with one ranged GET per ReadAt, pinned to
@@ -102,12 +122,13 @@
 // context passed to Open.
 //
 // Create stores a small object only if its key is free (ErrExists
-// otherwise): S3 and MinIO get a PUT with If-None-Match: *, GCS an upload
+// otherwise): S3, MinIO and Azure get a PUT with If-None-Match: *, GCS an upload
 // with ifGenerationMatch=0, the local store a hard link of a finished
 // temporary file, which fails when the name is taken. Package hive builds a
 // lake's lease on it. Move renames an object: a rename on disk, a
 // server-side copy (a rewrite on GCS) and a delete on S3 and GCS (both names
-// exist for a moment).
+// exist for a moment); on Azure a Copy Blob within the account (its source
+// URL carries the SAS, if that is the credential) and a delete.
 //
 // # Encryption at rest
 //
@@ -115,6 +136,9 @@
 // SSE-KMS "aws:kms" with Options.SSEKMSKeyID); gs:// keeps the bucket's
 // default key and refuses SSE, as do local directories, which are private
 // instead: the directories the bucket creates are 0700, its files 0600.
+// az:// refuses it too: Azure Storage encrypts every blob at rest with
+// the account's key (Microsoft-managed, or a customer-managed key set on the
+// account).
 //
 // # Errors and retries
 //

@@ -98,7 +98,7 @@ func (p *faultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		conn.Close()
-	case r.Method == http.MethodGet && r.Header.Get("Range") != "":
+	case r.Method == http.MethodGet && (r.Header.Get("Range") != "" || r.Header.Get("X-Ms-Range") != ""):
 		p.record("truncated body")
 		rec := httptest.NewRecorder()
 		p.proxy.ServeHTTP(rec, r)

@@ -203,15 +203,10 @@ func credentialSecrets(data []byte) []string {
 // scrub removes the credential file's secrets and URL queries (a resumable
 // upload's session URL is itself a credential) from a message.
 func (b *gcsBucket) scrub(s string) string {
-	for _, secret := range b.secrets {
-		s = strings.ReplaceAll(s, secret, "xxxxx")
-	}
-	s = bearer.ReplaceAllString(s, "${1}xxxxx")
-	return urlQuery.ReplaceAllString(s, "?xxxxx")
+	return bearer.ReplaceAllString(scrubSecrets(s, b.secrets), "${1}xxxxx")
 }
 
 var (
-	urlQuery   = regexp.MustCompile(`\?[^\s"']+`)
 	bearer     = regexp.MustCompile(`(?i)(bearer\s+|ya29\.)[A-Za-z0-9._~+/=-]+`)
 	permission = regexp.MustCompile(`storage\.[a-zA-Z]+\.[a-zA-Z]+`)
 )

@@ -8,7 +8,7 @@ import (
 
 // location is a parsed LOCATION argument.
 type location struct {
-	scheme string // "file", "s3", "gs" or "mem"
+	scheme string // "file", "s3", "gs", "az" or "mem"
 	bucket string // s3 and gs: the bucket; mem: the name
 	prefix string // s3 and gs: key prefix without leading or trailing "/"
 	path   string // file: the directory as given
@@ -48,7 +48,7 @@ func parseLocation(loc string) (location, error) {
 	}
 	scheme = strings.ToLower(scheme)
 	switch scheme {
-	case "file", "s3", "gs", "mem":
+	case "file", "s3", "gs", "mem", "az":
 	default:
 		return fail(fmt.Sprintf("unknown scheme %q (use a directory, file:///dir, s3://bucket/prefix or gs://bucket/prefix)", scheme))
 	}
@@ -86,6 +86,15 @@ func parseLocation(loc string) (location, error) {
 		l.path = "/" + p
 	case "mem":
 		l.bucket = authority
+	case "az":
+		l.bucket = authority
+		problems = append(problems, containerNameProblems(authority)...)
+		l.prefix = strings.Trim(path, "/")
+		if l.prefix != "" {
+			if err := checkPath(l.prefix); err != nil {
+				problems = append(problems, fmt.Sprintf("prefix %q: %s", l.prefix, err))
+			}
+		}
 	case "s3", "gs":
 		l.bucket = authority
 		problems = append(problems, bucketNameProblems(scheme, authority)...)
@@ -146,6 +155,38 @@ func bucketNameProblems(scheme, name string) []string {
 	}
 	if strings.Contains(name, "..") {
 		problems = append(problems, fmt.Sprintf("bucket name %q has two dots in a row", name))
+	}
+	return problems
+}
+
+// containerNameProblems applies Azure's container naming rules (3 to 63
+// lowercase letters, digits and single hyphens, starting and ending with a
+// letter or digit), so that a typo is reported before any request is made.
+func containerNameProblems(name string) []string {
+	if name == "" {
+		return []string{"missing container name: write az://CONTAINER/prefix (the account comes from AZURE_STORAGE_ACCOUNT or the connection string)"}
+	}
+	var problems []string
+	if h, port, ok := strings.Cut(name, ":"); ok {
+		problems = append(problems, fmt.Sprintf("container %q has a port %q: set the endpoint with --azure-endpoint instead", h, port))
+		if name = h; name == "" {
+			return problems
+		}
+	}
+	if n := len(name); n < 3 || n > 63 {
+		problems = append(problems, fmt.Sprintf("container name %q is %d characters long, not 3 to 63", name, n))
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+			problems = append(problems, fmt.Sprintf("container name %q may only hold lowercase letters, digits and '-'", name))
+			break
+		}
+	}
+	if name[0] == '-' || name[len(name)-1] == '-' {
+		problems = append(problems, fmt.Sprintf("container name %q must start and end with a lowercase letter or digit", name))
+	}
+	if strings.Contains(name, "--") {
+		problems = append(problems, fmt.Sprintf("container name %q has two hyphens in a row", name))
 	}
 	return problems
 }

@@ -40,6 +40,11 @@ type Options struct {
 	// is better named by STORAGE_EMULATOR_HOST, which also turns signing in
 	// off.
 	GCSEndpoint string
+	// AzureEndpoint replaces the blob service URL of an az:// location,
+	// https://ACCOUNT.blob.core.windows.net: for Azurite
+	// http://127.0.0.1:10000/ACCOUNT. It wins over a connection string's
+	// BlobEndpoint.
+	AzureEndpoint string
 }
 
 // Open returns the bucket at location: a directory path, file:///abs/path,
@@ -60,6 +65,20 @@ func Open(ctx context.Context, location string, opts Options) (Bucket, error) {
 	switch l.scheme {
 	case "mem":
 		return portable(newMemory(l.String()), opts), nil
+	case "az":
+		// Like s3:// below: the container and the credentials are checked
+		// at once.
+		d, err := newAzure(l, opts)
+		if err != nil {
+			return nil, err
+		}
+		b := portable(d, opts)
+		check := *b.b
+		check.p.MaxAttempts = min(check.p.attempts(), 3)
+		if err := check.do(ctx, "check", "", func() error { return d.check(ctx) }); err != nil {
+			return nil, err
+		}
+		return b, nil
 	case "s3", "gs":
 		d, err := newS3(ctx, l, opts)
 		if err != nil {

@@ -40,6 +40,8 @@ func checkSSE(scheme string, opts Options) error {
 	switch scheme {
 	case "s3":
 		return nil
+	case "az":
+		return fmt.Errorf("%w: --sse applies to s3:// locations: Azure Storage encrypts every blob at rest with the account's key (Microsoft-managed, or a customer-managed key set on the account)", ErrBadLocation)
 	case "gs":
 		return fmt.Errorf("%w: --sse applies to s3:// locations: GCS encrypts every object with the bucket's default key (set a CMEK on the bucket instead)", ErrBadLocation)
 	default:

@@ -88,13 +88,17 @@ type BucketFlags struct {
 	SSEKMSKeyID string `name:"sse-kms-key-id" help:"KMS key id or ARN for --sse aws:kms (default: the store's default KMS key)." env:"LAKEFUSE_SSE_KMS_KEY_ID" placeholder:"ID"`
 	GCSHMAC     bool   `name:"gcs-hmac" help:"Reach gs:// through GCS's S3-compatible XML API with an HMAC key (GCS_HMAC_ACCESS_KEY_ID and GCS_HMAC_SECRET_ACCESS_KEY, which also select it) instead of Application Default Credentials." env:"LAKEFUSE_GCS_HMAC"`
 	GCSEndpoint string `name:"gcs-endpoint" help:"GCS JSON API endpoint for gs:// (default https://storage.googleapis.com; for an emulator set STORAGE_EMULATOR_HOST)." env:"LAKEFUSE_GCS_ENDPOINT" placeholder:"URL"`
+	// Credentials for az:// come from AZURE_STORAGE_ACCOUNT with
+	// AZURE_STORAGE_KEY or AZURE_STORAGE_SAS_TOKEN, or from
+	// AZURE_STORAGE_CONNECTION_STRING (bucket package documentation).
+	AzureEndpoint string `name:"azure-endpoint" help:"Blob service URL for az:// locations (default: https://ACCOUNT.blob.core.windows.net; Azurite: http://127.0.0.1:10000/ACCOUNT)." env:"LAKEFUSE_AZURE_ENDPOINT" placeholder:"URL"`
 }
 
 // Open opens location with these flags.
 func (f BucketFlags) Open(g *Globals, location string) (bucket.Bucket, error) {
 	return bucket.Open(g.Ctx, location, bucket.Options{
 		S3Endpoint: f.S3Endpoint, S3PathStyle: f.S3PathStyle, Region: f.S3Region, Logger: g.Log,
-		SSE: f.SSE, SSEKMSKeyID: f.SSEKMSKeyID,
+		SSE: f.SSE, SSEKMSKeyID: f.SSEKMSKeyID, AzureEndpoint: f.AzureEndpoint,
 		GCSHMAC: f.GCSHMAC, GCSEndpoint: f.GCSEndpoint,
 	})
 }

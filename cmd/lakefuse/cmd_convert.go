@@ -48,7 +48,7 @@ var errConflict = errors.New("LOCATION already holds these projects")
 func (c *ConvertLangsmithCmd) Run(g *Globals) error {
 	ctx := g.Ctx
 	srcFlags := BucketFlags{S3Endpoint: c.SourceS3Endpoint, S3PathStyle: c.SourceS3PathStyle || c.S3PathStyle, S3Region: c.SourceS3Region,
-		GCSHMAC: c.GCSHMAC, GCSEndpoint: c.GCSEndpoint}
+		GCSHMAC: c.GCSHMAC, GCSEndpoint: c.GCSEndpoint, AzureEndpoint: c.AzureEndpoint}
 	if srcFlags.S3Endpoint == "" {
 		srcFlags.S3Endpoint = c.S3Endpoint
 	}

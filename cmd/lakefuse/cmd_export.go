@@ -46,7 +46,7 @@ func (f LangfuseFlags) Client(g *Globals, concurrency int) (*lf.Client, error) {
 
 // ExportCmd exports a Langfuse project.
 type ExportCmd struct {
-	Location string `arg:"" help:"Where the lake is: a path, file://, s3://bucket/prefix or gs://bucket/prefix."`
+	Location string `arg:"" help:"Where the lake is: a path, file://, s3://bucket/prefix, gs://bucket/prefix or az://container/prefix."`
 
 	Tables      string        `help:"Comma-separated tables to export (default: all; see lakefuse schema)." placeholder:"LIST"`
 	From        string        `help:"Export rows from this time (RFC 3339 or YYYY-MM-DD, UTC); widened to the start of its day." placeholder:"TIME"`

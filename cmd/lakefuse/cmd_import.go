@@ -43,7 +43,7 @@ type ImportFlags struct {
 
 // ImportCmd imports a lake.
 type ImportCmd struct {
-	Location string `arg:"" help:"The lake to import: a path, file://, s3://bucket/prefix or gs://bucket/prefix."`
+	Location string `arg:"" help:"The lake to import: a path, file://, s3://bucket/prefix, gs://bucket/prefix or az://container/prefix."`
 	Redact   string `help:"Redact every row read from the lake with this policy (YAML or JSON, see docs/privacy.md): the destination gets a scrubbed copy of a raw lake." placeholder:"POLICY"`
 	ImportFlags
 	LangfuseFlags

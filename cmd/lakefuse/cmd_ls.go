@@ -15,7 +15,7 @@ import (
 
 // LsCmd summarises a lake from its manifests.
 type LsCmd struct {
-	Location string `arg:"" help:"The lake: a path, file://, s3://bucket/prefix or gs://bucket/prefix."`
+	Location string `arg:"" help:"The lake: a path, file://, s3://bucket/prefix, gs://bucket/prefix or az://container/prefix."`
 	JSON     bool   `help:"Print JSON."`
 	Long     bool   `short:"l" help:"List every partition and file."`
 	BucketFlags

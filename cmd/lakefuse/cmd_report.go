@@ -15,7 +15,7 @@ import (
 
 // ReportCmd writes a lake's HTML report.
 type ReportCmd struct {
-	Location string `arg:"" help:"The lake: a path, file://, s3://bucket/prefix or gs://bucket/prefix."`
+	Location string `arg:"" help:"The lake: a path, file://, s3://bucket/prefix, gs://bucket/prefix or az://container/prefix."`
 	Output   string `short:"o" help:"Where to write the report." default:"report.html" type:"path"`
 	Compare  string `help:"Show this result file of import, migrate or verify --against-* (written with --report-json)." type:"existingfile" placeholder:"FILE"`
 	BucketFlags
