@@ -8,11 +8,13 @@ import (
 	"io"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/lakefuse/lakefuse/hive"
 	"github.com/lakefuse/lakefuse/importer"
+	"github.com/lakefuse/lakefuse/internal/jsonx"
 	"github.com/lakefuse/lakefuse/internal/lftest"
 	"github.com/lakefuse/lakefuse/schema"
 )
@@ -182,21 +184,132 @@ func flatten(v reflect.Value) map[string]string {
 			m[name] = "{" + strings.Join(parts, ",") + "}"
 			continue
 		}
-		m[name] = fmt.Sprint(f.Interface())
+		m[name] = sprint(f)
 	}
 	return m
 }
 
-// canonical normalises JSON text so that key order is not a difference.
+var (
+	stringType = reflect.TypeFor[string]()
+	int64Type  = reflect.TypeFor[int64]()
+	intType    = reflect.TypeFor[int]()
+	boolType   = reflect.TypeFor[bool]()
+	timeType   = reflect.TypeFor[time.Time]()
+)
+
+// sprint is fmt.Sprint(f.Interface()) without its reflection for the
+// common column types.
+func sprint(f reflect.Value) string {
+	switch f.Type() {
+	case stringType:
+		return f.String()
+	case int64Type, intType:
+		return strconv.FormatInt(f.Int(), 10)
+	case boolType:
+		return strconv.FormatBool(f.Bool())
+	case timeType:
+		return f.Interface().(time.Time).String()
+	}
+	return fmt.Sprint(f.Interface())
+}
+
+// canonical normalises JSON text so that key order is not a difference:
+// the text json.Marshal writes for what json.Unmarshal reads from s.
 func canonical(s string) string {
-	var v any
 	if strings.HasPrefix(s, "{") || strings.HasPrefix(s, "[") {
-		if json.Unmarshal([]byte(s), &v) == nil {
-			b, _ := json.Marshal(v)
+		if b, ok := appendCanonical(nil, s); ok {
 			return string(b)
 		}
+		return slowCanonical(s)
 	}
 	return s
+}
+
+func slowCanonical(s string) string {
+	var v any
+	if json.Unmarshal([]byte(s), &v) == nil {
+		b, _ := json.Marshal(v)
+		return string(b)
+	}
+	return s
+}
+
+// appendCanonical appends what slowCanonical makes of the JSON value s
+// without building Go values (verify hashes every payload of a million
+// rows twice, issue 11). It gives up (false) on what it does not handle
+// exactly as encoding/json does: strings with escapes, HTML characters or
+// non-ASCII bytes, duplicate keys, numbers out of float64's range.
+func appendCanonical(b []byte, s string) ([]byte, bool) {
+	s = strings.TrimLeft(s, " \t\r\n")
+	s = strings.TrimRight(s, " \t\r\n")
+	if s == "" {
+		return b, false
+	}
+	switch c := s[0]; {
+	case c == '{':
+		type member struct{ key, val string }
+		var ms []member
+		if !jsonx.Members(s, func(k, v string) bool { ms = append(ms, member{k, v}); return true }) {
+			return b, false
+		}
+		for _, m := range ms {
+			if !plainString(m.key) {
+				return b, false
+			}
+		}
+		sort.Slice(ms, func(i, j int) bool { return ms[i].key < ms[j].key })
+		b = append(b, '{')
+		for i, m := range ms {
+			if i > 0 {
+				if m.key == ms[i-1].key {
+					return b, false
+				}
+				b = append(b, ',')
+			}
+			b = append(append(b, m.key...), ':')
+			var ok bool
+			if b, ok = appendCanonical(b, m.val); !ok {
+				return b, false
+			}
+		}
+		return append(b, '}'), true
+	case c == '[':
+		b = append(b, '[')
+		first, ok := true, true
+		valid := jsonx.Elements(s, func(v string) bool {
+			if !first {
+				b = append(b, ',')
+			}
+			first = false
+			b, ok = appendCanonical(b, v)
+			return ok
+		})
+		return append(b, ']'), valid && ok
+	case c == '"':
+		return append(b, s...), plainString(s)
+	case c == 't' || c == 'f' || c == 'n':
+		return append(b, s...), s == "true" || s == "false" || s == "null"
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return b, false
+	}
+	return jsonx.AppendFloat(b, f), true
+}
+
+// plainString reports whether the quoted JSON string q is printable ASCII
+// without escapes or the characters json.Marshal escapes for HTML.
+func plainString(q string) bool {
+	if len(q) < 2 || q[0] != '"' || q[len(q)-1] != '"' {
+		return false
+	}
+	for i := 1; i < len(q)-1; i++ {
+		switch c := q[i]; {
+		case c < 0x20, c >= 0x7f, c == '"', c == '\\', c == '<', c == '>', c == '&':
+			return false
+		}
+	}
+	return true
 }
 
 // rowKey identifies the same row in a lake and in the live project.
@@ -229,16 +342,26 @@ type rowHash struct {
 	hash uint64
 }
 
-// hashTable hashes every row of table: key -> (count, hash of the kept
-// columns). asImported applies what the import changes on purpose first;
-// rewriteIDs also the id rewrite of import --rewrite-ids; expect, when set,
-// rewrites a row into what the destination stores of it.
-func hashTable(ctx context.Context, l *hive.Lake, table string, skip map[string]bool, asImported, rewriteIDs bool, expect func(map[string]string)) (map[string]*rowHash, error) {
+// keyHash identifies a row key in the maps of hashTable: a 64-bit hash
+// instead of the key keeps a million rows in tens of MB (issue 11); the
+// keys of differing rows are found again by a second pass (keyNames).
+func keyHash(k string) uint64 {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(k))
+	return h.Sum64()
+}
+
+// hashTable hashes every row of table: hash of the key -> (count, hash of
+// the kept columns). asImported applies what the import changes on purpose
+// first; rewriteIDs also the id rewrite of import --rewrite-ids; expect, when
+// set, rewrites a row into what the destination stores of it. key, when
+// set, is called with each row's key hash and key (and nothing is hashed).
+func hashTable(ctx context.Context, l *hive.Lake, table string, skip map[string]bool, asImported, rewriteIDs bool, expect func(map[string]string), key func(uint64, string)) (map[uint64]rowHash, error) {
 	tb, err := schema.Lookup(table)
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]*rowHash{}
+	out := map[uint64]rowHash{}
 	err = l.Scan(ctx, table, hive.ScanOptions{}, func(b hive.Batch) error {
 		d, err := schema.NewDecoder(tb, b.Record.Schema())
 		if err != nil {
@@ -276,6 +399,11 @@ func hashTable(ctx context.Context, l *hive.Lake, table string, skip map[string]
 				}
 			}
 			k := rowKey(table, r)
+			kh := keyHash(k)
+			if key != nil {
+				key(kh, k)
+				continue
+			}
 			h := fnv.New64a()
 			cols := make([]string, 0, len(r))
 			for c := range r {
@@ -285,15 +413,15 @@ func hashTable(ctx context.Context, l *hive.Lake, table string, skip map[string]
 			}
 			sort.Strings(cols)
 			for _, c := range cols {
-				fmt.Fprintf(h, "%s=%s\x00", c, canonical(r[c]))
+				_, _ = io.WriteString(h, c)
+				_, _ = io.WriteString(h, "=")
+				_, _ = io.WriteString(h, canonical(r[c]))
+				_, _ = io.WriteString(h, "\x00")
 			}
-			rh := out[k]
-			if rh == nil {
-				rh = &rowHash{}
-				out[k] = rh
-			}
+			rh := out[kh]
 			rh.n++
 			rh.hash ^= h.Sum64() // order-independent for keys that repeat
+			out[kh] = rh
 		}
 		return nil
 	})
@@ -338,49 +466,85 @@ func compareLakes(ctx context.Context, w io.Writer, lake, live *hive.Lake, again
 				return diffs, rows, compared, err
 			}
 		}
-		a, err := hashTable(ctx, lake, table, skip, againstDestination, rewriteIDs, expect)
+		a, err := hashTable(ctx, lake, table, skip, againstDestination, rewriteIDs, expect, nil)
 		if err != nil {
 			return diffs, rows, compared, err
 		}
-		b, err := hashTable(ctx, live, table, skip, false, false, nil)
+		b, err := hashTable(ctx, live, table, skip, false, false, nil, nil)
 		if err != nil {
 			return diffs, rows, compared, err
 		}
 		tr := tableResult{Table: table}
-		diff := func(count *int64, format string, args ...any) {
+		skippedKeys, createdKeys := map[uint64]bool{}, map[uint64]bool{}
+		for k := range skipped[table] {
+			skippedKeys[keyHash(k)] = true
+		}
+		for k := range created[table] {
+			createdKeys[keyHash(k)] = true
+		}
+		// Differences are collected by key hash and printed with their keys,
+		// which a second pass finds (only when there are differences).
+		type diff struct {
+			key    uint64
+			format string
+			args   []any
+		}
+		var found []diff
+		report := func(count *int64, key uint64, format string, args ...any) {
 			diffs++
 			*count++
-			if diffs <= 200 {
-				fmt.Fprintf(w, "DIFF %s: "+format+"\n", append([]any{table}, args...)...)
+			if len(found) < 200 {
+				found = append(found, diff{key, format, args})
 			}
 		}
 		var na, nb int
 		for k, ra := range a {
-			if _, ok := skipped[table][k]; ok && b[k] == nil {
+			rb, inB := b[k]
+			if skippedKeys[k] && !inB {
 				continue // not imported on purpose (the import's summary said why)
 			}
 			na += ra.n
 			rows += int64(ra.n)
-			rb := b[k]
 			switch {
-			case rb == nil:
-				diff(&tr.Missing, "row %s is missing in the live project", k)
+			case !inB:
+				report(&tr.Missing, k, "row %s is missing in the live project")
 			case rb.n != ra.n:
-				diff(&tr.Differing, "row %s appears %d times in the live project, %d in the lake", k, rb.n, ra.n)
+				report(&tr.Differing, k, "row %s appears %d times in the live project, %d in the lake", rb.n, ra.n)
 			case rb.hash != ra.hash:
-				diff(&tr.Differing, "row %s differs", k)
+				report(&tr.Differing, k, "row %s differs")
 			}
 		}
 		for k, rb := range b {
-			if _, ok := created[table][k]; ok && a[k] == nil {
+			_, inA := a[k]
+			if createdKeys[k] && !inA {
 				continue // created by the import (a placeholder prompt version)
 			}
 			nb += rb.n
-			if a[k] == nil {
+			if !inA {
 				if table == "observations" && againstDestination {
 					continue // root spans made for traces without observations
 				}
-				diff(&tr.Extra, "row %s is in the live project, not in the lake", k)
+				report(&tr.Extra, k, "row %s is in the live project, not in the lake")
+			}
+		}
+		if len(found) > 0 {
+			names := map[uint64]string{}
+			for _, d := range found {
+				names[d.key] = ""
+			}
+			name := func(h uint64, k string) {
+				if _, ok := names[h]; ok {
+					names[h] = k
+				}
+			}
+			if _, err := hashTable(ctx, lake, table, skip, againstDestination, rewriteIDs, expect, name); err != nil {
+				return diffs, rows, compared, err
+			}
+			if _, err := hashTable(ctx, live, table, skip, false, false, nil, name); err != nil {
+				return diffs, rows, compared, err
+			}
+			for _, d := range found {
+				fmt.Fprintf(w, "DIFF %s: "+d.format+"\n", append([]any{table, names[d.key]}, d.args...)...)
 			}
 		}
 		tr.LakeRows, tr.LiveRows = int64(na), int64(nb)

@@ -1395,6 +1395,12 @@ func experimentOf(a map[string]any) *experimentLink {
 // addExperimentItem records the dataset run (experiment) and run item that a
 // span's experiment attributes describe.
 func (p *Project) addExperimentItem(e *experimentLink, o *Observation, now time.Time) {
+	// Stored values get their own strings: the decoder's point into the
+	// request body, which they would keep alive.
+	cl := strings.Clone
+	e = &experimentLink{runID: cl(e.runID), runName: cl(e.runName), description: cl(e.description), datasetID: cl(e.datasetID),
+		metadata: e.metadata, itemID: cl(e.itemID)}
+	o = &Observation{ID: cl(o.ID), TraceID: cl(o.TraceID), StartTime: o.StartTime}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var run *DatasetRun
