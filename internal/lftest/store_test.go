@@ -1,6 +1,7 @@
 package lftest
 
 import (
+	"encoding/hex"
 	"fmt"
 	"reflect"
 	"runtime"
@@ -199,7 +200,8 @@ func TestStoredSpansDoNotPinRequestBody(t *testing.T) {
 			Attributes: []*commonpb.KeyValue{kv("langfuse.trace.name", "tn"), kv("user.id", "u"), kv("session.id", fmt.Sprint("s", i)),
 				kv("langfuse.trace.tags", `["a"]`), kv("langfuse.release", "r"), kv("langfuse.observation.input", strings.Repeat("x", 4000)),
 				kv("langfuse.observation.output", "short"), kv("langfuse.experiment.id", "run1"), kv("langfuse.experiment.name", "exp"),
-				kv("langfuse.experiment.dataset.id", "ds"), kv("langfuse.experiment.item.id", fmt.Sprint("item", i))}})
+				kv("langfuse.experiment.dataset.id", "ds"), kv("langfuse.experiment.item.id", fmt.Sprint("item", i)),
+				kv("langfuse.experiment.item.root_observation_id", hex.EncodeToString([]byte{byte(i), 2, 3, 4, 5, 6, 7, 8}))}})
 	}
 	body, err := proto.Marshal(&tracepb.TracesData{ResourceSpans: []*tracepb.ResourceSpans{{
 		ScopeSpans: []*tracepb.ScopeSpans{{Scope: &commonpb.InstrumentationScope{Name: "langfuse-sdk"}, Spans: spans}}}}})
