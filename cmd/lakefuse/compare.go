@@ -558,7 +558,12 @@ func hashTable(ctx context.Context, l *hive.Lake, table string, skip map[string]
 	if err != nil {
 		return nil, err
 	}
+	// Sized from the manifests, so that it is not grown by doubling (the
+	// key pass keeps nothing).
 	var out []rowHash
+	if key == nil {
+		out = make([]rowHash, 0, max(l.Rows(table), 0))
+	}
 	// One row value, one map and one buffer serve every row; the sorted
 	// column list is rebuilt only when a row's columns change.
 	r := map[string]string{}

@@ -408,7 +408,7 @@ type memTracing struct {
 	payloads *spill
 	traceNum map[string]uint32 // trace id -> number, in order of first row
 	rows     *spill            // nil until the first row
-	idx      []obsEntry        // write order
+	idx      entries           // write order
 	ids      idArena
 	enc      []byte
 	snap     *memSnap
@@ -430,10 +430,35 @@ type obsEntry struct {
 
 const entryPlaceholder = 1
 
+// entries holds the index in chunks of entryChunk that are never moved: a
+// slice grown by doubling would be copied, and held twice meanwhile, at a
+// million rows tens of MB (issue 11).
+type entries struct {
+	chunks [][]obsEntry
+	n      int
+}
+
+const entryChunk = 1 << 16
+
+func (x *entries) add(e obsEntry) {
+	if x.n%entryChunk == 0 {
+		x.chunks = append(x.chunks, make([]obsEntry, 0, entryChunk))
+	}
+	k := len(x.chunks) - 1
+	x.chunks[k] = append(x.chunks[k], e)
+	x.n++
+}
+
+func (x *entries) at(i uint32) *obsEntry { return &x.chunks[i/entryChunk][i%entryChunk] }
+
+// view is the first n entries as they are now; later adds do not change
+// them (they write past n).
+func (x *entries) view() entries { return entries{chunks: slices.Clone(x.chunks), n: x.n} }
+
 // memSnap is an immutable view of a memTracing.
 type memSnap struct {
 	m        *memTracing
-	idx      []obsEntry // idx[:n] of the store
+	idx      entries    // the store's first n entries
 	end      int64      // end of the last row in the spill file
 	ids      [][]byte   // the arena's chunks
 	traces   map[string]*Trace
@@ -487,7 +512,7 @@ func (m *memTracing) addObservations(obs ...*Observation) error {
 		if o.Placeholder {
 			e.flags |= entryPlaceholder
 		}
-		m.idx = append(m.idx, e)
+		m.idx.add(e)
 	}
 	m.snap = nil
 	return nil
@@ -549,13 +574,13 @@ func (m *memTracing) snapshot() *memSnap {
 	if m.snap != nil {
 		return m.snap
 	}
-	s := &memSnap{m: m, idx: m.idx[:len(m.idx):len(m.idx)], ids: slices.Clone(m.ids.chunks),
+	s := &memSnap{m: m, idx: m.idx.view(), ids: slices.Clone(m.ids.chunks),
 		traces: make(map[string]*Trace, len(m.traces)), order: make([]*Trace, 0, len(m.traces)), nTraces: len(m.traceNum)}
 	if m.rows != nil {
 		s.end = m.rows.end()
 	}
-	for i := range s.idx {
-		if s.idx[i].flags&entryPlaceholder != 0 {
+	for i := range s.idx.n {
+		if s.idx.at(uint32(i)).flags&entryPlaceholder != 0 {
 			s.placeholders = true
 			break
 		}
@@ -566,8 +591,8 @@ func (m *memTracing) snapshot() *memSnap {
 		prevObs, prevByID = m.last.obs, m.last.byID
 	}
 	n0 := len(prevObs)
-	fresh := make([]uint32, 0, len(s.idx)-n0)
-	for i := n0; i < len(s.idx); i++ {
+	fresh := make([]uint32, 0, s.idx.n-n0)
+	for i := n0; i < s.idx.n; i++ {
 		fresh = append(fresh, uint32(i))
 	}
 	byKey := func(a, b uint32) int {
@@ -589,7 +614,7 @@ func (m *memTracing) snapshot() *memSnap {
 	// Group the canonical order by trace (a counting sort).
 	s.traceRow = make([]uint32, s.nTraces+1)
 	for _, r := range s.obs {
-		s.traceRow[s.idx[r].trace+1]++
+		s.traceRow[s.idx.at(r).trace+1]++
 	}
 	for k := 1; k <= s.nTraces; k++ {
 		s.traceRow[k] += s.traceRow[k-1]
@@ -597,7 +622,7 @@ func (m *memTracing) snapshot() *memSnap {
 	s.byTrace = make([]uint32, len(s.obs))
 	fill := slices.Clone(s.traceRow[:s.nTraces])
 	for _, r := range s.obs {
-		t := s.idx[r].trace
+		t := s.idx.at(r).trace
 		s.byTrace[fill[t]] = r
 		fill[t]++
 	}
@@ -635,7 +660,7 @@ func mergeSorted(a, b []uint32, cmp func(x, y uint32) int) []uint32 {
 }
 
 func (s *memSnap) id(r uint32) []byte {
-	e := &s.idx[r]
+	e := s.idx.at(r)
 	c := s.ids[e.idOff/arenaChunk]
 	o := e.idOff % arenaChunk
 	return c[o : o+uint32(e.idLen)]
@@ -643,7 +668,7 @@ func (s *memSnap) id(r uint32) []byte {
 
 // cmpKey compares rows in canonical (descending) order.
 func (s *memSnap) cmpKey(a, b uint32) int {
-	x, y := &s.idx[a], &s.idx[b]
+	x, y := s.idx.at(a), s.idx.at(b)
 	switch {
 	case x.startMs != y.startMs:
 		return -cmp.Compare(x.startMs, y.startMs)
@@ -654,7 +679,7 @@ func (s *memSnap) cmpKey(a, b uint32) int {
 }
 
 func (s *memSnap) key(r uint32) obsKey {
-	e := &s.idx[r]
+	e := s.idx.at(r)
 	return obsKey{startMs: e.startMs, hash: e.hash, id: string(s.id(r))}
 }
 
@@ -662,10 +687,11 @@ func (s *memSnap) key(r uint32) obsKey {
 // root as roots.
 func (s *memSnap) row(r uint32) *Observation {
 	end := s.end
-	if int(r)+1 < len(s.idx) {
-		end = s.idx[r+1].off
+	if int(r)+1 < s.idx.n {
+		end = s.idx.at(r + 1).off
 	}
-	b, err := s.m.read(s.idx[r].off, int(end-s.idx[r].off))
+	off := s.idx.at(r).off
+	b, err := s.m.read(off, int(end-off))
 	if err == nil {
 		var o *Observation
 		if o, err = decodeObservation(b); err == nil {
@@ -704,7 +730,7 @@ func (s *memSnap) v3() *memSnap {
 		keep := func(list []uint32) []uint32 {
 			out := make([]uint32, 0, len(list))
 			for _, r := range list {
-				if s.idx[r].flags&entryPlaceholder == 0 {
+				if s.idx.at(r).flags&entryPlaceholder == 0 {
 					out = append(out, r)
 				}
 			}
