@@ -458,9 +458,9 @@ func (x *entries) view() entries { return entries{chunks: slices.Clone(x.chunks)
 // memSnap is an immutable view of a memTracing.
 type memSnap struct {
 	m        *memTracing
-	idx      entries    // the store's first n entries
-	end      int64      // end of the last row in the spill file
-	ids      [][]byte   // the arena's chunks
+	idx      entries  // the store's first n entries
+	end      int64    // end of the last row in the spill file
+	ids      [][]byte // the arena's chunks
 	traces   map[string]*Trace
 	order    []*Trace
 	obs      []uint32 // canonical order
