@@ -113,7 +113,9 @@ func splitList(s string) []string {
 // demoRoundTrip imports the demo lake into a second project of the same
 // server and compares that project with the lake.
 func demoRoundTrip(g *Globals, srv *lftest.Server, b bucket.Bucket) (*report.Result, error) {
-	_, pk, sk := srv.AddProject("demo import")
+	id, pk, sk := srv.AddProject("demo import")
+	// Its observations live in a temporary file until the project closes.
+	defer srv.Project(id).Close()
 	client, err := lf.New(lf.Config{BaseURL: srv.URL(), PublicKey: pk, SecretKey: sk, Logger: g.Log,
 		UserAgent: "lakefuse/" + toolVersion() + " (demo)"})
 	if err != nil {

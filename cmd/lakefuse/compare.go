@@ -1,18 +1,25 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
-	"hash/fnv"
 	"io"
 	"reflect"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
+	"unicode"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/lakefuse/lakefuse/hive"
 	"github.com/lakefuse/lakefuse/importer"
+	"github.com/lakefuse/lakefuse/internal/jsonx"
 	"github.com/lakefuse/lakefuse/internal/lftest"
 	"github.com/lakefuse/lakefuse/schema"
 )
@@ -162,8 +169,30 @@ var idColumns = map[string]func(string) string{
 // flatten turns a row into printable values by column name.
 func flatten(v reflect.Value) map[string]string {
 	m := map[string]string{}
+	flattenInto(m, v)
+	return m
+}
+
+// columnNames caches the lake column name of each field of a row type.
+var columnNames sync.Map // reflect.Type -> []string
+
+func columnsOf(t reflect.Type) []string {
+	if c, ok := columnNames.Load(t); ok {
+		return c.([]string)
+	}
+	names := make([]string, t.NumField())
+	for i := range names {
+		names[i], _, _ = strings.Cut(t.Field(i).Tag.Get("lake"), ",")
+	}
+	columnNames.Store(t, names)
+	return names
+}
+
+// flattenInto is flatten into m, which the caller has cleared.
+func flattenInto(m map[string]string, v reflect.Value) {
+	names := columnsOf(v.Type())
 	for i := 0; i < v.NumField(); i++ {
-		name, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("lake"), ",")
+		name := names[i]
 		f := v.Field(i)
 		if f.Kind() == reflect.Pointer {
 			if f.IsNil() {
@@ -182,21 +211,302 @@ func flatten(v reflect.Value) map[string]string {
 			m[name] = "{" + strings.Join(parts, ",") + "}"
 			continue
 		}
-		m[name] = fmt.Sprint(f.Interface())
+		m[name] = sprint(f)
 	}
-	return m
 }
 
-// canonical normalises JSON text so that key order is not a difference.
-func canonical(s string) string {
-	var v any
+var (
+	stringType = reflect.TypeFor[string]()
+	int64Type  = reflect.TypeFor[int64]()
+	intType    = reflect.TypeFor[int]()
+	boolType   = reflect.TypeFor[bool]()
+	timeType   = reflect.TypeFor[time.Time]()
+)
+
+// sprint is fmt.Sprint(f.Interface()) without its reflection for the
+// common column types.
+func sprint(f reflect.Value) string {
+	switch f.Type() {
+	case stringType:
+		return f.String()
+	case int64Type, intType:
+		return strconv.FormatInt(f.Int(), 10)
+	case boolType:
+		return strconv.FormatBool(f.Bool())
+	case timeType:
+		return f.Interface().(time.Time).String()
+	}
+	return fmt.Sprint(f.Interface())
+}
+
+// FNV-1a, 64 bits (hash/fnv's New64a), over strings without converting
+// them to byte slices.
+const (
+	fnvOffset uint64 = 14695981039346656037
+	fnvPrime  uint64 = 1099511628211
+)
+
+func fnvString(h uint64, s string) uint64 {
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= fnvPrime
+	}
+	return h
+}
+
+func fnvBytes(h uint64, b []byte) uint64 {
+	for _, c := range b {
+		h ^= uint64(c)
+		h *= fnvPrime
+	}
+	return h
+}
+
+// appendCanonicalOrText is canonical(s) without its allocations: the form
+// is either appended to b[:0] (and the text is "") or returned as the text
+// (s itself, or what slowCanonical makes of it; b is then empty).
+func appendCanonicalOrText(b []byte, s string) ([]byte, string) {
 	if strings.HasPrefix(s, "{") || strings.HasPrefix(s, "[") {
-		if json.Unmarshal([]byte(s), &v) == nil {
-			b, _ := json.Marshal(v)
+		if out, ok := appendCanonical(b[:0], s); ok {
+			return out, ""
+		}
+		return b[:0], slowCanonical(s)
+	}
+	return b[:0], s
+}
+
+// canonical normalises JSON text so that key order is not a difference:
+// the text json.Marshal writes for what json.Unmarshal reads from s.
+func canonical(s string) string {
+	if strings.HasPrefix(s, "{") || strings.HasPrefix(s, "[") {
+		if b, ok := appendCanonical(nil, s); ok {
 			return string(b)
 		}
+		return slowCanonical(s)
 	}
 	return s
+}
+
+func slowCanonical(s string) string {
+	var v any
+	if json.Unmarshal([]byte(s), &v) == nil {
+		b, _ := json.Marshal(v)
+		return string(b)
+	}
+	return s
+}
+
+// appendCanonical appends what slowCanonical makes of the JSON value s
+// without building Go values (verify hashes every payload of a million
+// rows twice, issue 11). It gives up (false) on what it does not handle
+// exactly as encoding/json does: strings with escapes, HTML characters or
+// non-ASCII bytes, duplicate keys, numbers out of float64's range.
+func appendCanonical(b []byte, s string) ([]byte, bool) {
+	s = strings.TrimLeft(s, " \t\r\n")
+	s = strings.TrimRight(s, " \t\r\n")
+	if s == "" {
+		return b, false
+	}
+	switch c := s[0]; {
+	case c == '{':
+		// key is the quoted key as json.Marshal writes it, name its Go
+		// value (json.Marshal sorts map keys by it).
+		type member struct{ key, name, val string }
+		var ms []member
+		ok := true
+		if !jsonx.Members(s, func(k, v string) bool {
+			m := member{key: k, name: k[1 : len(k)-1], val: v}
+			if !plainString(k) {
+				if m.name, ok = unquote(k); !ok {
+					return false
+				}
+				enc, _ := json.Marshal(m.name)
+				m.key = string(enc)
+			}
+			ms = append(ms, m)
+			return true
+		}) || !ok {
+			return b, false
+		}
+		sort.Slice(ms, func(i, j int) bool { return ms[i].name < ms[j].name })
+		b = append(b, '{')
+		for i, m := range ms {
+			if i > 0 {
+				if m.name == ms[i-1].name {
+					return b, false
+				}
+				b = append(b, ',')
+			}
+			b = append(append(b, m.key...), ':')
+			var ok bool
+			if b, ok = appendCanonical(b, m.val); !ok {
+				return b, false
+			}
+		}
+		return append(b, '}'), true
+	case c == '[':
+		b = append(b, '[')
+		first, ok := true, true
+		valid := jsonx.Elements(s, func(v string) bool {
+			if !first {
+				b = append(b, ',')
+			}
+			first = false
+			b, ok = appendCanonical(b, v)
+			return ok
+		})
+		return append(b, ']'), valid && ok
+	case c == '"':
+		if plainString(s) {
+			return append(b, s...), true
+		}
+		// Escapes, non-ASCII or HTML characters: the string as
+		// json.Marshal writes what json.Unmarshal reads of it.
+		return appendJSONString(b, s)
+	case c == 't' || c == 'f' || c == 'n':
+		return append(b, s...), s == "true" || s == "false" || s == "null"
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return b, false
+	}
+	return jsonx.AppendFloat(b, f), true
+}
+
+// appendJSONString appends what json.Marshal writes of the Go string that
+// json.Unmarshal reads from the quoted JSON string q, without either: an
+// escape is decoded (a \u surrogate pair into one rune, a lone surrogate
+// into U+FFFD), invalid UTF-8 becomes U+FFFD, and the rune is written as
+// encoding/json writes it (HTML characters, control characters, U+2028 and
+// U+2029 escaped). false: q is not a valid JSON string.
+func appendJSONString(b []byte, q string) ([]byte, bool) {
+	const hex = "0123456789abcdef"
+	if len(q) < 2 || q[0] != '"' || q[len(q)-1] != '"' {
+		return b, false
+	}
+	s := q[1 : len(q)-1]
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		var r rune
+		switch {
+		case c == '"' || c < 0x20:
+			return b, false
+		case c == '\\':
+			if i+1 >= len(s) {
+				return b, false
+			}
+			i += 2
+			switch s[i-1] {
+			case '"', '\\', '/':
+				r = rune(s[i-1])
+			case 'b':
+				r = '\b'
+			case 'f':
+				r = '\f'
+			case 'n':
+				r = '\n'
+			case 'r':
+				r = '\r'
+			case 't':
+				r = '\t'
+			case 'u':
+				var ok bool
+				if r, ok = hex4(s, i); !ok {
+					return b, false
+				}
+				i += 4
+				if utf16.IsSurrogate(r) {
+					r2 := unicode.ReplacementChar
+					if i+6 <= len(s) && s[i] == '\\' && s[i+1] == 'u' {
+						if x, ok := hex4(s, i+2); ok {
+							if d := utf16.DecodeRune(r, x); d != unicode.ReplacementChar {
+								r2 = d
+								i += 6
+							}
+						}
+					}
+					r = r2
+				}
+			default:
+				return b, false
+			}
+		case c < utf8.RuneSelf:
+			r = rune(c)
+			i++
+		default:
+			var n int
+			r, n = utf8.DecodeRuneInString(s[i:])
+			i += n // invalid UTF-8: RuneError, one byte
+		}
+		switch {
+		case r == '"' || r == '\\':
+			b = append(b, '\\', byte(r))
+		case r == '\b':
+			b = append(b, '\\', 'b')
+		case r == '\f':
+			b = append(b, '\\', 'f')
+		case r == '\n':
+			b = append(b, '\\', 'n')
+		case r == '\r':
+			b = append(b, '\\', 'r')
+		case r == '\t':
+			b = append(b, '\\', 't')
+		case r < 0x20 || r == '<' || r == '>' || r == '&':
+			b = append(b, '\\', 'u', '0', '0', hex[r>>4], hex[r&0xf])
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+		default:
+			b = utf8.AppendRune(b, r)
+		}
+	}
+	return append(b, '"'), true
+}
+
+// hex4 reads the four hex digits at s[i:].
+func hex4(s string, i int) (rune, bool) {
+	if i+4 > len(s) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range []byte(s[i : i+4]) {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c = c - 'a' + 10
+		case 'A' <= c && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
+}
+
+// unquote is what json.Unmarshal reads of the quoted JSON string q.
+func unquote(q string) (string, bool) {
+	var v string
+	if json.Unmarshal([]byte(q), &v) != nil {
+		return "", false
+	}
+	return v, true
+}
+
+// plainString reports whether the quoted JSON string q is printable ASCII
+// without escapes or the characters json.Marshal escapes for HTML.
+func plainString(q string) bool {
+	if len(q) < 2 || q[0] != '"' || q[len(q)-1] != '"' {
+		return false
+	}
+	for i := 1; i < len(q)-1; i++ {
+		switch c := q[i]; {
+		case c < 0x20, c >= 0x7f, c == '"', c == '\\', c == '<', c == '>', c == '&':
+			return false
+		}
+	}
+	return true
 }
 
 // rowKey identifies the same row in a lake and in the live project.
@@ -224,21 +534,42 @@ func rowKey(table string, r map[string]string) string {
 	return r["id"]
 }
 
+// rowHash is what verify keeps of the rows with one key: the key's hash,
+// how many rows have it and the XOR of their hashes.
 type rowHash struct {
-	n    int
+	key  uint64
 	hash uint64
+	n    int
 }
 
-// hashTable hashes every row of table: key -> (count, hash of the kept
-// columns). asImported applies what the import changes on purpose first;
-// rewriteIDs also the id rewrite of import --rewrite-ids; expect, when set,
-// rewrites a row into what the destination stores of it.
-func hashTable(ctx context.Context, l *hive.Lake, table string, skip map[string]bool, asImported, rewriteIDs bool, expect func(map[string]string)) (map[string]*rowHash, error) {
+// keyHash identifies a row key in the lists of hashTable: a 64-bit hash
+// instead of the key keeps a million rows in tens of MB (issue 11); the
+// keys of differing rows are found again by a second pass.
+func keyHash(k string) uint64 { return fnvString(fnvOffset, k) }
+
+// hashTable hashes every row of table: (hash of the key, count, hash of
+// the kept columns), sorted by key hash, one entry per key hash (a sorted
+// list, not a map: two of them are merged, and a million rows take 24 MB). asImported applies what the import changes on purpose
+// first; rewriteIDs also the id rewrite of import --rewrite-ids; expect, when
+// set, rewrites a row into what the destination stores of it. key, when
+// set, is called with each row's key hash and key (and nothing is hashed).
+func hashTable(ctx context.Context, l *hive.Lake, table string, skip map[string]bool, asImported, rewriteIDs bool, expect func(map[string]string), key func(uint64, string)) ([]rowHash, error) {
 	tb, err := schema.Lookup(table)
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]*rowHash{}
+	// Sized from the manifests, so that it is not grown by doubling (the
+	// key pass keeps nothing).
+	var out []rowHash
+	if key == nil {
+		out = make([]rowHash, 0, max(l.Rows(table), 0))
+	}
+	// One row value, one map and one buffer serve every row; the sorted
+	// column list is rebuilt only when a row's columns change.
+	r := map[string]string{}
+	var cols []string
+	ncols := -1
+	var buf []byte
 	err = l.Scan(ctx, table, hive.ScanOptions{}, func(b hive.Batch) error {
 		d, err := schema.NewDecoder(tb, b.Record.Schema())
 		if err != nil {
@@ -249,7 +580,8 @@ func hashTable(ctx context.Context, l *hive.Lake, table string, skip map[string]
 			if err := d.Decode(b.Record, i, v.Interface()); err != nil {
 				return err
 			}
-			r := flatten(v.Elem())
+			clear(r)
+			flattenInto(r, v.Elem())
 			if expect != nil {
 				expect(r)
 			}
@@ -276,28 +608,52 @@ func hashTable(ctx context.Context, l *hive.Lake, table string, skip map[string]
 				}
 			}
 			k := rowKey(table, r)
-			h := fnv.New64a()
-			cols := make([]string, 0, len(r))
-			for c := range r {
-				if !skip[c] {
-					cols = append(cols, c)
+			kh := keyHash(k)
+			if key != nil {
+				key(kh, k)
+				continue
+			}
+			if len(r) != ncols {
+				ncols, cols = len(r), cols[:0]
+				for c := range r {
+					if !skip[c] {
+						cols = append(cols, c)
+					}
 				}
+				sort.Strings(cols)
 			}
-			sort.Strings(cols)
+			h := fnvOffset
 			for _, c := range cols {
-				fmt.Fprintf(h, "%s=%s\x00", c, canonical(r[c]))
+				h = fnvString(h, c)
+				h = fnvString(h, "=")
+				var val string
+				if buf, val = appendCanonicalOrText(buf[:0], r[c]); val != "" {
+					h = fnvString(h, val)
+				} else {
+					h = fnvBytes(h, buf)
+				}
+				h = fnvString(h, "\x00")
 			}
-			rh := out[k]
-			if rh == nil {
-				rh = &rowHash{}
-				out[k] = rh
-			}
-			rh.n++
-			rh.hash ^= h.Sum64() // order-independent for keys that repeat
+			out = append(out, rowHash{key: kh, hash: h, n: 1})
 		}
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(out, func(a, b rowHash) int { return cmp.Compare(a.key, b.key) })
+	// One entry per key: rows that repeat a key count, and their hashes
+	// combine order-independently.
+	merged := out[:0]
+	for _, r := range out {
+		if k := len(merged) - 1; k >= 0 && merged[k].key == r.key {
+			merged[k].n++
+			merged[k].hash ^= r.hash
+			continue
+		}
+		merged = append(merged, r)
+	}
+	return slices.Clip(merged), nil
 }
 
 // compareLakes prints each difference between the lake and the live
@@ -338,49 +694,94 @@ func compareLakes(ctx context.Context, w io.Writer, lake, live *hive.Lake, again
 				return diffs, rows, compared, err
 			}
 		}
-		a, err := hashTable(ctx, lake, table, skip, againstDestination, rewriteIDs, expect)
+		a, err := hashTable(ctx, lake, table, skip, againstDestination, rewriteIDs, expect, nil)
 		if err != nil {
 			return diffs, rows, compared, err
 		}
-		b, err := hashTable(ctx, live, table, skip, false, false, nil)
+		b, err := hashTable(ctx, live, table, skip, false, false, nil, nil)
 		if err != nil {
 			return diffs, rows, compared, err
 		}
 		tr := tableResult{Table: table}
-		diff := func(count *int64, format string, args ...any) {
+		skippedKeys, createdKeys := map[uint64]bool{}, map[uint64]bool{}
+		for k := range skipped[table] {
+			skippedKeys[keyHash(k)] = true
+		}
+		for k := range created[table] {
+			createdKeys[keyHash(k)] = true
+		}
+		// Differences are collected by key hash and printed with their keys,
+		// which a second pass finds (only when there are differences).
+		type diff struct {
+			key    uint64
+			format string
+			args   []any
+		}
+		var found []diff
+		report := func(count *int64, key uint64, format string, args ...any) {
 			diffs++
 			*count++
-			if diffs <= 200 {
-				fmt.Fprintf(w, "DIFF %s: "+format+"\n", append([]any{table}, args...)...)
+			if len(found) < 200 {
+				found = append(found, diff{key, format, args})
 			}
 		}
+		// Both lists are sorted by key hash: merge them.
 		var na, nb int
-		for k, ra := range a {
-			if _, ok := skipped[table][k]; ok && b[k] == nil {
-				continue // not imported on purpose (the import's summary said why)
-			}
-			na += ra.n
-			rows += int64(ra.n)
-			rb := b[k]
+		i, j := 0, 0
+		for i < len(a) || j < len(b) {
 			switch {
-			case rb == nil:
-				diff(&tr.Missing, "row %s is missing in the live project", k)
-			case rb.n != ra.n:
-				diff(&tr.Differing, "row %s appears %d times in the live project, %d in the lake", k, rb.n, ra.n)
-			case rb.hash != ra.hash:
-				diff(&tr.Differing, "row %s differs", k)
-			}
-		}
-		for k, rb := range b {
-			if _, ok := created[table][k]; ok && a[k] == nil {
-				continue // created by the import (a placeholder prompt version)
-			}
-			nb += rb.n
-			if a[k] == nil {
+			case j == len(b) || i < len(a) && a[i].key < b[j].key:
+				ra := a[i]
+				i++
+				if skippedKeys[ra.key] {
+					continue // not imported on purpose (the import's summary said why)
+				}
+				na += ra.n
+				rows += int64(ra.n)
+				report(&tr.Missing, ra.key, "row %s is missing in the live project")
+			case i == len(a) || b[j].key < a[i].key:
+				rb := b[j]
+				j++
+				if createdKeys[rb.key] {
+					continue // created by the import (a placeholder prompt version)
+				}
+				nb += rb.n
 				if table == "observations" && againstDestination {
 					continue // root spans made for traces without observations
 				}
-				diff(&tr.Extra, "row %s is in the live project, not in the lake", k)
+				report(&tr.Extra, rb.key, "row %s is in the live project, not in the lake")
+			default:
+				ra, rb := a[i], b[j]
+				i, j = i+1, j+1
+				na += ra.n
+				rows += int64(ra.n)
+				nb += rb.n
+				switch {
+				case rb.n != ra.n:
+					report(&tr.Differing, ra.key, "row %s appears %d times in the live project, %d in the lake", rb.n, ra.n)
+				case rb.hash != ra.hash:
+					report(&tr.Differing, ra.key, "row %s differs")
+				}
+			}
+		}
+		if len(found) > 0 {
+			names := map[uint64]string{}
+			for _, d := range found {
+				names[d.key] = ""
+			}
+			name := func(h uint64, k string) {
+				if _, ok := names[h]; ok {
+					names[h] = k
+				}
+			}
+			if _, err := hashTable(ctx, lake, table, skip, againstDestination, rewriteIDs, expect, name); err != nil {
+				return diffs, rows, compared, err
+			}
+			if _, err := hashTable(ctx, live, table, skip, false, false, nil, name); err != nil {
+				return diffs, rows, compared, err
+			}
+			for _, d := range found {
+				fmt.Fprintf(w, "DIFF %s: "+d.format+"\n", append([]any{table, names[d.key]}, d.args...)...)
 			}
 		}
 		tr.LakeRows, tr.LiveRows = int64(na), int64(nb)

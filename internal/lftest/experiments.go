@@ -3,6 +3,7 @@ package lftest
 import (
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -18,10 +19,18 @@ import (
 // every span of an item's run (langfuse-python langfuse/_client/
 // propagation.py), so the cost of the whole run counts.
 
-// experimentRow is the experiment part of one events row.
+// experimentRow is the experiment part of one events row: what the
+// summary aggregates, not the row (the rows live in the spill file, and a
+// pointer to the written row would keep its OTLP request body alive).
 type experimentRow struct {
-	runID, itemID, rootSpanID string
-	o                         *Observation
+	runID, itemID string
+	root          bool // the row's span id is the item's root span id
+	err           bool // level ERROR
+	prompt        string
+	cost          float64
+	hasCost       bool
+	latency       time.Duration
+	hasLatency    bool
 }
 
 // experimentRows holds the rows of a v4 project that carry experiment
@@ -32,9 +41,22 @@ type experimentRows struct {
 }
 
 func (p *Project) addExperimentRow(e *experimentLink, o *Observation) {
+	r := experimentRow{runID: strings.Clone(e.runID), itemID: strings.Clone(e.itemID), err: o.Level == LevelError,
+		root: e.rootSpanID != "" && o.ID == e.rootSpanID}
+	if o.PromptName != nil && *o.PromptName != "" {
+		v := ""
+		if o.PromptVersion != nil {
+			v = strconv.Itoa(*o.PromptVersion)
+		}
+		r.prompt = *o.PromptName + "@" + v
+	}
+	r.cost, r.hasCost = costTotal(o.CostDetails)
+	if r.root && o.EndTime != nil {
+		r.latency, r.hasLatency = o.EndTime.Sub(o.StartTime), true
+	}
 	p.expRows.mu.Lock()
 	defer p.expRows.mu.Unlock()
-	p.expRows.rows = append(p.expRows.rows, experimentRow{runID: e.runID, itemID: e.itemID, rootSpanID: e.rootSpanID, o: o})
+	p.expRows.rows = append(p.expRows.rows, r)
 }
 
 // ExperimentSummary is what Langfuse v4 shows for an experiment.
@@ -64,21 +86,17 @@ func (p *Project) ExperimentSummary(runID string) ExperimentSummary {
 		if r.itemID != "" {
 			items[r.itemID] = true
 		}
-		if r.o.Level == LevelError {
+		if r.err {
 			s.ErrorCount++
 		}
-		if r.o.PromptName != nil && *r.o.PromptName != "" {
-			v := ""
-			if r.o.PromptVersion != nil {
-				v = strconv.Itoa(*r.o.PromptVersion)
-			}
-			prompts[*r.o.PromptName+"@"+v] = true
+		if r.prompt != "" {
+			prompts[r.prompt] = true
 		}
-		if c, ok := costTotal(r.o.CostDetails); ok {
-			s.TotalCost += c
+		if r.hasCost {
+			s.TotalCost += r.cost
 		}
-		if r.rootSpanID != "" && r.o.ID == r.rootSpanID && r.o.EndTime != nil {
-			lat += r.o.EndTime.Sub(r.o.StartTime)
+		if r.hasLatency {
+			lat += r.latency
 			roots++
 		}
 	}

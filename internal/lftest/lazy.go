@@ -68,6 +68,8 @@ func (l *lazyTracing) obsAt(i int) *Observation {
 	return l.get(k).obs[i-l.prefix[k]]
 }
 
+func (l *lazyTracing) keyAt(i int) obsKey { return keyOf(l.obsAt(i)) }
+
 func (l *lazyTracing) traceLen() int          { return len(l.pl.counts) }
 func (l *lazyTracing) traceAt(i int) *Trace   { return l.get(i).t }
 func (l *lazyTracing) trace(id string) *Trace { return l.byTraceID(id).tOrNil() }

@@ -954,6 +954,11 @@ func (p *Project) ingestSpans(mode Mode, spans []otlpSpan, now time.Time) error 
 	}
 	obs := make([]*Observation, 0, len(spans))
 	var metas []map[string]any
+	type expOf struct {
+		e *experimentLink
+		o *Observation
+	}
+	var exps []expOf
 	for i := range spans {
 		o, t, exp := p.mapSpan(mode, &spans[i], now)
 		o.SetTraceContext(t) // v4 keeps each span's trace attributes on its own row
@@ -965,8 +970,7 @@ func (p *Project) ingestSpans(mode Mode, spans []otlpSpan, now time.Time) error 
 		}
 		obs = append(obs, o)
 		if exp != nil && mode == V4 {
-			p.addExperimentRow(exp, o)
-			p.addExperimentItem(exp, o, now)
+			exps = append(exps, expOf{exp, o})
 		}
 	}
 	if mode == V3 {
@@ -975,7 +979,15 @@ func (p *Project) ingestSpans(mode Mode, spans []otlpSpan, now time.Time) error 
 		}
 	}
 	p.fillTraceTimestamps(obs)
-	return p.AddObservations(obs...)
+	if err := p.AddObservations(obs...); err != nil {
+		return err
+	}
+	// After AddObservations: the experiment rows see the stored values.
+	for _, x := range exps {
+		p.addExperimentRow(x.e, x.o)
+		p.addExperimentItem(x.e, x.o, now)
+	}
+	return nil
 }
 
 // fillTraceTimestamps gives traces that have no root span yet the start of
@@ -1395,6 +1407,12 @@ func experimentOf(a map[string]any) *experimentLink {
 // addExperimentItem records the dataset run (experiment) and run item that a
 // span's experiment attributes describe.
 func (p *Project) addExperimentItem(e *experimentLink, o *Observation, now time.Time) {
+	// Stored values get their own strings: the decoder's point into the
+	// request body, which they would keep alive.
+	cl := strings.Clone
+	e = &experimentLink{runID: cl(e.runID), runName: cl(e.runName), description: cl(e.description), datasetID: cl(e.datasetID),
+		metadata: e.metadata, itemID: cl(e.itemID), rootSpanID: cl(e.rootSpanID)}
+	o = &Observation{ID: cl(o.ID), TraceID: cl(o.TraceID), StartTime: o.StartTime}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var run *DatasetRun

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -89,7 +90,9 @@ func (p *Project) UpsertTrace(t *Trace) error {
 	if t.ID == "" {
 		return errors.New("lftest: upsert trace: empty id")
 	}
-	p.mem.upsertTrace(t)
+	if err := p.mem.upsertTrace(t); err != nil {
+		return err
+	}
 	if t.SessionID != nil && *t.SessionID != "" {
 		p.mu.Lock()
 		s, ok := p.sessions[*t.SessionID]
@@ -98,7 +101,9 @@ func (p *Project) UpsertTrace(t *Trace) error {
 			created = t.CreatedAt
 		}
 		if !ok {
-			p.sessions[*t.SessionID] = &Session{ID: *t.SessionID, CreatedAt: created, Environment: envOr(t.Environment)}
+			// Own copies: the strings may point into an OTLP request body.
+			id := strings.Clone(*t.SessionID)
+			p.sessions[id] = &Session{ID: id, CreatedAt: created, Environment: strings.Clone(envOr(t.Environment))}
 		} else if created.Before(s.CreatedAt) {
 			cp := *s
 			cp.CreatedAt = created
@@ -120,8 +125,7 @@ func (p *Project) AddObservations(obs ...*Observation) error {
 		}
 		o.StartTime = o.StartTime.UTC().Truncate(time.Millisecond)
 	}
-	p.mem.addObservations(obs...)
-	return nil
+	return p.mem.addObservations(obs...)
 }
 
 func envOr(e string) string {
@@ -380,4 +384,13 @@ func cmpStr(a, b string) int {
 		return 1
 	}
 	return 0
+}
+
+// Close releases what the project keeps outside the Go heap (the file its
+// observations are spilled to); the project must not be read afterwards.
+func (p *Project) Close() error {
+	if p.mem == nil {
+		return nil
+	}
+	return p.mem.close()
 }

@@ -5,7 +5,6 @@ import (
 	"math/bits"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -19,6 +18,7 @@ import (
 type tracing interface {
 	obsLen() int
 	obsAt(i int) *Observation
+	keyAt(i int) obsKey // keyOf(obsAt(i)), without decoding the row
 	traceLen() int
 	traceAt(i int) *Trace
 	trace(id string) *Trace
@@ -53,14 +53,14 @@ func searchAfter(t tracing, k obsKey) int {
 	lo, hi := 0, t.obsLen()
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		if k.before(keyOf(t.obsAt(m))) || k == keyOf(t.obsAt(m)) {
+		if mk := t.keyAt(m); k.before(mk) || k == mk {
 			hi = m
 		} else {
 			lo = m + 1
 		}
 	}
 	// Skip rows equal to k (duplicates of the cursor row were on the page).
-	for lo < t.obsLen() && keyOf(t.obsAt(lo)) == k {
+	for lo < t.obsLen() && t.keyAt(lo) == k {
 		lo++
 	}
 	return lo
@@ -76,7 +76,7 @@ func searchStartBefore(tr tracing, t time.Time) int {
 	lo, hi := 0, tr.obsLen()
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		if tr.obsAt(m).StartTime.UnixMilli() >= ms {
+		if tr.keyAt(m).startMs >= ms {
 			lo = m + 1
 		} else {
 			hi = m
@@ -108,46 +108,29 @@ func traceBefore(a, b *Trace) bool {
 	return a.ID > b.ID
 }
 
-// memTracing keeps traces and observations in memory. Writers change the
-// mutable maps and mark them dirty; readers work on an immutable snapshot that
-// is rebuilt (sorted) on the first read after a write. Rows are never mutated
-// in place once stored, so a snapshot stays valid while writes go on.
-type memTracing struct {
-	mu      sync.Mutex
-	traces  map[string]*Trace
-	byTrace map[string][]*Observation
-	obs     []*Observation
-	snap    *memSnap
-}
-
-type memSnap struct {
-	traces  map[string]*Trace
-	byTrace map[string][]*Observation
-	byID    map[string]*Observation
-	obs     []*Observation
-	order   []*Trace
-
-	placeholders bool
-	v3once       sync.Once
-	v3snap       *memSnap
-}
-
-func newMemTracing() *memTracing {
-	return &memTracing{traces: map[string]*Trace{}, byTrace: map[string][]*Observation{}}
-}
-
 // upsertTrace stores t, merging it into an existing trace with the same id:
 // fields t sets win, as later spans' trace attributes do on ingestion.
-func (m *memTracing) upsertTrace(t *Trace) {
+func (m *memTracing) upsertTrace(t *Trace) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	cp := *t
+	src := detachTrace(*t)
+	// A v4 trace carries its root's input and output: kilobytes that
+	// belong in the spill file with the rows (store.go).
+	for _, p := range []*Payload{&src.Input, &src.Output, &src.Metadata} {
+		sp, err := m.spillPayload(*p)
+		if err != nil {
+			return err
+		}
+		*p = sp
+	}
+	cp := src
 	if old, ok := m.traces[t.ID]; ok {
 		cp = *old
-		mergeTrace(&cp, t)
+		mergeTrace(&cp, &src)
 	}
 	m.traces[t.ID] = &cp
 	m.snap = nil
+	return nil
 }
 
 func mergeTrace(dst, src *Trace) {
@@ -181,128 +164,6 @@ func mergeTrace(dst, src *Trace) {
 		dst.UpdatedAt = src.UpdatedAt
 	}
 }
-
-// addObservations appends observations; like Langfuse v4 it does not
-// deduplicate by id.
-func (m *memTracing) addObservations(obs ...*Observation) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, o := range obs {
-		o.traceHash = xxh32String(o.TraceID)
-		m.obs = append(m.obs, o)
-		m.byTrace[o.TraceID] = append(m.byTrace[o.TraceID], o)
-	}
-	m.snap = nil
-}
-
-// snapshot returns the current immutable view, rebuilding it after writes.
-func (m *memTracing) snapshot() *memSnap {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.snap != nil {
-		return m.snap
-	}
-	s := &memSnap{
-		traces:  make(map[string]*Trace, len(m.traces)),
-		byTrace: make(map[string][]*Observation, len(m.byTrace)),
-		byID:    make(map[string]*Observation, len(m.obs)),
-		obs:     slices.Clone(m.obs),
-		order:   make([]*Trace, 0, len(m.traces)),
-	}
-	byKey := func(a, b *Observation) int { return cmpKey(keyOf(a), keyOf(b)) }
-	slices.SortStableFunc(s.obs, byKey)
-	for _, o := range s.obs {
-		if _, ok := s.byID[o.ID]; !ok {
-			s.byID[o.ID] = o
-		}
-		s.placeholders = s.placeholders || o.Placeholder
-	}
-	for id, list := range m.byTrace {
-		l := slices.Clone(list)
-		slices.SortStableFunc(l, byKey)
-		s.byTrace[id] = l
-	}
-	for id, t := range m.traces {
-		s.traces[id] = t
-		s.order = append(s.order, t)
-	}
-	slices.SortFunc(s.order, func(a, b *Trace) int {
-		if traceBefore(a, b) {
-			return -1
-		}
-		if traceBefore(b, a) {
-			return 1
-		}
-		return 0
-	})
-	m.snap = s
-	return s
-}
-
-func cmpKey(a, b obsKey) int {
-	switch {
-	case a.before(b):
-		return -1
-	case b.before(a):
-		return 1
-	}
-	return 0
-}
-
-// v3 returns the view of a Langfuse v3 server: the trace's own tables have
-// no placeholder roots, so they are left out and their children are roots
-// again (the inverse of createRootSpansFromTraces.ts). Built once per
-// snapshot, and only when a placeholder exists.
-func (s *memSnap) v3() *memSnap {
-	if !s.placeholders {
-		return s
-	}
-	s.v3once.Do(func() {
-		v := &memSnap{traces: s.traces, order: s.order, byTrace: make(map[string][]*Observation, len(s.byTrace)),
-			byID: make(map[string]*Observation, len(s.byID)), obs: make([]*Observation, 0, len(s.obs))}
-		unroot := map[*Observation]*Observation{}
-		conv := func(o *Observation) *Observation {
-			if o.ParentObservationID == "" || o.ParentObservationID != PlaceholderID(o.TraceID) {
-				return o
-			}
-			if c, ok := unroot[o]; ok {
-				return c
-			}
-			c := *o
-			c.ParentObservationID = ""
-			unroot[o] = &c
-			return &c
-		}
-		for _, o := range s.obs {
-			if !o.Placeholder {
-				c := conv(o)
-				v.obs = append(v.obs, c)
-				if _, ok := v.byID[c.ID]; !ok {
-					v.byID[c.ID] = c
-				}
-			}
-		}
-		for id, list := range s.byTrace {
-			l := make([]*Observation, 0, len(list))
-			for _, o := range list {
-				if !o.Placeholder {
-					l = append(l, conv(o))
-				}
-			}
-			v.byTrace[id] = l
-		}
-		s.v3snap = v
-	})
-	return s.v3snap
-}
-
-func (s *memSnap) obsLen() int                                { return len(s.obs) }
-func (s *memSnap) obsAt(i int) *Observation                   { return s.obs[i] }
-func (s *memSnap) traceLen() int                              { return len(s.order) }
-func (s *memSnap) traceAt(i int) *Trace                       { return s.order[i] }
-func (s *memSnap) trace(id string) *Trace                     { return s.traces[id] }
-func (s *memSnap) traceObservations(id string) []*Observation { return s.byTrace[id] }
-func (s *memSnap) observation(id string) *Observation         { return s.byID[id] }
 
 // xxh32String is ClickHouse's xxHash32 of s with seed 0.
 func xxh32String(s string) uint32 { return xxh32([]byte(s), 0) }
@@ -442,4 +303,14 @@ func AggregateTrace(obs []*Observation) *Trace {
 		t.Name = ownName
 	}
 	return t
+}
+
+func cmpKey(a, b obsKey) int {
+	switch {
+	case a.before(b):
+		return -1
+	case b.before(a):
+		return 1
+	}
+	return 0
 }
