@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/lakefuse/lakefuse/bucket"
+	"github.com/lakefuse/lakefuse/internal/ctxtime"
 )
 
 // LeaseDir holds the lake's lease, one object per generation:
@@ -179,14 +180,7 @@ func AcquireLease(ctx context.Context, b bucket.Bucket, opts LeaseOptions) (*Lea
 			opts.Logger.Info("the lake is in use by another run; waiting", "holder", holder.String(), "wait", opts.Wait)
 			logged = true
 		}
-		t := time.NewTimer(min(opts.Poll, deadline.Sub(now)+time.Millisecond))
-		defer t.Stop()
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-			return nil
-		}
+		return ctxtime.Sleep(ctx, min(opts.Poll, deadline.Sub(now)+time.Millisecond))
 	}
 	for {
 		cur, gen, err := currentLease(ctx, b, l.dir)
