@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/lakefuse/lakefuse/bucket"
+	"github.com/lakefuse/lakefuse/internal/ctxtime"
 )
 
 // LeaseDir holds the lake's lease, one object per generation:
@@ -169,6 +170,18 @@ func AcquireLease(ctx context.Context, b bucket.Bucket, opts LeaseOptions) (*Lea
 	}
 	deadline := now.Add(opts.Wait)
 	logged := false
+	// wait lets holder finish: it returns once a poll interval has passed,
+	// or an error when the wait is over or ctx is done.
+	wait := func(now time.Time, holder *LeaseInfo) error {
+		if !now.Before(deadline) {
+			return fmt.Errorf("%s: %w: %s; wait for it or pass --wait", b, ErrLeaseHeld, holder)
+		}
+		if !logged {
+			opts.Logger.Info("the lake is in use by another run; waiting", "holder", holder.String(), "wait", opts.Wait)
+			logged = true
+		}
+		return ctxtime.Sleep(ctx, min(opts.Poll, deadline.Sub(now)+time.Millisecond))
+	}
 	for {
 		cur, gen, err := currentLease(ctx, b, l.dir)
 		if err != nil {
@@ -184,19 +197,8 @@ func AcquireLease(ctx context.Context, b bucket.Bucket, opts LeaseOptions) (*Lea
 		} else {
 			dead = cur != nil && holderDead(cur, host)
 			if cur != nil && !cur.Released && now.Before(cur.ExpiresAt) && !dead {
-				if !now.Before(deadline) {
-					return nil, nil, fmt.Errorf("%s: %w: %s; wait for it or pass --wait", b, ErrLeaseHeld, cur)
-				}
-				if !logged {
-					opts.Logger.Info("the lake is in use by another run; waiting", "holder", cur.String(), "wait", opts.Wait)
-					logged = true
-				}
-				t := time.NewTimer(min(opts.Poll, deadline.Sub(now)+time.Millisecond))
-				select {
-				case <-ctx.Done():
-					t.Stop()
-					return nil, nil, ctx.Err()
-				case <-t.C:
+				if err := wait(now, cur); err != nil {
+					return nil, nil, err
 				}
 				continue
 			}
@@ -233,19 +235,8 @@ func AcquireLease(ctx context.Context, b bucket.Bucket, opts LeaseOptions) (*Lea
 			}
 			_, _ = rand.Read(tok[:])
 			l.info.Token = hex.EncodeToString(tok[:])
-			if !now.Before(deadline) {
-				return nil, nil, fmt.Errorf("%s: %w: %s; wait for it or pass --wait", b, ErrLeaseHeld, other)
-			}
-			if !logged {
-				opts.Logger.Info("the lake is in use by another run; waiting", "holder", other.String(), "wait", opts.Wait)
-				logged = true
-			}
-			t := time.NewTimer(min(opts.Poll, deadline.Sub(now)+time.Millisecond))
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return nil, nil, ctx.Err()
-			case <-t.C:
+			if err := wait(now, other); err != nil {
+				return nil, nil, err
 			}
 			continue
 		}

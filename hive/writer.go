@@ -206,25 +206,7 @@ func (r *Run) Append(ctx context.Context, t *schema.Table, projectID string, row
 		}
 		part.Date = DateOf(ts)
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.done {
-		return fmt.Errorf("run %s is already committed or aborted", r.opts.RunID)
-	}
-	r.tables[t.Name] = true
-	pf, err := r.fileFor(ctx, t, part)
-	if err != nil {
-		return err
-	}
-	r.tick++
-	pf.lastUse = r.tick
-	if err := pf.append(row, ts); err != nil {
-		return r.failFile(pf, err)
-	}
-	if pf.full {
-		return r.finish(pf)
-	}
-	return nil
+	return r.appendTo(ctx, t, part, func(pf *partFile) error { return pf.append(row, ts) })
 }
 
 // AppendBatch adds the rows of rec, a record batch of table t read from a
@@ -236,6 +218,12 @@ func (r *Run) AppendBatch(ctx context.Context, t *schema.Table, part Partition, 
 		return fmt.Errorf("table %s: %w", t.Name, err)
 	}
 	defer rec.Release()
+	return r.appendTo(ctx, t, part, func(pf *partFile) error { return pf.appendBatch(rec) })
+}
+
+// appendTo runs add on the open file of t's partition part (opening it if
+// need be) under the run's lock, and finishes the file when it is full.
+func (r *Run) appendTo(ctx context.Context, t *schema.Table, part Partition, add func(*partFile) error) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.done {
@@ -248,7 +236,7 @@ func (r *Run) AppendBatch(ctx context.Context, t *schema.Table, part Partition, 
 	}
 	r.tick++
 	pf.lastUse = r.tick
-	if err := pf.appendBatch(rec); err != nil {
+	if err := add(pf); err != nil {
 		return r.failFile(pf, err)
 	}
 	if pf.full {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/lakefuse/lakefuse/bucket"
 	"github.com/lakefuse/lakefuse/hive"
+	"github.com/lakefuse/lakefuse/internal/ctxtime"
 	lf "github.com/lakefuse/lakefuse/internal/langfuse"
 	"github.com/lakefuse/lakefuse/internal/selection"
 	"github.com/lakefuse/lakefuse/redact"
@@ -758,20 +759,9 @@ func (im *importer) waitFor(ctx context.Context, check func() (bool, error)) (bo
 		if !im.o.Now().Before(deadline) {
 			return false, nil
 		}
-		if err := sleepCtx(ctx, im.o.Poll); err != nil {
+		if err := ctxtime.Sleep(ctx, im.o.Poll); err != nil {
 			return false, err
 		}
-	}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }
 
@@ -826,7 +816,7 @@ func (im *importer) waitIngested(ctx context.Context, check func() (bool, error)
 			// Check once more right when the lag has passed.
 			next = min(next, max(start.Add(2*lag+lagGrace).Sub(im.o.Now()), time.Millisecond))
 		}
-		if err := sleepCtx(ctx, next); err != nil {
+		if err := ctxtime.Sleep(ctx, next); err != nil {
 			return false, err
 		}
 		poll = min(2*poll, im.o.Poll)

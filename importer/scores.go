@@ -84,19 +84,21 @@ func (im *importer) scores(ctx context.Context) error {
 	return p.Wait(err)
 }
 
-// sendScores sends one batch of score-create events and records its rows.
-func (im *importer) sendScores(ctx context.Context, events []lf.IngestionEvent, segs []entry) error {
-	const table = "scores"
+// ingest sends a batch of ingestion events of table (batch and event name
+// them in messages: "scores" and "score event"): a send whose outcome is unknown is sent again, up to 10
+// times in all, which the events allow (a score or trace-create event sent
+// twice changes nothing). Events Langfuse refuses are counted as failed and
+// noted with its reason.
+func (im *importer) ingest(ctx context.Context, table, batch, event string, events []lf.IngestionEvent) (*lf.IngestionResponse, error) {
 	var resp *lf.IngestionResponse
 	for attempt := 1; ; attempt++ {
 		im.count(table, func(r *Result) { r.Requests++ })
 		var err error
-		resp, err = im.c.Ingest(ctx, events)
-		if err == nil {
+		if resp, err = im.c.Ingest(ctx, events); err == nil {
 			break
 		}
 		if !errors.Is(err, lf.ErrOutcomeUnknown) || attempt >= 10 {
-			return fmt.Errorf("send %d scores: %w", len(events), err)
+			return nil, fmt.Errorf("send %d %s: %w", len(events), batch, err)
 		}
 	}
 	for _, e := range resp.Errors {
@@ -105,7 +107,17 @@ func (im *importer) sendScores(ctx context.Context, events []lf.IngestionEvent, 
 			msg = *e.Message
 		}
 		im.count(table, func(r *Result) { r.Failed++ })
-		im.note(table, "score event %s refused (%d): %s", e.ID, e.Status, msg)
+		im.note(table, "%s %s refused (%d): %s", event, e.ID, e.Status, msg)
+	}
+	return resp, nil
+}
+
+// sendScores sends one batch of score-create events and records its rows.
+func (im *importer) sendScores(ctx context.Context, events []lf.IngestionEvent, segs []entry) error {
+	const table = "scores"
+	resp, err := im.ingest(ctx, table, "scores", "score event", events)
+	if err != nil {
+		return err
 	}
 	// Refused events are recorded too: sending them again would be refused again.
 	if err := im.led.write(ctx, segs...); err != nil {

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -48,25 +47,9 @@ func (im *importer) traceCreates(ctx context.Context) error {
 			return nil
 		}
 		defer func() { events, segs, size = nil, nil, 0 }()
-		var resp *lf.IngestionResponse
-		for attempt := 1; ; attempt++ {
-			im.count(table, func(r *Result) { r.Requests++ })
-			var err error
-			// trace-create events merge: sending one again changes nothing.
-			if resp, err = im.c.Ingest(ctx, events); err == nil {
-				break
-			}
-			if !errors.Is(err, lf.ErrOutcomeUnknown) || attempt >= 10 {
-				return fmt.Errorf("send %d trace-create events: %w", len(events), err)
-			}
-		}
-		for _, e := range resp.Errors {
-			msg := ""
-			if e.Message != nil {
-				msg = *e.Message
-			}
-			im.count(table, func(r *Result) { r.Failed++ })
-			im.note(table, "trace-create event %s refused (%d): %s", e.ID, e.Status, msg)
+		// trace-create events merge: sending one again changes nothing.
+		if _, err := im.ingest(ctx, table, "trace-create events", "trace-create event", events); err != nil {
+			return err
 		}
 		return im.led.write(ctx, segs...)
 	}

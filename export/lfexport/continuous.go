@@ -8,6 +8,7 @@ import (
 
 	"github.com/lakefuse/lakefuse/bucket"
 	"github.com/lakefuse/lakefuse/hive"
+	"github.com/lakefuse/lakefuse/internal/ctxtime"
 )
 
 // Schedule drives Continuous.
@@ -48,16 +49,7 @@ func Continuous(ctx context.Context, b bucket.Bucket, o Options, s Schedule) err
 	}
 	sleep := s.Sleep
 	if sleep == nil {
-		sleep = func(ctx context.Context, d time.Duration) error {
-			t := time.NewTimer(d)
-			defer t.Stop()
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-t.C:
-				return nil
-			}
-		}
+		sleep = ctxtime.Sleep
 	}
 	next := o.Now()
 	for cycle := 1; ; cycle++ {
