@@ -63,14 +63,7 @@ func openGCS(ctx context.Context, l location, opts Options) (Bucket, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := portable(d, opts)
-	check := *b.b
-	check.p.MaxAttempts = min(check.p.attempts(), 3)
-	if err := check.do(ctx, "check", "", func() error { return d.check(ctx) }); err != nil {
-		_ = d.Close()
-		return nil, err
-	}
-	return b, nil
+	return openChecked(ctx, d, d.check, opts)
 }
 
 // gcsBucket talks to Google Cloud Storage's JSON API through the official
