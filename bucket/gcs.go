@@ -424,36 +424,20 @@ func (o *gcsObject) Size() int64  { return o.size }
 func (o *gcsObject) Close() error { return nil }
 
 func (o *gcsObject) ReadAt(p []byte, off int64) (int, error) {
-	if off < 0 {
-		return 0, fmt.Errorf("read %s: negative offset %d", o.b.name(o.key), off)
-	}
-	if len(p) == 0 {
-		return 0, nil
-	}
-	if off >= o.size {
-		return 0, io.EOF
-	}
-	end := min(off+int64(len(p)), o.size)
-	r, err := o.b.bkt.Object(o.b.objectKey(o.key)).Generation(o.gen).NewRangeReader(o.ctx, off, end-off)
-	if err != nil {
-		if errors.Is(err, storage.ErrObjectNotExist) {
-			// The generation opened is gone: replaced or deleted.
-			return 0, fmt.Errorf("read %s: the object changed or was deleted while it was being read", o.b.name(o.key))
+	name := o.b.name(o.key)
+	return readRange(p, off, o.size, name, func(off, end int64) (io.ReadCloser, error) {
+		r, err := o.b.bkt.Object(o.b.objectKey(o.key)).Generation(o.gen).NewRangeReader(o.ctx, off, end-off)
+		if err != nil {
+			if errors.Is(err, storage.ErrObjectNotExist) {
+				// The generation opened is gone: replaced or deleted.
+				return nil, fmt.Errorf("read %s: the object changed or was deleted while it was being read", name)
+			}
+			return nil, o.b.fail("read", o.key, err)
 		}
-		return 0, o.b.fail("read", o.key, err)
-	}
-	defer r.Close()
-	n, err := io.ReadFull(r, p[:end-off])
-	if err != nil {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF // the object is longer than this body
-		}
-		return n, fmt.Errorf("read %s at %d: %w", o.b.name(o.key), off+int64(n), safeError{err, o.b.scrub(err.Error())})
-	}
-	if n < len(p) {
-		return n, io.EOF
-	}
-	return n, nil
+		return r, nil
+	}, func(at int64, err error) error {
+		return fmt.Errorf("read %s at %d: %w", name, at, safeError{err, o.b.scrub(err.Error())})
+	})
 }
 
 func (b *gcsBucket) Stat(ctx context.Context, key string) (Attrs, error) {
