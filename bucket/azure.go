@@ -178,19 +178,9 @@ func (b *azureBucket) Close() error   { return nil }
 
 // blobName is key below the location's prefix; for "" it is the prefix
 // itself with its trailing "/".
-func (b *azureBucket) blobName(key string) string {
-	if b.loc.prefix == "" {
-		return key
-	}
-	return b.loc.prefix + "/" + key
-}
+func (b *azureBucket) blobName(key string) string { return b.loc.key(key) }
 
-func (b *azureBucket) name(key string) string {
-	if key == "" {
-		return b.loc.String()
-	}
-	return b.loc.String() + "/" + key
-}
+func (b *azureBucket) name(key string) string { return b.loc.name(key) }
 
 func (b *azureBucket) blockBlob(key string) *blockblob.Client {
 	return b.client.NewBlockBlobClient(b.blobName(key))

@@ -207,19 +207,9 @@ var (
 func (b *gcsBucket) String() string { return b.loc.String() }
 func (b *gcsBucket) Close() error   { return b.client.Close() }
 
-func (b *gcsBucket) objectKey(key string) string {
-	if b.loc.prefix == "" {
-		return key
-	}
-	return b.loc.prefix + "/" + key
-}
+func (b *gcsBucket) objectKey(key string) string { return b.loc.key(key) }
 
-func (b *gcsBucket) name(key string) string {
-	if key == "" {
-		return b.loc.String()
-	}
-	return b.loc.String() + "/" + key
-}
+func (b *gcsBucket) name(key string) string { return b.loc.name(key) }
 
 // check lists one object: it needs only storage.objects.list, which any role
 // that can read the lake has (storage.buckets.get, for the bucket's

@@ -180,19 +180,9 @@ func unsignedAcceptEncoding(stack *middleware.Stack) error {
 func (b *s3Bucket) String() string { return b.loc.String() }
 func (b *s3Bucket) Close() error   { return nil }
 
-func (b *s3Bucket) objectKey(key string) string {
-	if b.loc.prefix == "" {
-		return key
-	}
-	return b.loc.prefix + "/" + key
-}
+func (b *s3Bucket) objectKey(key string) string { return b.loc.key(key) }
 
-func (b *s3Bucket) name(key string) string {
-	if key == "" {
-		return b.loc.String()
-	}
-	return b.loc.String() + "/" + key
-}
+func (b *s3Bucket) name(key string) string { return b.loc.name(key) }
 
 // check makes sure the bucket exists and the credentials work, so that a
 // typo fails at once instead of after an export's first page.
