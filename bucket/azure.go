@@ -178,19 +178,9 @@ func (b *azureBucket) Close() error   { return nil }
 
 // blobName is key below the location's prefix; for "" it is the prefix
 // itself with its trailing "/".
-func (b *azureBucket) blobName(key string) string {
-	if b.loc.prefix == "" {
-		return key
-	}
-	return b.loc.prefix + "/" + key
-}
+func (b *azureBucket) blobName(key string) string { return b.loc.key(key) }
 
-func (b *azureBucket) name(key string) string {
-	if key == "" {
-		return b.loc.String()
-	}
-	return b.loc.String() + "/" + key
-}
+func (b *azureBucket) name(key string) string { return b.loc.name(key) }
 
 func (b *azureBucket) blockBlob(key string) *blockblob.Client {
 	return b.client.NewBlockBlobClient(b.blobName(key))
@@ -484,36 +474,20 @@ func (o *azureObject) Size() int64  { return o.size }
 func (o *azureObject) Close() error { return nil }
 
 func (o *azureObject) ReadAt(p []byte, off int64) (int, error) {
-	if off < 0 {
-		return 0, fmt.Errorf("read %s: negative offset %d", o.b.name(o.key), off)
-	}
-	if len(p) == 0 {
-		return 0, nil
-	}
-	if off >= o.size {
-		return 0, io.EOF
-	}
-	end := min(off+int64(len(p)), o.size)
-	opts := &blob.DownloadStreamOptions{Range: blob.HTTPRange{Offset: off, Count: end - off}}
-	if o.etag != "" {
-		opts.AccessConditions = &blob.AccessConditions{ModifiedAccessConditions: &blob.ModifiedAccessConditions{IfMatch: &o.etag}}
-	}
-	resp, err := o.blob.DownloadStream(o.ctx, opts)
-	if err != nil {
-		return 0, o.b.fail("read", o.key, err)
-	}
-	defer resp.Body.Close()
-	n, err := io.ReadFull(resp.Body, p[:end-off])
-	if err != nil {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF // the blob is longer than this body
+	name := o.b.name(o.key)
+	return readRange(p, off, o.size, name, func(off, end int64) (io.ReadCloser, error) {
+		opts := &blob.DownloadStreamOptions{Range: blob.HTTPRange{Offset: off, Count: end - off}}
+		if o.etag != "" {
+			opts.AccessConditions = &blob.AccessConditions{ModifiedAccessConditions: &blob.ModifiedAccessConditions{IfMatch: &o.etag}}
 		}
-		return n, o.b.sanitizeErr(fmt.Errorf("read %s at %d: %w", o.b.name(o.key), off+int64(n), err))
-	}
-	if n < len(p) {
-		return n, io.EOF
-	}
-	return n, nil
+		resp, err := o.blob.DownloadStream(o.ctx, opts)
+		if err != nil {
+			return nil, o.b.fail("read", o.key, err)
+		}
+		return resp.Body, nil
+	}, func(at int64, err error) error {
+		return o.b.sanitizeErr(fmt.Errorf("read %s at %d: %w", name, at, err))
+	})
 }
 
 // sanitizeErr keeps err for errors.Is while printing its sanitized text.

@@ -63,14 +63,7 @@ func openGCS(ctx context.Context, l location, opts Options) (Bucket, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := portable(d, opts)
-	check := *b.b
-	check.p.MaxAttempts = min(check.p.attempts(), 3)
-	if err := check.do(ctx, "check", "", func() error { return d.check(ctx) }); err != nil {
-		_ = d.Close()
-		return nil, err
-	}
-	return b, nil
+	return openChecked(ctx, d, d.check, opts)
 }
 
 // gcsBucket talks to Google Cloud Storage's JSON API through the official
@@ -214,19 +207,9 @@ var (
 func (b *gcsBucket) String() string { return b.loc.String() }
 func (b *gcsBucket) Close() error   { return b.client.Close() }
 
-func (b *gcsBucket) objectKey(key string) string {
-	if b.loc.prefix == "" {
-		return key
-	}
-	return b.loc.prefix + "/" + key
-}
+func (b *gcsBucket) objectKey(key string) string { return b.loc.key(key) }
 
-func (b *gcsBucket) name(key string) string {
-	if key == "" {
-		return b.loc.String()
-	}
-	return b.loc.String() + "/" + key
-}
+func (b *gcsBucket) name(key string) string { return b.loc.name(key) }
 
 // check lists one object: it needs only storage.objects.list, which any role
 // that can read the lake has (storage.buckets.get, for the bucket's
@@ -431,36 +414,20 @@ func (o *gcsObject) Size() int64  { return o.size }
 func (o *gcsObject) Close() error { return nil }
 
 func (o *gcsObject) ReadAt(p []byte, off int64) (int, error) {
-	if off < 0 {
-		return 0, fmt.Errorf("read %s: negative offset %d", o.b.name(o.key), off)
-	}
-	if len(p) == 0 {
-		return 0, nil
-	}
-	if off >= o.size {
-		return 0, io.EOF
-	}
-	end := min(off+int64(len(p)), o.size)
-	r, err := o.b.bkt.Object(o.b.objectKey(o.key)).Generation(o.gen).NewRangeReader(o.ctx, off, end-off)
-	if err != nil {
-		if errors.Is(err, storage.ErrObjectNotExist) {
-			// The generation opened is gone: replaced or deleted.
-			return 0, fmt.Errorf("read %s: the object changed or was deleted while it was being read", o.b.name(o.key))
+	name := o.b.name(o.key)
+	return readRange(p, off, o.size, name, func(off, end int64) (io.ReadCloser, error) {
+		r, err := o.b.bkt.Object(o.b.objectKey(o.key)).Generation(o.gen).NewRangeReader(o.ctx, off, end-off)
+		if err != nil {
+			if errors.Is(err, storage.ErrObjectNotExist) {
+				// The generation opened is gone: replaced or deleted.
+				return nil, fmt.Errorf("read %s: the object changed or was deleted while it was being read", name)
+			}
+			return nil, o.b.fail("read", o.key, err)
 		}
-		return 0, o.b.fail("read", o.key, err)
-	}
-	defer r.Close()
-	n, err := io.ReadFull(r, p[:end-off])
-	if err != nil {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF // the object is longer than this body
-		}
-		return n, fmt.Errorf("read %s at %d: %w", o.b.name(o.key), off+int64(n), safeError{err, o.b.scrub(err.Error())})
-	}
-	if n < len(p) {
-		return n, io.EOF
-	}
-	return n, nil
+		return r, nil
+	}, func(at int64, err error) error {
+		return fmt.Errorf("read %s at %d: %w", name, at, safeError{err, o.b.scrub(err.Error())})
+	})
 }
 
 func (b *gcsBucket) Stat(ctx context.Context, key string) (Attrs, error) {

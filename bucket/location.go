@@ -14,6 +14,23 @@ type location struct {
 	path   string // file: the directory as given
 }
 
+// key is the store's name for key below the location's prefix; for "" it is
+// the prefix itself (with a trailing "/" when there is one).
+func (l location) key(key string) string {
+	if l.prefix == "" {
+		return key
+	}
+	return l.prefix + "/" + key
+}
+
+// name is key's name in messages: the location, then "/" and key.
+func (l location) name(key string) string {
+	if key == "" {
+		return l.String()
+	}
+	return l.String() + "/" + key
+}
+
 func (l location) String() string {
 	switch l.scheme {
 	case "file":

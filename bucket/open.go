@@ -72,27 +72,13 @@ func Open(ctx context.Context, location string, opts Options) (Bucket, error) {
 		if err != nil {
 			return nil, err
 		}
-		b := portable(d, opts)
-		check := *b.b
-		check.p.MaxAttempts = min(check.p.attempts(), 3)
-		if err := check.do(ctx, "check", "", func() error { return d.check(ctx) }); err != nil {
-			return nil, err
-		}
-		return b, nil
+		return openChecked(ctx, d, d.check, opts)
 	case "s3", "gs":
 		d, err := newS3(ctx, l, opts)
 		if err != nil {
 			return nil, err
 		}
-		b := portable(d, opts)
-		// A few tries only: a wrong endpoint should fail in seconds, not
-		// after the patience that a long export deserves.
-		check := *b.b
-		check.p.MaxAttempts = min(check.p.attempts(), 3)
-		if err := check.do(ctx, "check", "", func() error { return d.check(ctx) }); err != nil {
-			return nil, err
-		}
-		return b, nil
+		return openChecked(ctx, d, d.check, opts)
 	default:
 		d, err := newLocal(l.path)
 		if err != nil {
@@ -100,4 +86,21 @@ func Open(ctx context.Context, location string, opts Options) (Bucket, error) {
 		}
 		return portable(d, opts), nil
 	}
+}
+
+// openChecked wraps a cloud store's driver d like any other and runs check
+// (the bucket exists, the credentials are accepted) through the retrier, so
+// that a typo fails at once instead of after an export's first page. On
+// failure it closes d.
+func openChecked(ctx context.Context, d Bucket, check func(context.Context) error, opts Options) (Bucket, error) {
+	b := portable(d, opts)
+	// A few tries only: a wrong endpoint should fail in seconds, not
+	// after the patience that a long export deserves.
+	r := *b.b
+	r.p.MaxAttempts = min(r.p.attempts(), 3)
+	if err := r.do(ctx, "check", "", func() error { return check(ctx) }); err != nil {
+		_ = d.Close()
+		return nil, err
+	}
+	return b, nil
 }

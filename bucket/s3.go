@@ -180,19 +180,9 @@ func unsignedAcceptEncoding(stack *middleware.Stack) error {
 func (b *s3Bucket) String() string { return b.loc.String() }
 func (b *s3Bucket) Close() error   { return nil }
 
-func (b *s3Bucket) objectKey(key string) string {
-	if b.loc.prefix == "" {
-		return key
-	}
-	return b.loc.prefix + "/" + key
-}
+func (b *s3Bucket) objectKey(key string) string { return b.loc.key(key) }
 
-func (b *s3Bucket) name(key string) string {
-	if key == "" {
-		return b.loc.String()
-	}
-	return b.loc.String() + "/" + key
-}
+func (b *s3Bucket) name(key string) string { return b.loc.name(key) }
 
 // check makes sure the bucket exists and the credentials work, so that a
 // typo fails at once instead of after an export's first page.
@@ -416,40 +406,24 @@ func (o *s3Object) Size() int64  { return o.size }
 func (o *s3Object) Close() error { return nil }
 
 func (o *s3Object) ReadAt(p []byte, off int64) (int, error) {
-	if off < 0 {
-		return 0, fmt.Errorf("read %s: negative offset %d", o.b.name(o.key), off)
-	}
-	if len(p) == 0 {
-		return 0, nil
-	}
-	if off >= o.size {
-		return 0, io.EOF
-	}
-	end := min(off+int64(len(p)), o.size)
-	in := &s3.GetObjectInput{
-		Bucket: &o.b.loc.bucket,
-		Key:    aws.String(o.b.objectKey(o.key)),
-		Range:  aws.String(fmt.Sprintf("bytes=%d-%d", off, end-1)),
-	}
-	if o.etag != "" {
-		in.IfMatch = &o.etag
-	}
-	out, err := o.b.client.GetObject(o.ctx, in)
-	if err != nil {
-		return 0, o.b.fail("read", o.key, err)
-	}
-	defer out.Body.Close()
-	n, err := io.ReadFull(out.Body, p[:end-off])
-	if err != nil {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF // the object is longer than this body
+	name := o.b.name(o.key)
+	return readRange(p, off, o.size, name, func(off, end int64) (io.ReadCloser, error) {
+		in := &s3.GetObjectInput{
+			Bucket: &o.b.loc.bucket,
+			Key:    aws.String(o.b.objectKey(o.key)),
+			Range:  aws.String(fmt.Sprintf("bytes=%d-%d", off, end-1)),
 		}
-		return n, fmt.Errorf("read %s at %d: %w", o.b.name(o.key), off+int64(n), err)
-	}
-	if n < len(p) {
-		return n, io.EOF
-	}
-	return n, nil
+		if o.etag != "" {
+			in.IfMatch = &o.etag
+		}
+		out, err := o.b.client.GetObject(o.ctx, in)
+		if err != nil {
+			return nil, o.b.fail("read", o.key, err)
+		}
+		return out.Body, nil
+	}, func(at int64, err error) error {
+		return fmt.Errorf("read %s at %d: %w", name, at, err)
+	})
 }
 
 func (b *s3Bucket) Stat(ctx context.Context, key string) (Attrs, error) {
