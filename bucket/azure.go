@@ -23,6 +23,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
+	"github.com/lakefuse/lakefuse/internal/ctxtime"
 )
 
 const (
@@ -292,12 +293,8 @@ func (b *azureBucket) retryInMemory(ctx context.Context, f func() error) error {
 		if err == nil || !isTransient(err) || ctx.Err() != nil || n >= b.retry.attempts() {
 			return err
 		}
-		t := time.NewTimer(b.retry.delay(n))
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if ctxtime.Sleep(ctx, b.retry.delay(n)) != nil {
 			return err
-		case <-t.C:
 		}
 	}
 }
@@ -606,12 +603,8 @@ func (b *azureBucket) Move(ctx context.Context, src, dst string) error {
 		status = *resp.CopyStatus
 	}
 	for wait := 50 * time.Millisecond; status == blob.CopyStatusTypePending; wait = min(2*wait, azureCopyPoll) {
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("move %s: %w", b.name(src), ctx.Err())
-		case <-t.C:
+		if err := ctxtime.Sleep(ctx, wait); err != nil {
+			return fmt.Errorf("move %s: %w", b.name(src), err)
 		}
 		props, err := d.GetProperties(ctx, nil)
 		if err != nil {

@@ -10,6 +10,8 @@ import (
 	"net"
 	"syscall"
 	"time"
+
+	"github.com/lakefuse/lakefuse/internal/ctxtime"
 )
 
 // RetryPolicy says how transient store errors (5xx, throttling, timeouts,
@@ -102,12 +104,8 @@ func (r *retrying) do(ctx context.Context, op, key string, f func() error) error
 		d := r.p.delay(n)
 		r.log.WarnContext(ctx, "bucket: transient error, retrying",
 			"location", r.b.String(), "op", op, "key", key, "attempt", n, "delay", d, "err", err)
-		t := time.NewTimer(d)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("%w (stopped retrying: %w)", err, ctx.Err())
-		case <-t.C:
+		if cerr := ctxtime.Sleep(ctx, d); cerr != nil {
+			return fmt.Errorf("%w (stopped retrying: %w)", err, cerr)
 		}
 	}
 }
