@@ -23,6 +23,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/sas"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/service"
+
+	"github.com/lakefuse/lakefuse/internal/testbin"
 )
 
 // Server is a running Azurite blob service on 127.0.0.1.
@@ -109,34 +111,14 @@ func Shared(t testing.TB) *Server {
 // install that .ci/install-azurite cached.
 func findBinary(t testing.TB) string {
 	t.Helper()
-	if p := os.Getenv("LAKEFUSE_AZURITE_BIN"); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			t.Fatalf("azuritetest: LAKEFUSE_AZURITE_BIN: %v", err)
-		}
-		return p
-	}
-	if p, err := exec.LookPath("azurite-blob"); err == nil {
-		return p
-	}
-	if home, err := os.UserHomeDir(); err == nil {
-		matches, _ := filepath.Glob(filepath.Join(home, ".cache", "lakefuse", "azurite-*", "node_modules", ".bin", "azurite-blob"))
-		var newest string
-		var newestTime time.Time
-		for _, m := range matches {
-			if fi, err := os.Stat(m); err == nil && fi.Mode().IsRegular() && fi.ModTime().After(newestTime) {
-				newest, newestTime = m, fi.ModTime()
-			}
-		}
-		if newest != "" {
-			return newest
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("azurite not found (CI=true, so this fails instead of skipping): run .ci/install-azurite or set LAKEFUSE_AZURITE_BIN")
-		return ""
-	}
-	t.Skip("azurite not found: run .ci/install-azurite")
-	return ""
+	return testbin.Find(t, testbin.Spec{
+		Pkg:     "azuritetest",
+		Env:     "LAKEFUSE_AZURITE_BIN",
+		Name:    "azurite-blob",
+		Cache:   []string{"azurite-*", "node_modules", ".bin", "azurite-blob"},
+		What:    "azurite",
+		Install: "run .ci/install-azurite",
+	})
 }
 
 func start(bin, dir string) (*Server, error) {

@@ -23,6 +23,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/lakefuse/lakefuse/internal/testbin"
 )
 
 // Server is a running MinIO server on 127.0.0.1.
@@ -103,34 +105,14 @@ func Shared(t testing.TB) *Server {
 // that .ci/install-minio cached.
 func findBinary(t testing.TB) string {
 	t.Helper()
-	if p := os.Getenv("LAKEFUSE_MINIO_BIN"); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			t.Fatalf("miniotest: LAKEFUSE_MINIO_BIN: %v", err)
-		}
-		return p
-	}
-	if p, err := exec.LookPath("minio"); err == nil {
-		return p
-	}
-	if home, err := os.UserHomeDir(); err == nil {
-		matches, _ := filepath.Glob(filepath.Join(home, ".cache", "lakefuse", "minio-*", "minio"))
-		var newest string
-		var newestTime time.Time
-		for _, m := range matches {
-			if fi, err := os.Stat(m); err == nil && fi.Mode().IsRegular() && fi.ModTime().After(newestTime) {
-				newest, newestTime = m, fi.ModTime()
-			}
-		}
-		if newest != "" {
-			return newest
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("minio not found (CI=true, so this fails instead of skipping): run .ci/install-minio or set LAKEFUSE_MINIO_BIN")
-		return ""
-	}
-	t.Skip("minio not found: run .ci/install-minio")
-	return ""
+	return testbin.Find(t, testbin.Spec{
+		Pkg:     "miniotest",
+		Env:     "LAKEFUSE_MINIO_BIN",
+		Name:    "minio",
+		Cache:   []string{"minio-*", "minio"},
+		What:    "minio",
+		Install: "run .ci/install-minio",
+	})
 }
 
 func start(bin, dir string) (*Server, error) {
