@@ -1,7 +1,6 @@
 package azuritetest
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -34,7 +33,7 @@ type Server struct {
 	key        string
 	cmd        *exec.Cmd
 	exited     chan struct{}
-	out        *syncBuffer
+	out        *testbin.Output
 	dataDir    string
 	containers atomic.Int64
 }
@@ -146,7 +145,7 @@ func startOnce(bin, dir string) (*Server, error) {
 	s := &Server{
 		account: "lakefuse" + randHex(4),
 		key:     base64.StdEncoding.EncodeToString(key),
-		out:     &syncBuffer{},
+		out:     &testbin.Output{},
 		exited:  make(chan struct{}),
 		dataDir: dir,
 	}
@@ -170,7 +169,7 @@ func startOnce(bin, dir string) (*Server, error) {
 	s.cmd.Dir = data // whatever it writes, it writes here
 	s.cmd.Env = append(os.Environ(), "AZURITE_ACCOUNTS="+s.account+":"+s.key)
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
-	setDeathSignal(s.cmd)
+	testbin.SetDeathSignal(s.cmd)
 	if err := s.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
@@ -323,22 +322,4 @@ func (s *Server) SAS(t testing.TB, permissions string) string {
 		t.Fatalf("azuritetest: sign SAS: %v", err)
 	}
 	return qp.Encode()
-}
-
-// syncBuffer collects the server's output for error messages.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

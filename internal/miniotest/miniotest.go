@@ -1,7 +1,6 @@
 package miniotest
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -34,7 +33,7 @@ type Server struct {
 	secretKey string
 	cmd       *exec.Cmd
 	exited    chan struct{}
-	out       *syncBuffer
+	out       *testbin.Output
 	dataDir   string
 	buckets   atomic.Int64
 }
@@ -137,7 +136,7 @@ func startOnce(bin, dir string) (*Server, error) {
 		endpoint:  fmt.Sprintf("http://127.0.0.1:%d", ports[0]),
 		accessKey: "lakefuse" + randHex(6),
 		secretKey: randHex(20),
-		out:       &syncBuffer{},
+		out:       &testbin.Output{},
 		exited:    make(chan struct{}),
 		dataDir:   dir,
 	}
@@ -157,7 +156,7 @@ func startOnce(bin, dir string) (*Server, error) {
 		"MINIO_KMS_SECRET_KEY="+KMSKeyID+":"+kmsKey,
 	)
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
-	setDeathSignal(s.cmd)
+	testbin.SetDeathSignal(s.cmd)
 	if err := s.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
@@ -323,22 +322,4 @@ func (s *Server) SessionCredentials(t testing.TB, policy string) (accessKey, sec
 	}
 	c := out.Credentials
 	return aws.ToString(c.AccessKeyId), aws.ToString(c.SecretAccessKey), aws.ToString(c.SessionToken)
-}
-
-// syncBuffer collects the server's output for error messages.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
