@@ -1,7 +1,6 @@
 package azuritetest
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -23,6 +22,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/sas"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/service"
+
+	"github.com/lakefuse/lakefuse/internal/testbin"
 )
 
 // Server is a running Azurite blob service on 127.0.0.1.
@@ -32,7 +33,7 @@ type Server struct {
 	key        string
 	cmd        *exec.Cmd
 	exited     chan struct{}
-	out        *syncBuffer
+	out        *testbin.Output
 	dataDir    string
 	containers atomic.Int64
 }
@@ -109,34 +110,14 @@ func Shared(t testing.TB) *Server {
 // install that .ci/install-azurite cached.
 func findBinary(t testing.TB) string {
 	t.Helper()
-	if p := os.Getenv("LAKEFUSE_AZURITE_BIN"); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			t.Fatalf("azuritetest: LAKEFUSE_AZURITE_BIN: %v", err)
-		}
-		return p
-	}
-	if p, err := exec.LookPath("azurite-blob"); err == nil {
-		return p
-	}
-	if home, err := os.UserHomeDir(); err == nil {
-		matches, _ := filepath.Glob(filepath.Join(home, ".cache", "lakefuse", "azurite-*", "node_modules", ".bin", "azurite-blob"))
-		var newest string
-		var newestTime time.Time
-		for _, m := range matches {
-			if fi, err := os.Stat(m); err == nil && fi.Mode().IsRegular() && fi.ModTime().After(newestTime) {
-				newest, newestTime = m, fi.ModTime()
-			}
-		}
-		if newest != "" {
-			return newest
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("azurite not found (CI=true, so this fails instead of skipping): run .ci/install-azurite or set LAKEFUSE_AZURITE_BIN")
-		return ""
-	}
-	t.Skip("azurite not found: run .ci/install-azurite")
-	return ""
+	return testbin.Find(t, testbin.Spec{
+		Pkg:     "azuritetest",
+		Env:     "LAKEFUSE_AZURITE_BIN",
+		Name:    "azurite-blob",
+		Cache:   []string{"azurite-*", "node_modules", ".bin", "azurite-blob"},
+		What:    "azurite",
+		Install: "run .ci/install-azurite",
+	})
 }
 
 func start(bin, dir string) (*Server, error) {
@@ -164,7 +145,7 @@ func startOnce(bin, dir string) (*Server, error) {
 	s := &Server{
 		account: "lakefuse" + randHex(4),
 		key:     base64.StdEncoding.EncodeToString(key),
-		out:     &syncBuffer{},
+		out:     &testbin.Output{},
 		exited:  make(chan struct{}),
 		dataDir: dir,
 	}
@@ -188,7 +169,7 @@ func startOnce(bin, dir string) (*Server, error) {
 	s.cmd.Dir = data // whatever it writes, it writes here
 	s.cmd.Env = append(os.Environ(), "AZURITE_ACCOUNTS="+s.account+":"+s.key)
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
-	setDeathSignal(s.cmd)
+	testbin.SetDeathSignal(s.cmd)
 	if err := s.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
@@ -341,22 +322,4 @@ func (s *Server) SAS(t testing.TB, permissions string) string {
 		t.Fatalf("azuritetest: sign SAS: %v", err)
 	}
 	return qp.Encode()
-}
-
-// syncBuffer collects the server's output for error messages.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

@@ -1,7 +1,6 @@
 package miniotest
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -23,6 +22,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/lakefuse/lakefuse/internal/testbin"
 )
 
 // Server is a running MinIO server on 127.0.0.1.
@@ -32,7 +33,7 @@ type Server struct {
 	secretKey string
 	cmd       *exec.Cmd
 	exited    chan struct{}
-	out       *syncBuffer
+	out       *testbin.Output
 	dataDir   string
 	buckets   atomic.Int64
 }
@@ -103,34 +104,14 @@ func Shared(t testing.TB) *Server {
 // that .ci/install-minio cached.
 func findBinary(t testing.TB) string {
 	t.Helper()
-	if p := os.Getenv("LAKEFUSE_MINIO_BIN"); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			t.Fatalf("miniotest: LAKEFUSE_MINIO_BIN: %v", err)
-		}
-		return p
-	}
-	if p, err := exec.LookPath("minio"); err == nil {
-		return p
-	}
-	if home, err := os.UserHomeDir(); err == nil {
-		matches, _ := filepath.Glob(filepath.Join(home, ".cache", "lakefuse", "minio-*", "minio"))
-		var newest string
-		var newestTime time.Time
-		for _, m := range matches {
-			if fi, err := os.Stat(m); err == nil && fi.Mode().IsRegular() && fi.ModTime().After(newestTime) {
-				newest, newestTime = m, fi.ModTime()
-			}
-		}
-		if newest != "" {
-			return newest
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("minio not found (CI=true, so this fails instead of skipping): run .ci/install-minio or set LAKEFUSE_MINIO_BIN")
-		return ""
-	}
-	t.Skip("minio not found: run .ci/install-minio")
-	return ""
+	return testbin.Find(t, testbin.Spec{
+		Pkg:     "miniotest",
+		Env:     "LAKEFUSE_MINIO_BIN",
+		Name:    "minio",
+		Cache:   []string{"minio-*", "minio"},
+		What:    "minio",
+		Install: "run .ci/install-minio",
+	})
 }
 
 func start(bin, dir string) (*Server, error) {
@@ -155,7 +136,7 @@ func startOnce(bin, dir string) (*Server, error) {
 		endpoint:  fmt.Sprintf("http://127.0.0.1:%d", ports[0]),
 		accessKey: "lakefuse" + randHex(6),
 		secretKey: randHex(20),
-		out:       &syncBuffer{},
+		out:       &testbin.Output{},
 		exited:    make(chan struct{}),
 		dataDir:   dir,
 	}
@@ -175,7 +156,7 @@ func startOnce(bin, dir string) (*Server, error) {
 		"MINIO_KMS_SECRET_KEY="+KMSKeyID+":"+kmsKey,
 	)
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
-	setDeathSignal(s.cmd)
+	testbin.SetDeathSignal(s.cmd)
 	if err := s.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
@@ -341,22 +322,4 @@ func (s *Server) SessionCredentials(t testing.TB, policy string) (accessKey, sec
 	}
 	c := out.Credentials
 	return aws.ToString(c.AccessKeyId), aws.ToString(c.SecretAccessKey), aws.ToString(c.SessionToken)
-}
-
-// syncBuffer collects the server's output for error messages.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
