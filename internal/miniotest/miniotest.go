@@ -310,13 +310,22 @@ func (s *Server) SessionCredentials(t testing.TB, policy string) (accessKey, sec
 		Region:       "us-east-1",
 		Credentials:  credentials.NewStaticCredentialsProvider(s.accessKey, s.secretKey, ""),
 	})
-	out, err := client.AssumeRole(context.Background(), &sts.AssumeRoleInput{
+	input := &sts.AssumeRoleInput{
 		// MinIO ignores the role for its own users but the SDK requires one.
 		RoleArn:         aws.String("arn:minio:iam:::role/lakefuse-test"),
 		RoleSessionName: aws.String("lakefuse-test"),
 		Policy:          aws.String(policy),
 		DurationSeconds: aws.Int32(3600),
-	})
+	}
+	// MinIO answers /minio/health/live before its IAM subsystem has
+	// loaded; until then STS says "Server not initialized, please try
+	// again" (seen under CI load), so wait for it as for liveness.
+	deadline := time.Now().Add(60 * time.Second)
+	out, err := client.AssumeRole(context.Background(), input)
+	for err != nil && strings.Contains(err.Error(), "Server not initialized") && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond)
+		out, err = client.AssumeRole(context.Background(), input)
+	}
 	if err != nil {
 		t.Fatalf("miniotest: assume role with a session policy: %v", err)
 	}
