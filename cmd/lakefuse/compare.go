@@ -387,6 +387,28 @@ func appendJSONString(b []byte, q string) ([]byte, bool) {
 	s := q[1 : len(q)-1]
 	b = append(b, '"')
 	for i := 0; i < len(s); {
+		// A run of bytes written as they are (printable ASCII other than
+		// the escaped characters, valid UTF-8 other than U+2028 and
+		// U+2029) is copied at once: payloads are mostly such runs.
+		j := i
+		for j < len(s) {
+			if c := s[j]; c < utf8.RuneSelf {
+				if !plainByte[c] {
+					break
+				}
+				j++
+				continue
+			}
+			r, n := utf8.DecodeRuneInString(s[j:])
+			if r == utf8.RuneError && n == 1 || r == '\u2028' || r == '\u2029' {
+				break
+			}
+			j += n
+		}
+		b = append(b, s[i:j]...)
+		if i = j; i == len(s) {
+			break
+		}
 		c := s[i]
 		var r rune
 		switch {
@@ -462,6 +484,14 @@ func appendJSONString(b []byte, q string) ([]byte, bool) {
 	}
 	return append(b, '"'), true
 }
+
+// plainByte marks the ASCII bytes json.Marshal writes unescaped.
+var plainByte = func() (t [utf8.RuneSelf]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
 
 // hex4 reads the four hex digits at s[i:].
 func hex4(s string, i int) (rune, bool) {

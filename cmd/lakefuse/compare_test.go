@@ -53,6 +53,16 @@ func BenchmarkCanonical(b *testing.B) {
 	}
 }
 
+// BenchmarkCanonicalText: a payload of prose with non-ASCII letters and
+// escapes, as the demo's and real chat messages are (appendJSONString).
+func BenchmarkCanonicalText(b *testing.B) {
+	s := `{"messages":[{"role":"user","content":"` + strings.Repeat(`Grüße aus Köln — “quoted” text,\nline 2 🎉 `, 40) + `"}]}`
+	b.SetBytes(int64(len(s)))
+	for b.Loop() {
+		canonical(s)
+	}
+}
+
 // TestRowHashPieces checks the allocation-free pieces of hashTable against
 // what they replace: hash/fnv's FNV-1a and canonical.
 func TestRowHashPieces(t *testing.T) {
