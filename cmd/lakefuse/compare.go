@@ -18,7 +18,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/lakefuse/lakefuse/hive"
 	"github.com/lakefuse/lakefuse/importer"
 	"github.com/lakefuse/lakefuse/internal/jsonx"
@@ -584,13 +583,20 @@ func hashTable(ctx context.Context, l *hive.Lake, table string, skip map[string]
 		// (the key pass keeps nothing).
 		h.out = make([]rowHash, 0, max(l.Rows(table), 0))
 	}
-	if err := l.Scan(ctx, table, hive.ScanOptions{}, func(b hive.Batch) error { return h.batch(b.Record) }); err != nil {
+	if err := l.Scan(ctx, table, hive.ScanOptions{Mem: hashPool}, func(b hive.Batch) error { return h.batch(b.Record) }); err != nil {
 		return nil, err
 	}
 	return h.finish(), nil
 }
 
-// rowHasher hashes the rows of one table batch by batch (hashTable).
+// hashPool serves the Arrow buffers of the batches verify hashes: a
+// rowHasher keeps nothing of a batch but hashes (and the key callback
+// copies what it keeps), so the buffers are reused batch after batch
+// instead of being garbage collected (issue 11).
+var hashPool = hive.NewPoolAllocator()
+
+// rowHasher hashes the rows of one table batch by batch (hashTable). key,
+// when set, must copy the key it keeps: it aliases the batch.
 type rowHasher struct {
 	tb                     *schema.Table
 	skip                   map[string]bool
@@ -746,7 +752,7 @@ func (l *liveHashes) add(t *schema.Table, row any) error {
 		if err != nil {
 			return err
 		}
-		lt = &liveTable{bld: schema.NewBuilder(memory.DefaultAllocator, t), h: h}
+		lt = &liveTable{bld: schema.NewBuilder(hashPool, t), h: h}
 		l.tables[t.Name] = lt
 	}
 	if err := lt.bld.Append(row); err != nil {
@@ -910,7 +916,7 @@ func compareLakes(ctx context.Context, w io.Writer, lake *hive.Lake, live *live,
 			}
 			name := func(h uint64, k string) {
 				if _, ok := names[h]; ok {
-					names[h] = k
+					names[h] = strings.Clone(k) // k aliases the batch
 				}
 			}
 			if _, err := hashTable(ctx, lake, table, skip, againstDestination, rewriteIDs, expect, name); err != nil {
