@@ -145,6 +145,7 @@ func verifyLive(ctx context.Context, w io.Writer, l *hive.Lake, client *lf.Clien
 		}
 		defer sb.Close()
 		rs := newLiveHashes(skip, key)
+		rs.rows = l.Rows
 		res, err := lfexport.Export(ctx, sb, lfexport.Options{Client: client, Tables: tables, Rows: rs.add})
 		if err != nil {
 			return nil, nil, fmt.Errorf("read the live project: %w", err)

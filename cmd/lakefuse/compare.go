@@ -718,8 +718,11 @@ func (h *rowHasher) finish() []rowHash {
 // as it would be read back from one (issue 11: the demo's read-back wrote
 // and decoded a million rows of Parquet only to hash them).
 type liveHashes struct {
-	mu     sync.Mutex
-	skip   func(table string) map[string]bool
+	mu   sync.Mutex
+	skip func(table string) map[string]bool
+	// rows, when set, is how many rows a table is expected to have (the
+	// lake's): the hash list is sized once rather than grown by doubling.
+	rows   func(table string) int64
 	key    func(table string) func(uint64, string)
 	tables map[string]*liveTable
 }
@@ -751,6 +754,9 @@ func (l *liveHashes) add(t *schema.Table, row any) error {
 		h, err := newRowHasher(t.Name, l.skip(t.Name), false, false, nil, key)
 		if err != nil {
 			return err
+		}
+		if key == nil && l.rows != nil {
+			h.out = make([]rowHash, 0, max(l.rows(t.Name), 0)+liveBatch)
 		}
 		lt = &liveTable{bld: schema.NewBuilder(hashPool, t), h: h}
 		l.tables[t.Name] = lt
