@@ -167,7 +167,8 @@ func (l *Lake) Rows(table string) int64 {
 type ScanOptions struct {
 	// Columns to read; nil reads all.
 	Columns []string
-	// BatchSize is the rows per record batch (default 8192).
+	// BatchSize is the rows per record batch (default: up to 8192, fewer
+	// for wide rows; see defaultBatch).
 	BatchSize int64
 	// VerifyChecksum reads each file once more to compare its SHA-256 with the
 	// manifest before decoding it.
@@ -250,7 +251,13 @@ func ScanFile(ctx context.Context, b bucket.Bucket, f FileEntry, opts ScanOption
 	if mem == nil {
 		mem = memory.DefaultAllocator
 	}
-	pf, err := file.NewParquetReader(io.NewSectionReader(obj, 0, obj.Size()), file.WithReadProps(parquet.NewReaderProperties(mem)))
+	// Pages are read through a buffer rather than a whole column chunk at
+	// a time: a row group of observations holds megabytes of input and
+	// output per column (issue 11: the demo's heap at a million rows).
+	props := parquet.NewReaderProperties(mem)
+	props.BufferedStreamEnabled = true
+	props.BufferSize = scanBuffer
+	pf, err := file.NewParquetReader(io.NewSectionReader(obj, 0, obj.Size()), file.WithReadProps(props))
 	if err != nil {
 		return fmt.Errorf("%s: %w: not a readable Parquet file (%v)", where, ErrCorrupt, err)
 	}
@@ -260,7 +267,7 @@ func ScanFile(ctx context.Context, b bucket.Bucket, f FileEntry, opts ScanOption
 	}
 	batch := opts.BatchSize
 	if batch <= 0 {
-		batch = 8192
+		batch = defaultBatch(pf)
 	}
 	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: batch, Parallel: false}, mem)
 	if err != nil {
@@ -302,6 +309,32 @@ func ScanFile(ctx context.Context, b bucket.Bucket, f FileEntry, opts ScanOption
 		return fmt.Errorf("%s: %w: %d rows, the manifest says %d", where, ErrCorrupt, rows, f.Rows)
 	}
 	return nil
+}
+
+// scanBuffer is the read buffer of each column of a scanned file.
+const scanBuffer = 1 << 20
+
+// batchBytes is what the default batch size aims at: the uncompressed bytes
+// of one record batch. Arrow builds a batch by doubling its buffers, so a
+// batch costs up to twice this while it is read.
+const batchBytes = 4 << 20
+
+// defaultBatch is the rows per record batch of a file: up to 8192, fewer
+// when rows are wide (observations with kilobytes of input and output), so
+// that a batch holds about batchBytes whatever the table.
+func defaultBatch(pf *file.Reader) int64 {
+	const most, least = 8192, 64
+	md := pf.MetaData()
+	var bytes, rows int64
+	for i := 0; i < md.NumRowGroups(); i++ {
+		rg := md.RowGroup(i)
+		bytes += rg.TotalByteSize()
+		rows += rg.NumRows()
+	}
+	if rows == 0 || bytes <= 0 {
+		return most
+	}
+	return min(max(batchBytes/max(bytes/rows, 1), least), most)
 }
 
 // CheckFile checks one data file against its manifest entry without

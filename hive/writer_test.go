@@ -530,3 +530,51 @@ func pathsOf(fs []FileEntry) []string {
 	}
 	return out
 }
+
+// TestScanBatchBoundedByBytes: without a BatchSize, a scan of wide rows
+// (observations with kilobytes of input and output) reads batches of about
+// batchBytes, not 8192 rows (issue 11: 8192 observations of the demo were
+// tens of MB of Arrow buffers at once, on top of everything else).
+func TestScanBatchBoundedByBytes(t *testing.T) {
+	ctx := context.Background()
+	b := bucket.NewMemory()
+	evs := genEvents(600)
+	wide := `{"text":"` + strings.Repeat("x", 64<<10) + `"}`
+	for i := range evs {
+		evs[i].At = t0 // one partition, one file
+		evs[i].Body = ptr(wide)
+	}
+	writeRun(t, b, RunOptions{Kind: "test"}, []string{"p1"}, evs)
+	l, err := Open(ctx, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var batches, rows, most int64
+	err = l.Scan(ctx, eventTable.Name, ScanOptions{}, func(bt Batch) error {
+		batches++
+		rows += bt.Record.NumRows()
+		most = max(most, bt.Record.NumRows())
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows != int64(len(evs)) {
+		t.Fatalf("scanned %d rows, want %d", rows, len(evs))
+	}
+	if limit := int64(batchBytes/(64<<10)) + 1; most > limit {
+		t.Errorf("batches of up to %d rows of 64 KiB (%d batches), want at most %d", most, batches, limit)
+	}
+	// Narrow rows still come in large batches.
+	b2 := bucket.NewMemory()
+	writeRun(t, b2, RunOptions{Kind: "test"}, []string{"p1"}, genEvents(600))
+	l2, err := Open(ctx, b2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	batches = 0
+	err = l2.Scan(ctx, eventTable.Name, ScanOptions{}, func(bt Batch) error { batches++; return nil })
+	if err != nil || batches != int64(len(l2.Files(eventTable.Name))) {
+		t.Errorf("narrow rows: %d batches for %d files (%v)", batches, len(l2.Files(eventTable.Name)), err)
+	}
+}

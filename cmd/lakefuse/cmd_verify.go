@@ -130,23 +130,51 @@ func (c *VerifyCmd) Run(g *Globals) error {
 // compares it with l.
 // state is where the import's ledger lives (nil: the lake's bucket).
 func verifyLive(ctx context.Context, w io.Writer, l *hive.Lake, client *lf.Client, againstDestination, rewriteIDs bool, tables []string, state bucket.Bucket) (rows int64, compared []tableResult, diffs int, err error) {
-	dir, err := os.MkdirTemp("", "lakefuse-verify-*")
+	skip := func(table string) map[string]bool { return skipFor(table, againstDestination) }
+	// The live project is exported into hashes, not into a lake: only the
+	// media bytes it copies land in a scratch directory.
+	read := func(key func(string) func(uint64, string)) (*liveHashes, *lfexport.Result, error) {
+		dir, err := os.MkdirTemp("", "lakefuse-verify-*")
+		if err != nil {
+			return nil, nil, err
+		}
+		defer os.RemoveAll(dir)
+		sb, err := bucket.NewLocal(dir)
+		if err != nil {
+			return nil, nil, err
+		}
+		defer sb.Close()
+		rs := newLiveHashes(skip, key)
+		rs.rows = l.Rows
+		res, err := lfexport.Export(ctx, sb, lfexport.Options{Client: client, Tables: tables, Rows: rs.add})
+		if err != nil {
+			return nil, nil, fmt.Errorf("read the live project: %w", err)
+		}
+		return rs, res, nil
+	}
+	rs, res, err := read(nil)
 	if err != nil {
 		return 0, nil, 0, err
 	}
-	defer os.RemoveAll(dir)
-	sb, err := bucket.NewLocal(dir)
+	hashes, err := rs.hashes()
 	if err != nil {
 		return 0, nil, 0, err
 	}
-	defer sb.Close()
-	if _, err := lfexport.Export(ctx, sb, lfexport.Options{Client: client, Tables: tables}); err != nil {
-		return 0, nil, 0, fmt.Errorf("read the live project: %w", err)
-	}
-	live, err := hive.Open(ctx, sb)
-	if err != nil {
-		return 0, nil, 0, err
-	}
+	lv := &live{v4: res.Generation == "v4", hashes: hashes,
+		// The keys of differing rows: the live project is read once more.
+		keys: func(ctx context.Context, table string, fn func(uint64, string)) error {
+			rs, _, err := read(func(t string) func(uint64, string) {
+				if t == table {
+					return fn
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			_, err = rs.hashes()
+			return err
+		}}
 	var deliberate *importer.Deliberate
 	if againstDestination {
 		// What the import skipped or created on purpose is in its ledger.
@@ -161,7 +189,7 @@ func verifyLive(ctx context.Context, w io.Writer, l *hive.Lake, client *lf.Clien
 			return 0, nil, 0, err
 		}
 	}
-	diffs, rows, compared, err = compareLakes(ctx, w, l, live, againstDestination, rewriteIDs, tables, deliberate)
+	diffs, rows, compared, err = compareLakes(ctx, w, l, lv, againstDestination, rewriteIDs, tables, deliberate)
 	return rows, compared, diffs, err
 }
 

@@ -17,6 +17,7 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/lakefuse/lakefuse/hive"
 	"github.com/lakefuse/lakefuse/importer"
 	"github.com/lakefuse/lakefuse/internal/jsonx"
@@ -91,12 +92,12 @@ func expectStored(table string, r map[string]string) {
 }
 
 // expectation returns what expectStored does to the rows of table, plus,
-// for traces imported into a Langfuse v4 destination (live's newest run
-// read a v4 API), the trace input: v4 takes it from the root observation,
+// for traces imported into a Langfuse v4 destination (v4: the live project
+// was read through a v4 API), the trace input: v4 takes it from the root observation,
 // whose input ingestion may reshape. It reads the lake's root observations
 // once and keeps the predicted input of the traces whose root changes.
-func expectation(ctx context.Context, lake, live *hive.Lake, table string) (func(map[string]string), error) {
-	if table != "traces" || !v4Lake(live) {
+func expectation(ctx context.Context, lake *hive.Lake, v4 bool, table string) (func(map[string]string), error) {
+	if table != "traces" || !v4 {
 		return func(r map[string]string) { expectStored(table, r) }, nil
 	}
 	roots := map[string]string{}
@@ -133,18 +134,6 @@ func expectation(ctx context.Context, lake, live *hive.Lake, table string) (func
 			r["input"] = in
 		}
 	}, nil
-}
-
-// v4Lake reports whether the newest run of l read a Langfuse v4 API.
-func v4Lake(l *hive.Lake) bool {
-	var v string
-	var at time.Time
-	for _, m := range l.Manifests {
-		if v == "" || m.CommittedAt.After(at) {
-			v, at = m.Source.ServerVersion, m.CommittedAt
-		}
-	}
-	return v == "v4"
 }
 
 // sentIO is the attribute text the importer sends for a lake input: a JSON
@@ -387,6 +376,28 @@ func appendJSONString(b []byte, q string) ([]byte, bool) {
 	s := q[1 : len(q)-1]
 	b = append(b, '"')
 	for i := 0; i < len(s); {
+		// A run of bytes written as they are (printable ASCII other than
+		// the escaped characters, valid UTF-8 other than U+2028 and
+		// U+2029) is copied at once: payloads are mostly such runs.
+		j := i
+		for j < len(s) {
+			if c := s[j]; c < utf8.RuneSelf {
+				if !plainByte[c] {
+					break
+				}
+				j++
+				continue
+			}
+			r, n := utf8.DecodeRuneInString(s[j:])
+			if r == utf8.RuneError && n == 1 || r == '\u2028' || r == '\u2029' {
+				break
+			}
+			j += n
+		}
+		b = append(b, s[i:j]...)
+		if i = j; i == len(s) {
+			break
+		}
 		c := s[i]
 		var r rune
 		switch {
@@ -462,6 +473,14 @@ func appendJSONString(b []byte, q string) ([]byte, bool) {
 	}
 	return append(b, '"'), true
 }
+
+// plainByte marks the ASCII bytes json.Marshal writes unescaped.
+var plainByte = func() (t [utf8.RuneSelf]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
 
 // hex4 reads the four hex digits at s[i:].
 func hex4(s string, i int) (rune, bool) {
@@ -549,101 +568,137 @@ func keyHash(k string) uint64 { return fnvString(fnvOffset, k) }
 
 // hashTable hashes every row of table: (hash of the key, count, hash of
 // the kept columns), sorted by key hash, one entry per key hash (a sorted
-// list, not a map: two of them are merged, and a million rows take 24 MB). asImported applies what the import changes on purpose
-// first; rewriteIDs also the id rewrite of import --rewrite-ids; expect, when
-// set, rewrites a row into what the destination stores of it. key, when
-// set, is called with each row's key hash and key (and nothing is hashed).
+// list, not a map: two of them are merged, and a million rows take 24 MB).
+// asImported applies what the import changes on purpose first; rewriteIDs
+// also the id rewrite of import --rewrite-ids; expect, when set, rewrites a
+// row into what the destination stores of it. key, when set, is called with
+// each row's key hash and key (and nothing is hashed).
 func hashTable(ctx context.Context, l *hive.Lake, table string, skip map[string]bool, asImported, rewriteIDs bool, expect func(map[string]string), key func(uint64, string)) ([]rowHash, error) {
+	h, err := newRowHasher(table, skip, asImported, rewriteIDs, expect, key)
+	if err != nil {
+		return nil, err
+	}
+	if key == nil {
+		// Sized from the manifests, so that it is not grown by doubling
+		// (the key pass keeps nothing).
+		h.out = make([]rowHash, 0, max(l.Rows(table), 0))
+	}
+	if err := l.Scan(ctx, table, hive.ScanOptions{Mem: hashPool}, func(b hive.Batch) error { return h.batch(b.Record) }); err != nil {
+		return nil, err
+	}
+	return h.finish(), nil
+}
+
+// hashPool serves the Arrow buffers of the batches verify hashes: a
+// rowHasher keeps nothing of a batch but hashes (and the key callback
+// copies what it keeps), so the buffers are reused batch after batch
+// instead of being garbage collected (issue 11).
+var hashPool = hive.NewPoolAllocator()
+
+// rowHasher hashes the rows of one table batch by batch (hashTable). key,
+// when set, must copy the key it keeps: it aliases the batch.
+type rowHasher struct {
+	tb                     *schema.Table
+	skip                   map[string]bool
+	asImported, rewriteIDs bool
+	expect                 func(map[string]string)
+	key                    func(uint64, string)
+	out                    []rowHash
+
+	// One row value, one map and one buffer serve every row; the sorted
+	// column list is rebuilt only when a row's columns change.
+	r     map[string]string
+	cols  []string
+	ncols int
+	buf   []byte
+}
+
+func newRowHasher(table string, skip map[string]bool, asImported, rewriteIDs bool, expect func(map[string]string), key func(uint64, string)) (*rowHasher, error) {
 	tb, err := schema.Lookup(table)
 	if err != nil {
 		return nil, err
 	}
-	// Sized from the manifests, so that it is not grown by doubling (the
-	// key pass keeps nothing).
-	var out []rowHash
-	if key == nil {
-		out = make([]rowHash, 0, max(l.Rows(table), 0))
+	return &rowHasher{tb: tb, skip: skip, asImported: asImported, rewriteIDs: rewriteIDs, expect: expect, key: key,
+		r: map[string]string{}, ncols: -1}, nil
+}
+
+// batch hashes the rows of one record batch of the table.
+func (h *rowHasher) batch(rec arrow.RecordBatch) error {
+	table, r := h.tb.Name, h.r
+	d, err := schema.NewDecoder(h.tb, rec.Schema())
+	if err != nil {
+		return err
 	}
-	// One row value, one map and one buffer serve every row; the sorted
-	// column list is rebuilt only when a row's columns change.
-	r := map[string]string{}
-	var cols []string
-	ncols := -1
-	var buf []byte
-	err = l.Scan(ctx, table, hive.ScanOptions{}, func(b hive.Batch) error {
-		d, err := schema.NewDecoder(tb, b.Record.Schema())
-		if err != nil {
+	for i := 0; i < int(rec.NumRows()); i++ {
+		v := reflect.New(h.tb.RowType())
+		if err := d.Decode(rec, i, v.Interface()); err != nil {
 			return err
 		}
-		for i := 0; i < int(b.Record.NumRows()); i++ {
-			v := reflect.New(tb.RowType())
-			if err := d.Decode(b.Record, i, v.Interface()); err != nil {
-				return err
-			}
-			clear(r)
-			flattenInto(r, v.Elem())
-			if expect != nil {
-				expect(r)
-			}
-			if asImported && table == "models" && r["unit"] == "<null>" {
-				r["unit"] = importer.DefaultModelUnit // sent for models without a unit (docs/migration.md)
-			}
-			if asImported && rewriteIDs {
-				for col, fn := range idColumns {
-					if x, ok := r[col]; ok && x != "<null>" && x != "" {
-						r[col] = fn(x)
-					}
-				}
-				switch table {
-				case "traces":
-					r["id"] = importer.RewriteTraceID(r["id"])
-				case "observations":
-					r["id"] = importer.RewriteSpanID(r["id"])
-				}
-				switch r["object_type"] {
-				case "TRACE":
-					r["object_id"] = importer.RewriteTraceID(r["object_id"])
-				case "OBSERVATION":
-					r["object_id"] = importer.RewriteSpanID(r["object_id"])
-				}
-			}
-			k := rowKey(table, r)
-			kh := keyHash(k)
-			if key != nil {
-				key(kh, k)
-				continue
-			}
-			if len(r) != ncols {
-				ncols, cols = len(r), cols[:0]
-				for c := range r {
-					if !skip[c] {
-						cols = append(cols, c)
-					}
-				}
-				sort.Strings(cols)
-			}
-			h := fnvOffset
-			for _, c := range cols {
-				h = fnvString(h, c)
-				h = fnvString(h, "=")
-				var val string
-				if buf, val = appendCanonicalOrText(buf[:0], r[c]); val != "" {
-					h = fnvString(h, val)
-				} else {
-					h = fnvBytes(h, buf)
-				}
-				h = fnvString(h, "\x00")
-			}
-			out = append(out, rowHash{key: kh, hash: h, n: 1})
+		clear(r)
+		flattenInto(r, v.Elem())
+		if h.expect != nil {
+			h.expect(r)
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
+		if h.asImported && table == "models" && r["unit"] == "<null>" {
+			r["unit"] = importer.DefaultModelUnit // sent for models without a unit (docs/migration.md)
+		}
+		if h.asImported && h.rewriteIDs {
+			for col, fn := range idColumns {
+				if x, ok := r[col]; ok && x != "<null>" && x != "" {
+					r[col] = fn(x)
+				}
+			}
+			switch table {
+			case "traces":
+				r["id"] = importer.RewriteTraceID(r["id"])
+			case "observations":
+				r["id"] = importer.RewriteSpanID(r["id"])
+			}
+			switch r["object_type"] {
+			case "TRACE":
+				r["object_id"] = importer.RewriteTraceID(r["object_id"])
+			case "OBSERVATION":
+				r["object_id"] = importer.RewriteSpanID(r["object_id"])
+			}
+		}
+		k := rowKey(table, r)
+		kh := keyHash(k)
+		if h.key != nil {
+			h.key(kh, k)
+			continue
+		}
+		if len(r) != h.ncols {
+			h.ncols, h.cols = len(r), h.cols[:0]
+			for c := range r {
+				if !h.skip[c] {
+					h.cols = append(h.cols, c)
+				}
+			}
+			sort.Strings(h.cols)
+		}
+		x := fnvOffset
+		for _, c := range h.cols {
+			x = fnvString(x, c)
+			x = fnvString(x, "=")
+			var val string
+			if h.buf, val = appendCanonicalOrText(h.buf[:0], r[c]); val != "" {
+				x = fnvString(x, val)
+			} else {
+				x = fnvBytes(x, h.buf)
+			}
+			x = fnvString(x, "\x00")
+		}
+		h.out = append(h.out, rowHash{key: kh, hash: x, n: 1})
 	}
+	return nil
+}
+
+// finish sorts the hashes by key hash and folds the rows that repeat a key
+// into one entry: they count, and their hashes combine order-independently.
+func (h *rowHasher) finish() []rowHash {
+	out := h.out
+	h.out = nil
 	slices.SortFunc(out, func(a, b rowHash) int { return cmp.Compare(a.key, b.key) })
-	// One entry per key: rows that repeat a key count, and their hashes
-	// combine order-independently.
 	merged := out[:0]
 	for _, r := range out {
 		if k := len(merged) - 1; k >= 0 && merged[k].key == r.key {
@@ -653,7 +708,116 @@ func hashTable(ctx context.Context, l *hive.Lake, table string, skip map[string]
 		}
 		merged = append(merged, r)
 	}
-	return slices.Clip(merged), nil
+	return slices.Clip(merged)
+}
+
+// liveHashes hashes the rows an export of a live project gives
+// (lfexport.Options.Rows), as hashTable hashes a lake's, without writing
+// them to a lake and reading them back: each row goes through an Arrow
+// record batch as it would into a lake file, so it is decoded and hashed
+// as it would be read back from one (issue 11: the demo's read-back wrote
+// and decoded a million rows of Parquet only to hash them).
+type liveHashes struct {
+	mu   sync.Mutex
+	skip func(table string) map[string]bool
+	// rows, when set, is how many rows a table is expected to have (the
+	// lake's): the hash list is sized once rather than grown by doubling.
+	rows   func(table string) int64
+	key    func(table string) func(uint64, string)
+	tables map[string]*liveTable
+}
+
+type liveTable struct {
+	bld *schema.Builder
+	h   *rowHasher
+}
+
+// liveBatch is the rows per record batch of liveHashes.
+const liveBatch = 1024
+
+func newLiveHashes(skip func(string) map[string]bool, key func(string) func(uint64, string)) *liveHashes {
+	return &liveHashes{skip: skip, key: key, tables: map[string]*liveTable{}}
+}
+
+// add is lfexport.Options.Rows.
+func (l *liveHashes) add(t *schema.Table, row any) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	lt := l.tables[t.Name]
+	if lt == nil {
+		var key func(uint64, string)
+		if l.key != nil {
+			if key = l.key(t.Name); key == nil {
+				return nil // not asked for
+			}
+		}
+		h, err := newRowHasher(t.Name, l.skip(t.Name), false, false, nil, key)
+		if err != nil {
+			return err
+		}
+		if key == nil && l.rows != nil {
+			h.out = make([]rowHash, 0, max(l.rows(t.Name), 0)+liveBatch)
+		}
+		lt = &liveTable{bld: schema.NewBuilder(hashPool, t), h: h}
+		l.tables[t.Name] = lt
+	}
+	if err := lt.bld.Append(row); err != nil {
+		return err
+	}
+	if lt.bld.Len() >= liveBatch || lt.bld.Bytes() >= hive.DefaultBatchBytes {
+		return lt.flush()
+	}
+	return nil
+}
+
+func (lt *liveTable) flush() error {
+	if lt.bld.Len() == 0 {
+		return nil
+	}
+	rec := lt.bld.NewRecordBatch()
+	defer rec.Release()
+	return lt.h.batch(rec)
+}
+
+// hashes returns the hashes of each table's rows (hashTable's lists), after
+// the export ended.
+func (l *liveHashes) hashes() (map[string][]rowHash, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := map[string][]rowHash{}
+	for name, lt := range l.tables {
+		if err := lt.flush(); err != nil {
+			return nil, err
+		}
+		out[name] = lt.h.finish()
+	}
+	return out, nil
+}
+
+// live is what compareLakes compares a lake with: the hashes of a live
+// project's rows per table, and a way to read the keys of its rows again
+// (only when there are differences to print).
+type live struct {
+	v4     bool // the project was read through a Langfuse v4 API
+	hashes map[string][]rowHash
+	keys   func(ctx context.Context, table string, fn func(uint64, string)) error
+}
+
+// skipFor is the set of columns not compared for table: those the
+// destination assigns (againstDestination) or those a live project changes.
+func skipFor(table string, againstDestination bool) map[string]bool {
+	rules := sourceVolatile
+	if againstDestination {
+		rules = destinationAssigned
+	}
+	skip := map[string]bool{}
+	for _, c := range append(append([]string{}, rules["*"]...), rules[table]...) {
+		skip[c] = true
+	}
+	if table == "traces" || table == "observations" {
+		delete(skip, "id") // mapped, not assigned
+	}
+	return skip
 }
 
 // compareLakes prints each difference between the lake and the live
@@ -661,14 +825,10 @@ func hashTable(ctx context.Context, l *hive.Lake, table string, skip map[string]
 // of each table compared. deliberate, when set, is what the import's ledger
 // says it skipped or created on purpose: those rows are not differences.
 // rewriteIDs: the import rewrote ids (--rewrite-ids).
-func compareLakes(ctx context.Context, w io.Writer, lake, live *hive.Lake, againstDestination, rewriteIDs bool, tables []string, deliberate *importer.Deliberate) (diffs int, rows int64, compared []tableResult, err error) {
+func compareLakes(ctx context.Context, w io.Writer, lake *hive.Lake, live *live, againstDestination, rewriteIDs bool, tables []string, deliberate *importer.Deliberate) (diffs int, rows int64, compared []tableResult, err error) {
 	var skipped, created map[string]map[string]string
 	if deliberate != nil {
 		skipped, created = deliberate.Skipped, deliberate.Created
-	}
-	rules := sourceVolatile
-	if againstDestination {
-		rules = destinationAssigned
 	}
 	want := map[string]bool{}
 	for _, t := range tables {
@@ -681,16 +841,10 @@ func compareLakes(ctx context.Context, w io.Writer, lake, live *hive.Lake, again
 		if _, err := schema.Lookup(table); err != nil {
 			continue
 		}
-		skip := map[string]bool{}
-		for _, c := range append(append([]string{}, rules["*"]...), rules[table]...) {
-			skip[c] = true
-		}
-		if table == "traces" || table == "observations" {
-			delete(skip, "id") // mapped, not assigned
-		}
+		skip := skipFor(table, againstDestination)
 		var expect func(map[string]string)
 		if againstDestination {
-			if expect, err = expectation(ctx, lake, live, table); err != nil {
+			if expect, err = expectation(ctx, lake, live.v4, table); err != nil {
 				return diffs, rows, compared, err
 			}
 		}
@@ -698,10 +852,7 @@ func compareLakes(ctx context.Context, w io.Writer, lake, live *hive.Lake, again
 		if err != nil {
 			return diffs, rows, compared, err
 		}
-		b, err := hashTable(ctx, live, table, skip, false, false, nil, nil)
-		if err != nil {
-			return diffs, rows, compared, err
-		}
+		b := live.hashes[table]
 		tr := tableResult{Table: table}
 		skippedKeys, createdKeys := map[uint64]bool{}, map[uint64]bool{}
 		for k := range skipped[table] {
@@ -771,13 +922,13 @@ func compareLakes(ctx context.Context, w io.Writer, lake, live *hive.Lake, again
 			}
 			name := func(h uint64, k string) {
 				if _, ok := names[h]; ok {
-					names[h] = k
+					names[h] = strings.Clone(k) // k aliases the batch
 				}
 			}
 			if _, err := hashTable(ctx, lake, table, skip, againstDestination, rewriteIDs, expect, name); err != nil {
 				return diffs, rows, compared, err
 			}
-			if _, err := hashTable(ctx, live, table, skip, false, false, nil, name); err != nil {
+			if err := live.keys(ctx, table, name); err != nil {
 				return diffs, rows, compared, err
 			}
 			for _, d := range found {

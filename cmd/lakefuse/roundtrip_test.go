@@ -149,7 +149,7 @@ func diffLakes(t *testing.T, a, b *hive.Lake) (map[string]int, []string) {
 	exampled := map[string]int{}
 	for _, table := range schema.Names() {
 		ra, rb := rowsOf(t, a, table), rowsOf(t, b, table)
-		expect, err := expectation(context.Background(), a, b, table) // what the destination stores
+		expect, err := expectation(context.Background(), a, v4Lake(b), table) // what the destination stores
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -464,4 +464,16 @@ func TestImportDamagedLake(t *testing.T) {
 			t.Errorf("a damaged lake's import sent %d × %s", n, route)
 		}
 	}
+}
+
+// v4Lake reports whether the newest run of l read a Langfuse v4 API.
+func v4Lake(l *hive.Lake) bool {
+	var v string
+	var at time.Time
+	for _, m := range l.Manifests {
+		if v == "" || m.CommittedAt.After(at) {
+			v, at = m.Source.ServerVersion, m.CommittedAt
+		}
+	}
+	return v == "v4"
 }

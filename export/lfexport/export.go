@@ -100,6 +100,11 @@ type Options struct {
 	// Shard, when set, exports one part of the window as one shard of a
 	// sharded export (see doc.go, Shards).
 	Shard *Shard
+	// Rows, when set, receives every row instead of the lake: the run then
+	// commits no data files (media bytes are still copied into the bucket).
+	// verify reads a live project this way, without writing Parquet and
+	// reading it back. It may be called from several goroutines.
+	Rows func(t *schema.Table, row any) error
 }
 
 func (o *Options) validate() error {
@@ -807,7 +812,11 @@ func (e *exporter) write(ctx context.Context, t *schema.Table, row any) error {
 	if !e.tables[t.Name] {
 		return nil
 	}
-	if err := e.run.Append(ctx, t, e.project, row); err != nil {
+	if e.o.Rows != nil {
+		if err := e.o.Rows(t, row); err != nil {
+			return err
+		}
+	} else if err := e.run.Append(ctx, t, e.project, row); err != nil {
 		return err
 	}
 	e.stats.addRows(t.Name, 1)

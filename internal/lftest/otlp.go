@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 	"unsafe"
@@ -1451,13 +1452,28 @@ func (p *Project) matchModel(name string) *string {
 			if m.IsLangfuseManaged != managed {
 				continue
 			}
-			re, err := regexp.Compile(m.MatchPattern)
-			if err == nil && re.MatchString(name) {
+			if re := compiledPattern(m.MatchPattern); re != nil && re.MatchString(name) {
 				return ptr(m.ID)
 			}
 		}
 	}
 	return nil
+}
+
+// patterns caches compiled model match patterns: every ingested span
+// with a model is matched against every model of the project.
+var patterns sync.Map // pattern -> *regexp.Regexp, nil when it does not compile
+
+func compiledPattern(pattern string) *regexp.Regexp {
+	if re, ok := patterns.Load(pattern); ok {
+		return re.(*regexp.Regexp)
+	}
+	re, err := regexp.Compile(pattern)
+	if err != nil {
+		re = nil
+	}
+	patterns.Store(pattern, re)
+	return re
 }
 
 func (p *Project) promptID(name string, version int) *string {

@@ -56,6 +56,9 @@ func ReshapeTools(input, metadata Payload) (Payload, Payload) {
 // llm.tools.N.tool.json_schema) also move in Langfuse; they are not
 // modelled here (lakefuse's importer sends no such attributes).
 func ToolsIntoInput(input *string, metadata string) (newInput, newMetadata string, moved bool) {
+	if !strings.Contains(metadata, "tools") && !strings.Contains(metadata, `\u`) {
+		return "", "", false // no "tools" key, not even an escaped one
+	}
 	var toolsRaw string
 	var keys, raws []string
 	if !scanObject(metadata, func(k, raw string) {

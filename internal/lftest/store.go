@@ -406,9 +406,10 @@ type memTracing struct {
 	mu       sync.Mutex
 	traces   map[string]*Trace // their payloads of more than inlinePayload bytes are in payloads
 	payloads *spill
-	traceNum map[string]uint32 // trace id -> number, in order of first row
-	rows     *spill            // nil until the first row
-	idx      entries           // write order
+	traceNum map[string]uint32  // trace id -> number, in order of first row
+	strs     map[string]*string // interned trace strings (intern)
+	rows     *spill             // nil until the first row
+	idx      entries            // write order
 	ids      idArena
 	enc      []byte
 	snap     *memSnap
@@ -794,23 +795,38 @@ func (s *memSnap) observation(id string) *Observation {
 // detachTrace returns t with its own copies of its strings: the OTLP
 // decoder's strings point into the request body, which a stored trace
 // would otherwise keep alive (megabytes per request).
-func detachTrace(t Trace) Trace {
+func detachTrace(t Trace, intern func(string) *string) Trace {
 	clone := func(p **string) {
 		if *p != nil {
-			c := strings.Clone(**p)
-			*p = &c
+			*p = intern(**p)
 		}
 	}
-	t.ID, t.Environment = strings.Clone(t.ID), strings.Clone(t.Environment)
+	t.ID, t.Environment = strings.Clone(t.ID), *intern(t.Environment)
 	for _, p := range []**string{&t.Name, &t.UserID, &t.SessionID, &t.Release, &t.Version} {
 		clone(p)
 	}
 	if t.Tags != nil {
 		tags := make([]string, len(t.Tags))
 		for i, s := range t.Tags {
-			tags[i] = strings.Clone(s)
+			tags[i] = *intern(s)
 		}
 		t.Tags = tags
 	}
 	return t
+}
+
+// intern returns the one stored copy of s: trace names, users, sessions,
+// releases, environments and tags repeat across a project's traces, and a
+// copy each cost tens of MB at a million observations (issue 11). The
+// caller holds m.mu.
+func (m *memTracing) intern(s string) *string {
+	if p, ok := m.strs[s]; ok {
+		return p
+	}
+	if m.strs == nil {
+		m.strs = map[string]*string{}
+	}
+	c := strings.Clone(s)
+	m.strs[c] = &c
+	return &c
 }

@@ -113,7 +113,7 @@ func traceBefore(a, b *Trace) bool {
 func (m *memTracing) upsertTrace(t *Trace) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	src := detachTrace(*t)
+	src := detachTrace(*t, m.intern)
 	// A v4 trace carries its root's input and output: kilobytes that
 	// belong in the spill file with the rows (store.go).
 	for _, p := range []*Payload{&src.Input, &src.Output, &src.Metadata} {
