@@ -336,11 +336,8 @@ func (w *azureWriter) failed() error {
 }
 
 func (w *azureWriter) Write(p []byte) (int, error) {
-	if w.ended {
-		return 0, errWriterDone
-	}
-	if err := w.ctx.Err(); err != nil {
-		return 0, fmt.Errorf("write %s: %w", w.b.name(w.key), err)
+	if err := writable(w.ended, w.ctx, w.b.name(w.key)); err != nil {
+		return 0, err
 	}
 	if err := w.failed(); err != nil {
 		return 0, err
@@ -557,11 +554,7 @@ func (b *azureBucket) Delete(ctx context.Context, key string) error {
 	_, err := b.client.NewBlobClient(b.blobName(key)).Delete(ctx,
 		&blob.DeleteOptions{DeleteSnapshots: to.Ptr(blob.DeleteSnapshotsOptionTypeInclude)})
 	if err != nil {
-		err = b.fail("delete", key, err)
-		if errors.Is(err, ErrNotFound) {
-			return nil
-		}
-		return err
+		return ignoreNotFound(b.fail("delete", key, err))
 	}
 	return nil
 }

@@ -349,11 +349,8 @@ type gcsWriter struct {
 }
 
 func (w *gcsWriter) Write(p []byte) (int, error) {
-	if w.ended {
-		return 0, errWriterDone
-	}
-	if err := w.ctx.Err(); err != nil {
-		return 0, fmt.Errorf("write %s: %w", w.b.name(w.key), err)
+	if err := writable(w.ended, w.ctx, w.b.name(w.key)); err != nil {
+		return 0, err
 	}
 	n, err := w.w.Write(p)
 	if err != nil {
@@ -468,11 +465,7 @@ func (b *gcsBucket) List(ctx context.Context, prefix string, fn func(Attrs) erro
 func (b *gcsBucket) Delete(ctx context.Context, key string) error {
 	err := b.bkt.Object(b.objectKey(key)).Delete(ctx)
 	if err != nil {
-		err = b.fail("delete", key, err)
-		if errors.Is(err, ErrNotFound) {
-			return nil
-		}
-		return err
+		return ignoreNotFound(b.fail("delete", key, err))
 	}
 	return nil
 }

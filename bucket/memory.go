@@ -149,6 +149,26 @@ type memWriter struct {
 
 var errWriterDone = errors.New("writer already committed or aborted")
 
+// writable is what a remote store's writer checks before it takes more
+// bytes: it has not ended, and its context is still live.
+func writable(ended bool, ctx context.Context, name string) error {
+	if ended {
+		return errWriterDone
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	return nil
+}
+
+// ignoreNotFound is err, except that deleting what is not there succeeds.
+func ignoreNotFound(err error) error {
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
 func (w *memWriter) Write(p []byte) (int, error) {
 	if w.done {
 		return 0, errWriterDone

@@ -336,11 +336,8 @@ type s3Writer struct {
 }
 
 func (w *s3Writer) Write(p []byte) (int, error) {
-	if w.ended {
-		return 0, errWriterDone
-	}
-	if err := w.ctx.Err(); err != nil {
-		return 0, fmt.Errorf("write %s: %w", w.b.name(w.key), err)
+	if err := writable(w.ended, w.ctx, w.b.name(w.key)); err != nil {
+		return 0, err
 	}
 	n, err := w.pw.Write(p)
 	if err != nil {
