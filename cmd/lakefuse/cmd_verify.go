@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -133,7 +135,7 @@ func verifyLive(ctx context.Context, w io.Writer, l *hive.Lake, client *lf.Clien
 	skip := func(table string) map[string]bool { return skipFor(table, againstDestination) }
 	// The live project is exported into hashes, not into a lake: only the
 	// media bytes it copies land in a scratch directory.
-	read := func(key func(string) func(uint64, string)) (*liveHashes, *lfexport.Result, error) {
+	read := func(tables []string, key func(string) func(uint64, string)) (*liveHashes, *lfexport.Result, error) {
 		dir, err := os.MkdirTemp("", "lakefuse-verify-*")
 		if err != nil {
 			return nil, nil, err
@@ -152,7 +154,7 @@ func verifyLive(ctx context.Context, w io.Writer, l *hive.Lake, client *lf.Clien
 		}
 		return rs, res, nil
 	}
-	rs, res, err := read(nil)
+	rs, res, err := read(tables, nil)
 	if err != nil {
 		return 0, nil, 0, err
 	}
@@ -161,14 +163,10 @@ func verifyLive(ctx context.Context, w io.Writer, l *hive.Lake, client *lf.Clien
 		return 0, nil, 0, err
 	}
 	lv := &live{v4: res.Generation == "v4", hashes: hashes,
-		// The keys of differing rows: the live project is read once more.
-		keys: func(ctx context.Context, table string, fn func(uint64, string)) error {
-			rs, _, err := read(func(t string) func(uint64, string) {
-				if t == table {
-					return fn
-				}
-				return nil
-			})
+		// The keys of rows only the live project has: it is read once more,
+		// the tables that have such rows only.
+		keys: func(ctx context.Context, fns map[string]func(uint64, string)) error {
+			rs, _, err := read(slices.Sorted(maps.Keys(fns)), func(t string) func(uint64, string) { return fns[t] })
 			if err != nil {
 				return err
 			}

@@ -800,7 +800,9 @@ func (l *liveHashes) hashes() (map[string][]rowHash, error) {
 type live struct {
 	v4     bool // the project was read through a Langfuse v4 API
 	hashes map[string][]rowHash
-	keys   func(ctx context.Context, table string, fn func(uint64, string)) error
+	// keys reads the keys of the rows of the tables named in fns once more,
+	// calling each table's function with every key hash and key.
+	keys func(ctx context.Context, fns map[string]func(uint64, string)) error
 }
 
 // skipFor is the set of columns not compared for table: those the
@@ -834,6 +836,23 @@ func compareLakes(ctx context.Context, w io.Writer, lake *hive.Lake, live *live,
 	for _, t := range tables {
 		want[t] = true
 	}
+	// Differences are collected by key hash and printed with their keys,
+	// which second passes find (only when there are differences): the
+	// lake's, table by table, then one read of the live project for the
+	// keys only it has (rows it holds that the lake does not).
+	type diff struct {
+		key    uint64
+		format string
+		args   []any
+	}
+	type pending struct {
+		table  string
+		found  []diff
+		names  map[uint64]string
+		na, nb int
+	}
+	var out []*pending
+	liveNames := map[string]func(uint64, string){}
 	for _, table := range lake.Tables() {
 		if len(want) > 0 && !want[table] {
 			continue
@@ -860,13 +879,6 @@ func compareLakes(ctx context.Context, w io.Writer, lake *hive.Lake, live *live,
 		}
 		for k := range created[table] {
 			createdKeys[keyHash(k)] = true
-		}
-		// Differences are collected by key hash and printed with their keys,
-		// which a second pass finds (only when there are differences).
-		type diff struct {
-			key    uint64
-			format string
-			args   []any
 		}
 		var found []diff
 		report := func(count *int64, key uint64, format string, args ...any) {
@@ -915,30 +927,42 @@ func compareLakes(ctx context.Context, w io.Writer, lake *hive.Lake, live *live,
 				}
 			}
 		}
+		pt := &pending{table: table, found: found, na: na, nb: nb}
+		out = append(out, pt)
 		if len(found) > 0 {
-			names := map[uint64]string{}
+			pt.names = map[uint64]string{}
 			for _, d := range found {
-				names[d.key] = ""
+				pt.names[d.key] = ""
 			}
 			name := func(h uint64, k string) {
-				if _, ok := names[h]; ok {
-					names[h] = strings.Clone(k) // k aliases the batch
+				if v, ok := pt.names[h]; ok && v == "" {
+					pt.names[h] = strings.Clone(k) // k aliases the batch
 				}
 			}
 			if _, err := hashTable(ctx, lake, table, skip, againstDestination, rewriteIDs, expect, name); err != nil {
 				return diffs, rows, compared, err
 			}
-			if err := live.keys(ctx, table, name); err != nil {
-				return diffs, rows, compared, err
-			}
-			for _, d := range found {
-				fmt.Fprintf(w, "DIFF %s: "+d.format+"\n", append([]any{table, names[d.key]}, d.args...)...)
+			for _, k := range pt.names {
+				if k == "" {
+					liveNames[table] = name
+					break
+				}
 			}
 		}
 		tr.LakeRows, tr.LiveRows = int64(na), int64(nb)
 		compared = append(compared, tr)
-		if na != nb {
-			fmt.Fprintf(w, "     %s: %d rows in the lake, %d in the live project\n", table, na, nb)
+	}
+	if len(liveNames) > 0 {
+		if err := live.keys(ctx, liveNames); err != nil {
+			return diffs, rows, compared, err
+		}
+	}
+	for _, pt := range out {
+		for _, d := range pt.found {
+			fmt.Fprintf(w, "DIFF %s: "+d.format+"\n", append([]any{pt.table, pt.names[d.key]}, d.args...)...)
+		}
+		if pt.na != pt.nb {
+			fmt.Fprintf(w, "     %s: %d rows in the lake, %d in the live project\n", pt.table, pt.na, pt.nb)
 		}
 	}
 	return diffs, rows, compared, nil
