@@ -175,6 +175,20 @@ func (e *obsCodec) timePtr(t *time.Time) {
 	e.time(*t)
 }
 
+// encodeMap writes a nil-able map: 0 for nil, else its length plus one,
+// then each key and its value (put).
+func encodeMap[V any](e *obsCodec, m map[string]V, put func(V)) {
+	if m == nil {
+		e.b = append(e.b, 0)
+		return
+	}
+	e.b = binary.AppendUvarint(e.b, uint64(len(m))+1)
+	for k, v := range m {
+		e.str(k)
+		put(v)
+	}
+}
+
 func (e *obsCodec) payload(p Payload) {
 	s, ok := p.Text()
 	switch {
@@ -216,24 +230,8 @@ func encodeObservation(b []byte, o *Observation) []byte {
 		e.b = append(e.b, 1)
 		e.b = binary.AppendVarint(e.b, int64(*o.PromptVersion))
 	}
-	if o.UsageDetails == nil {
-		e.b = append(e.b, 0)
-	} else {
-		e.b = binary.AppendUvarint(e.b, uint64(len(o.UsageDetails))+1)
-		for k, v := range o.UsageDetails {
-			e.str(k)
-			e.b = binary.AppendVarint(e.b, v)
-		}
-	}
-	if o.CostDetails == nil {
-		e.b = append(e.b, 0)
-	} else {
-		e.b = binary.AppendUvarint(e.b, uint64(len(o.CostDetails))+1)
-		for k, v := range o.CostDetails {
-			e.str(k)
-			e.b = binary.LittleEndian.AppendUint64(e.b, math.Float64bits(v))
-		}
-	}
+	encodeMap(&e, o.UsageDetails, func(v int64) { e.b = binary.AppendVarint(e.b, v) })
+	encodeMap(&e, o.CostDetails, func(v float64) { e.b = binary.LittleEndian.AppendUint64(e.b, math.Float64bits(v)) })
 	if o.Tags == nil {
 		e.b = append(e.b, 0)
 	} else {
