@@ -1443,7 +1443,10 @@ func (p *Project) addExperimentItem(e *experimentLink, o *Observation, now time.
 }
 
 // matchModel returns the id of the first model whose pattern matches name,
-// custom models before Langfuse-managed ones.
+// custom models before Langfuse-managed ones, as findModelInPostgres does
+// (packages/shared/src/server/ingestion/modelMatch.ts: `model ~
+// match_pattern`, ordered by project_id so a project's own models come
+// first). Go's regexp stands in for Postgres' POSIX expressions.
 func (p *Project) matchModel(name string) *string {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
