@@ -104,6 +104,10 @@ func TestScanPooled(t *testing.T) {
 		t.Fatalf("pooled scan: %d rows, equal to the plain scan: %v", len(got), reflect.DeepEqual(got, want))
 	}
 	t.Logf("allocated %d KiB plain, %d KiB pooled", plain>>10, pooled>>10)
+	if raceEnabled {
+		t.Log("race detector on: sync.Pool drops buffers at random, the allocation bound is not checked")
+		return
+	}
 	if pooled > plain*2/3 {
 		t.Errorf("the pooled scan allocated %d KiB, the plain one %d KiB", pooled>>10, plain>>10)
 	}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package hive
+
+const raceEnabled = false
