@@ -43,7 +43,11 @@ func TestProgressOnATerminal(t *testing.T) {
 		defer wg.Done()
 		_, _ = io.Copy(&screen, ptmx) // ends with an error when tty closes
 	}()
-	code := Do(demoArgs(t), strings.NewReader(""), tty, tty)
+	// Enough observations that the export's later log lines come while the
+	// display is up whatever the machine's speed (with 3,000, an idle
+	// machine exported them before the display's first frame).
+	args := []string{"demo", "--dir", filepath.Join(t.TempDir(), "lake"), "--observations", "30000", "--payload-bytes", "400"}
+	code := Do(args, strings.NewReader(""), tty, tty)
 	tty.Close()
 	wg.Wait()
 	out := screen.String()
