@@ -81,9 +81,12 @@ func (p *Project) addLegacyTraceEvents(ids []string, evs []legacyEvent) error {
 	touched := map[string]bool{}
 	for i, id := range ids {
 		if _, ok := lt.events[id]; !ok {
-			if old := p.mem.trace(id); old != nil {
-				cp := *old
-				lt.base[id] = &cp
+			old, err := p.mem.trace(id)
+			if err != nil {
+				return err
+			}
+			if old != nil {
+				lt.base[id] = old
 			}
 		}
 		lt.events[id] = append(lt.events[id], evs[i])
@@ -100,24 +103,31 @@ func (p *Project) addLegacyTraceEvents(ids []string, evs []legacyEvent) error {
 			CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}); err != nil {
 			return err
 		}
-		p.mem.replaceTrace(t)
+		if err := p.mem.replaceTrace(t); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
 // trace returns the stored trace with this id, or nil.
-func (m *memTracing) trace(id string) *Trace {
+func (m *memTracing) trace(id string) (*Trace, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.traces[id]
+	num, ok := m.traceNum[id]
+	if !ok {
+		return nil, nil
+	}
+	t, _, err := m.traceRecord(num)
+	return t, err
 }
 
 // replaceTrace stores t as it is.
-func (m *memTracing) replaceTrace(t *Trace) {
+func (m *memTracing) replaceTrace(t *Trace) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.traces[t.ID] = t
-	m.snap = nil
+	cp := detachTrace(*t, m.intern)
+	return m.putTrace(m.traceNumber(t.ID), &cp, [3]string{})
 }
 
 // mergeLegacy merges the events of a trace into its stored record as the

@@ -979,7 +979,9 @@ func (p *Project) ingestSpans(mode Mode, spans []otlpSpan, now time.Time) error 
 			return err
 		}
 	}
-	p.fillTraceTimestamps(obs)
+	if err := p.fillTraceTimestamps(obs); err != nil {
+		return err
+	}
 	if err := p.AddObservations(obs...); err != nil {
 		return err
 	}
@@ -993,19 +995,16 @@ func (p *Project) ingestSpans(mode Mode, spans []otlpSpan, now time.Time) error 
 
 // fillTraceTimestamps gives traces that have no root span yet the start of
 // a span, so that they sort and page; a root span arriving later wins.
-func (p *Project) fillTraceTimestamps(obs []*Observation) {
+func (p *Project) fillTraceTimestamps(obs []*Observation) error {
 	m := p.mem
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, o := range obs {
-		t := m.traces[o.TraceID]
-		if t != nil && t.Timestamp.IsZero() {
-			cp := *t
-			cp.Timestamp = o.StartTime
-			m.traces[o.TraceID] = &cp
-			m.snap = nil
+		if err := m.fillTimestamp(o.TraceID, o.StartTime); err != nil {
+			return err
 		}
 	}
+	return nil
 }
 
 func (p *Project) mapSpan(mode Mode, sp *otlpSpan, now time.Time) (*Observation, *Trace, *experimentLink) {

@@ -402,9 +402,10 @@ func decodeObservation(b []byte) (*Observation, error) {
 // full sort. Stored rows never change.
 type memTracing struct {
 	mu       sync.Mutex
-	traces   map[string]*Trace // their payloads of more than inlinePayload bytes are in payloads
-	payloads *spill
-	traceNum map[string]uint32  // trace id -> number, in order of first row
+	payloads *spill             // trace records and large trace payloads (tracestore.go)
+	traceNum map[string]uint32  // trace id -> number, in order of first row or record
+	traceIDs []string           // by number
+	locs     []traceLoc         // by number
 	strs     map[string]*string // interned trace strings (intern)
 	rows     *spill             // nil until the first row
 	idx      entries            // write order
@@ -457,15 +458,15 @@ func (x *entries) view() entries { return entries{chunks: slices.Clone(x.chunks)
 // memSnap is an immutable view of a memTracing.
 type memSnap struct {
 	m        *memTracing
-	idx      entries  // the store's first n entries
-	end      int64    // end of the last row in the spill file
-	ids      [][]byte // the arena's chunks
-	traces   map[string]*Trace
-	order    []*Trace
-	obs      []uint32 // canonical order
-	byID     []uint32 // by id, then write order
-	byTrace  []uint32 // canonical order within each trace
-	traceRow []uint32 // byTrace[traceRow[k]:traceRow[k+1]] are trace k's rows
+	idx      entries    // the store's first n entries
+	end      int64      // end of the last row in the spill file
+	ids      [][]byte   // the arena's chunks
+	locs     []traceLoc // by trace number, as they were
+	order    []uint32   // numbers of the traces with a record, newest first
+	obs      []uint32   // canonical order
+	byID     []uint32   // by id, then write order
+	byTrace  []uint32   // canonical order within each trace
+	traceRow []uint32   // byTrace[traceRow[k]:traceRow[k+1]] are trace k's rows
 	nTraces  int
 	v3view   bool
 
@@ -475,7 +476,7 @@ type memSnap struct {
 }
 
 func newMemTracing() *memTracing {
-	return &memTracing{traces: map[string]*Trace{}, traceNum: map[string]uint32{}}
+	return &memTracing{traceNum: map[string]uint32{}}
 }
 
 // addObservations appends observations; like Langfuse v4 it does not
@@ -501,11 +502,7 @@ func (m *memTracing) addObservations(obs ...*Observation) error {
 		if err != nil {
 			return err
 		}
-		num, ok := m.traceNum[o.TraceID]
-		if !ok {
-			num = uint32(len(m.traceNum))
-			m.traceNum[o.TraceID] = num
-		}
+		num := m.traceNumber(o.TraceID)
 		e := obsEntry{startMs: o.StartTime.UnixMilli(), off: off, idOff: m.ids.add(o.ID), hash: o.traceHash, trace: num,
 			idLen: uint16(len(o.ID))}
 		if o.Placeholder {
@@ -517,41 +514,9 @@ func (m *memTracing) addObservations(obs ...*Observation) error {
 	return nil
 }
 
-// inlinePayload is the size up to which a trace's payload stays in memory.
+// inlinePayload is the size up to which a trace record holds its payload
+// itself (larger ones it names by their place in the spill file).
 const inlinePayload = 64
-
-// spillPayload returns p, or a payload that reads p's text from the
-// payload spill file when it is large. m.mu is held.
-func (m *memTracing) spillPayload(p Payload) (Payload, error) {
-	s, ok := p.Text()
-	if !ok || p.gen != nil && len(s) <= inlinePayload {
-		return p, nil
-	}
-	if len(s) <= inlinePayload {
-		p.text = strings.Clone(s) // not the request body it may point into
-		return p, nil
-	}
-	if m.payloads == nil {
-		sp, err := newSpill()
-		if err != nil {
-			return p, err
-		}
-		m.payloads = sp
-		runtime.AddCleanup(m, func(s *spill) { _ = s.close() }, sp)
-	}
-	off, err := m.payloads.append([]byte(s))
-	if err != nil {
-		return p, err
-	}
-	file, n := m.payloads, len(s)
-	return Payload{set: true, str: p.str, gen: func() string {
-		b, err := file.read(off, n)
-		if err != nil {
-			panic(fmt.Sprintf("lftest: read stored payload: %v", err))
-		}
-		return string(b)
-	}}, nil
-}
 
 func (m *memTracing) close() error {
 	m.mu.Lock()
@@ -573,8 +538,7 @@ func (m *memTracing) snapshot() *memSnap {
 	if m.snap != nil {
 		return m.snap
 	}
-	s := &memSnap{m: m, idx: m.idx.view(), ids: slices.Clone(m.ids.chunks),
-		traces: make(map[string]*Trace, len(m.traces)), order: make([]*Trace, 0, len(m.traces)), nTraces: len(m.traceNum)}
+	s := &memSnap{m: m, idx: m.idx.view(), ids: slices.Clone(m.ids.chunks), locs: slices.Clone(m.locs), nTraces: len(m.traceNum)}
 	if m.rows != nil {
 		s.end = m.rows.end()
 	}
@@ -625,18 +589,18 @@ func (m *memTracing) snapshot() *memSnap {
 		s.byTrace[fill[t]] = r
 		fill[t]++
 	}
-	for id, t := range m.traces {
-		s.traces[id] = t
-		s.order = append(s.order, t)
+	for k, loc := range s.locs {
+		if loc.n > 0 {
+			s.order = append(s.order, uint32(k))
+		}
 	}
-	slices.SortFunc(s.order, func(a, b *Trace) int {
-		if traceBefore(a, b) {
-			return -1
+	ids := m.traceIDs // ids of numbers below len(s.locs) never change
+	slices.SortFunc(s.order, func(a, b uint32) int {
+		// timestamp DESC, id DESC
+		if c := s.locs[b].ts.Compare(s.locs[a].ts); c != 0 {
+			return c
 		}
-		if traceBefore(b, a) {
-			return 1
-		}
-		return 0
+		return strings.Compare(ids[b], ids[a])
 	})
 	m.snap, m.last = s, s
 	return s
@@ -724,7 +688,7 @@ func (s *memSnap) v3() *memSnap {
 		return s
 	}
 	s.v3once.Do(func() {
-		v := &memSnap{m: s.m, idx: s.idx, end: s.end, ids: s.ids, traces: s.traces, order: s.order, nTraces: s.nTraces,
+		v := &memSnap{m: s.m, idx: s.idx, end: s.end, ids: s.ids, locs: s.locs, order: s.order, nTraces: s.nTraces,
 			v3view: true}
 		keep := func(list []uint32) []uint32 {
 			out := make([]uint32, 0, len(list))
@@ -752,8 +716,30 @@ func (s *memSnap) obsLen() int              { return len(s.obs) }
 func (s *memSnap) obsAt(i int) *Observation { return s.row(s.obs[i]) }
 func (s *memSnap) keyAt(i int) obsKey       { return s.key(s.obs[i]) }
 func (s *memSnap) traceLen() int            { return len(s.order) }
-func (s *memSnap) traceAt(i int) *Trace     { return s.order[i] }
-func (s *memSnap) trace(id string) *Trace   { return s.traces[id] }
+func (s *memSnap) traceAt(i int) *Trace     { return s.traceRecord(s.order[i]) }
+
+func (s *memSnap) trace(id string) *Trace {
+	s.m.mu.Lock()
+	k, ok := s.m.traceNum[id]
+	s.m.mu.Unlock()
+	if !ok || int(k) >= len(s.locs) {
+		return nil
+	}
+	return s.traceRecord(k)
+}
+
+// traceRecord decodes trace number k as the snapshot saw it.
+func (s *memSnap) traceRecord(k uint32) *Trace {
+	s.m.mu.Lock()
+	file := s.m.payloads
+	s.m.mu.Unlock()
+	t, _, err := readTrace(file, s.locs[k])
+	if err != nil {
+		// The spill file is this process's own: as fatal as lost memory.
+		panic(fmt.Sprintf("lftest: read stored trace: %v", err))
+	}
+	return t
+}
 
 func (s *memSnap) traceObservations(id string) []*Observation {
 	s.m.mu.Lock()

@@ -233,3 +233,87 @@ func TestStoredSpansDoNotPinRequestBody(t *testing.T) {
 	}
 	t.Fatal("the project keeps the OTLP request body alive")
 }
+
+// TestTraceRecords: a trace stored as a record in the spill file comes
+// back with every field; an update keeps what it does not set (payloads
+// too, without storing their text again), an unchanged trace adds nothing
+// to the file, and the traces list in timestamp DESC, id DESC order.
+func TestTraceRecords(t *testing.T) {
+	m := newMemTracing()
+	defer m.close()
+	at := time.Date(2026, 3, 1, 12, 0, 0, 123456789, time.UTC)
+	big := `{"q":"` + strings.Repeat("ü", 500) + `"}`
+	full := &Trace{ID: "t1", Timestamp: at, Name: ptr("chat"), UserID: ptr("u-1"), Release: ptr("r1"), Version: ptr(""),
+		Environment: "prod", Tags: []string{"a", "b"}, Public: true, Input: JSONPayload(big), Output: TextPayload("short"),
+		CreatedAt: at.Add(time.Second), UpdatedAt: at.Add(2 * time.Second)}
+	if err := m.upsertTrace(full); err != nil {
+		t.Fatal(err)
+	}
+	text := func(p Payload) string {
+		s, ok := p.Text()
+		return fmt.Sprintf("%v %v %q", ok, p.str, s)
+	}
+	same := func(got, want *Trace) {
+		t.Helper()
+		g, w := *got, *want
+		for _, p := range []*Trace{&g, &w} {
+			p.Input, p.Output, p.Metadata = Payload{}, Payload{}, Payload{}
+		}
+		if !reflect.DeepEqual(g, w) {
+			t.Errorf("trace %+v, want %+v", g, w)
+		}
+		for i, p := range [][2]Payload{{got.Input, want.Input}, {got.Output, want.Output}, {got.Metadata, want.Metadata}} {
+			if text(p[0]) != text(p[1]) {
+				t.Errorf("payload %d: %s, want %s", i, text(p[0]), text(p[1]))
+			}
+		}
+	}
+	same(m.snapshot().trace("t1"), full)
+
+	// An update: fields it sets win, the rest stay.
+	out := strings.Repeat("answer ", 40)
+	if err := m.upsertTrace(&Trace{ID: "t1", SessionID: ptr("s-1"), Output: TextPayload(out), Bookmarked: true}); err != nil {
+		t.Fatal(err)
+	}
+	want := *full
+	want.SessionID, want.Output, want.Bookmarked = ptr("s-1"), TextPayload(out), true
+	same(m.snapshot().trace("t1"), &want)
+
+	// The same attributes again (as every span of a trace carries them)
+	// store nothing.
+	end := m.payloads.end()
+	if err := m.upsertTrace(&Trace{ID: "t1", SessionID: ptr("s-1"), Name: ptr("chat")}); err != nil {
+		t.Fatal(err)
+	}
+	if m.payloads.end() != end {
+		t.Errorf("an unchanged trace added %d bytes to the file", m.payloads.end()-end)
+	}
+
+	// A trace known from observations only has no record until one is
+	// stored; the list is newest first, ties by id descending.
+	if err := m.addObservations(&Observation{ID: "o1", TraceID: "t0", Type: "SPAN", StartTime: at}); err != nil {
+		t.Fatal(err)
+	}
+	if tr := m.snapshot().trace("t0"); tr != nil {
+		t.Errorf("trace t0 without a record: %+v", tr)
+	}
+	for _, tr := range []*Trace{{ID: "t2", Timestamp: at}, {ID: "t3", Timestamp: at.Add(time.Hour)}, {ID: "t0"}} {
+		if err := m.upsertTrace(tr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := m.fillTimestamp("t0", at.Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	s := m.snapshot()
+	var order []string
+	for i := range s.traceLen() {
+		order = append(order, s.traceAt(i).ID)
+	}
+	if got := strings.Join(order, " "); got != "t3 t2 t1 t0" {
+		t.Errorf("traces in order %s, want t3 t2 t1 t0", got)
+	}
+	if tr := s.trace("t0"); !tr.Timestamp.Equal(at.Add(-time.Hour)) {
+		t.Errorf("t0 timestamp %v, want the observation's start", tr.Timestamp)
+	}
+}

@@ -101,36 +101,45 @@ func obsRange(tr tracing, from, to time.Time) (int, int) {
 	return lo, hi
 }
 
-func traceBefore(a, b *Trace) bool {
-	if !a.Timestamp.Equal(b.Timestamp) {
-		return a.Timestamp.After(b.Timestamp)
-	}
-	return a.ID > b.ID
-}
-
 // upsertTrace stores t, merging it into an existing trace with the same id:
 // fields t sets win, as later spans' trace attributes do on ingestion.
 func (m *memTracing) upsertTrace(t *Trace) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	src := detachTrace(*t, m.intern)
-	// A v4 trace carries its root's input and output: kilobytes that
-	// belong in the spill file with the rows (store.go).
-	for _, p := range []*Payload{&src.Input, &src.Output, &src.Metadata} {
-		sp, err := m.spillPayload(*p)
-		if err != nil {
-			return err
+	num := m.traceNumber(t.ID)
+	old, raws, err := m.traceRecord(num)
+	if err != nil {
+		return err
+	}
+	if old == nil {
+		return m.putTrace(num, &src, [3]string{})
+	}
+	cp := *old
+	mergeTrace(&cp, &src)
+	// Payloads the update sets are stored anew; the others keep their
+	// stored encoding.
+	for i, p := range []Payload{src.Input, src.Output, src.Metadata} {
+		if !p.IsNull() {
+			raws[i] = ""
 		}
-		*p = sp
 	}
-	cp := src
-	if old, ok := m.traces[t.ID]; ok {
-		cp = *old
-		mergeTrace(&cp, &src)
+	return m.putTrace(num, &cp, raws)
+}
+
+// fillTimestamp gives trace id, when it has a record without a
+// timestamp, the timestamp ts. m.mu is held.
+func (m *memTracing) fillTimestamp(id string, ts time.Time) error {
+	num, ok := m.traceNum[id]
+	if !ok || m.locs[num].n == 0 || !m.locs[num].ts.IsZero() {
+		return nil
 	}
-	m.traces[t.ID] = &cp
-	m.snap = nil
-	return nil
+	t, raws, err := m.traceRecord(num)
+	if err != nil {
+		return err
+	}
+	t.Timestamp = ts
+	return m.putTrace(num, t, raws)
 }
 
 func mergeTrace(dst, src *Trace) {

@@ -1,0 +1,197 @@
+package lftest
+
+import (
+	"encoding/binary"
+	"fmt"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// A writable project's traces live in the payload spill file like its
+// observations: each version of a trace is one encoded record appended to
+// the file, and the heap keeps per trace only its id, timestamp and where
+// its latest record is (traceLoc). At a million observations the traces
+// as structs took ~60 MB of heap, with their payloads' readers (issue 11).
+
+// traceLoc is where the latest record of a trace is.
+type traceLoc struct {
+	ts  time.Time // of the record: the traces' order
+	off int64
+	n   uint32 // 0: no record (a trace known only from its observations)
+}
+
+// traceNumber returns the number of trace id, giving it the next one when
+// it is new. m.mu is held.
+func (m *memTracing) traceNumber(id string) uint32 {
+	if num, ok := m.traceNum[id]; ok {
+		return num
+	}
+	id = strings.Clone(id) // not the request body it may point into
+	num := uint32(len(m.traceIDs))
+	m.traceNum[id] = num
+	m.traceIDs = append(m.traceIDs, id)
+	m.locs = append(m.locs, traceLoc{})
+	return num
+}
+
+// traceRecord returns the stored trace number num, nil when there is none,
+// and its payloads' encodings (a merge keeps those the update leaves null
+// without copying their text again). m.mu is held.
+func (m *memTracing) traceRecord(num uint32) (*Trace, [3]string, error) {
+	return readTrace(m.payloads, m.locs[num])
+}
+
+func readTrace(file *spill, loc traceLoc) (*Trace, [3]string, error) {
+	if loc.n == 0 {
+		return nil, [3]string{}, nil
+	}
+	if file == nil {
+		return nil, [3]string{}, fmt.Errorf("lftest: read trace: project closed")
+	}
+	b, err := file.read(loc.off, int(loc.n))
+	if err != nil {
+		return nil, [3]string{}, err
+	}
+	return decodeTrace(file, string(b))
+}
+
+// putTrace stores t as trace number num's latest record; raws[i], when
+// set, is the encoding of its i-th payload (Input, Output, Metadata) to
+// keep. m.mu is held.
+func (m *memTracing) putTrace(num uint32, t *Trace, raws [3]string) error {
+	if m.payloads == nil {
+		sp, err := newSpill()
+		if err != nil {
+			return err
+		}
+		m.payloads = sp
+		runtime.AddCleanup(m, func(s *spill) { _ = s.close() }, sp)
+	}
+	e := obsCodec{b: m.enc[:0]}
+	e.str(t.ID)
+	e.time(t.Timestamp)
+	for _, s := range []*string{t.Name, t.UserID, t.SessionID, t.Release, t.Version} {
+		e.strPtr(s)
+	}
+	e.str(t.Environment)
+	if t.Tags == nil {
+		e.b = append(e.b, 0)
+	} else {
+		e.b = binary.AppendUvarint(e.b, uint64(len(t.Tags))+1)
+		for _, s := range t.Tags {
+			e.str(s)
+		}
+	}
+	var flags byte
+	if t.Public {
+		flags |= 1
+	}
+	if t.Bookmarked {
+		flags |= 2
+	}
+	e.b = append(e.b, flags)
+	e.time(t.CreatedAt)
+	e.time(t.UpdatedAt)
+	for i, p := range []Payload{t.Input, t.Output, t.Metadata} {
+		if raws[i] != "" {
+			e.b = append(e.b, raws[i]...)
+			continue
+		}
+		if err := m.encodeTracePayload(&e, p); err != nil {
+			return err
+		}
+	}
+	m.enc = e.b
+	if old := m.locs[num]; old.n == uint32(len(e.b)) && old.ts.Equal(t.Timestamp) {
+		// Unchanged (most spans of a trace repeat its attributes): no
+		// new record.
+		if b, err := m.payloads.read(old.off, int(old.n)); err == nil && string(b) == string(e.b) {
+			return nil
+		}
+	}
+	off, err := m.payloads.append(e.b)
+	if err != nil {
+		return err
+	}
+	m.locs[num] = traceLoc{ts: t.Timestamp, off: off, n: uint32(len(e.b))}
+	m.snap = nil
+	return nil
+}
+
+// Payload encodings of a trace record: as obsCodec.payload (0 null, 1
+// JSON, 2 text, then the text), or, for texts longer than inlinePayload,
+// 3 (JSON) or 4 (text) and the offset and length of the text in the file.
+func (m *memTracing) encodeTracePayload(e *obsCodec, p Payload) error {
+	s, ok := p.Text()
+	if !ok || len(s) <= inlinePayload {
+		e.payload(p)
+		return nil
+	}
+	off, err := m.payloads.append([]byte(s))
+	if err != nil {
+		return err
+	}
+	tag := byte(3)
+	if p.str {
+		tag = 4
+	}
+	e.b = append(e.b, tag)
+	e.b = binary.AppendUvarint(e.b, uint64(off))
+	e.b = binary.AppendUvarint(e.b, uint64(len(s)))
+	return nil
+}
+
+func decodeTrace(file *spill, rec string) (*Trace, [3]string, error) {
+	d := obsDecoder{s: rec}
+	t := &Trace{}
+	var raws [3]string
+	t.ID = d.str()
+	t.Timestamp = d.time(d.byte())
+	for _, s := range []**string{&t.Name, &t.UserID, &t.SessionID, &t.Release, &t.Version} {
+		if d.byte() == 1 {
+			v := d.str()
+			*s = &v
+		}
+	}
+	t.Environment = d.str()
+	if n := int(d.uvarint()); n > 0 {
+		t.Tags = make([]string, n-1)
+		for i := range t.Tags {
+			t.Tags[i] = d.str()
+		}
+	}
+	flags := d.byte()
+	t.Public, t.Bookmarked = flags&1 != 0, flags&2 != 0
+	t.CreatedAt = d.time(d.byte())
+	t.UpdatedAt = d.time(d.byte())
+	for i, p := range []*Payload{&t.Input, &t.Output, &t.Metadata} {
+		start := d.i
+		switch tag := d.byte(); tag {
+		case 0:
+		case 1, 2:
+			s := d.str()
+			if tag == 2 {
+				*p = TextPayload(s)
+			} else {
+				*p = JSONPayload(s)
+			}
+		case 3, 4:
+			off, n := int64(d.uvarint()), int(d.uvarint())
+			*p = Payload{set: true, str: tag == 4, gen: func() string {
+				b, err := file.read(off, n)
+				if err != nil {
+					panic(fmt.Sprintf("lftest: read stored payload: %v", err))
+				}
+				return string(b)
+			}}
+		default:
+			d.err = errCorruptRow
+		}
+		raws[i] = rec[start:min(d.i, len(rec))]
+	}
+	if d.err != nil {
+		return nil, raws, fmt.Errorf("lftest: read trace: %w", d.err)
+	}
+	return t, raws, nil
+}
