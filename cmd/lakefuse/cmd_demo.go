@@ -50,7 +50,7 @@ func (c *DemoCmd) Run(g *Globals) error {
 	fmt.Fprintf(g.Stdout, "Starting a Langfuse-compatible server (v4 API) with a generated project…\n")
 	srv := lftest.NewServer(lftest.Options{Mode: lftest.V4, Logger: g.Log})
 	defer srv.Close()
-	_, pk, sk := srv.AddGeneratedProject(lftest.Generate(c.Seed, size))
+	srcID, pk, sk := srv.AddGeneratedProject(lftest.Generate(c.Seed, size))
 	client, err := lf.New(lf.Config{BaseURL: srv.URL(), PublicKey: pk, SecretKey: sk, Logger: g.Log,
 		UserAgent: "lakefuse/" + toolVersion() + " (demo)"})
 	if err != nil {
@@ -71,6 +71,12 @@ func (c *DemoCmd) Run(g *Globals) error {
 	err = runExport(g, b, lfexport.Options{Client: client, Tables: tables, NoMedia: c.NoMedia, Logger: g.Log,
 		To: lftest.DefaultEnd.Add(24 * time.Hour), Tool: hive.Tool{Name: "lakefuse", Version: toolVersion()}, Redactor: red}, false)
 	if err != nil {
+		return err
+	}
+	// The rest of the demo needs the lake and the second project only: the
+	// source project's scores, sessions and indexes would stay in this
+	// process's heap through the import and the read-back (issue 11).
+	if err := srv.RemoveProject(srcID); err != nil {
 		return err
 	}
 	out, err := summarise(g.Ctx, b, false)

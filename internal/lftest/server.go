@@ -176,6 +176,24 @@ func (s *Server) AddGeneratedProject(p *Project) (projectID, publicKey, secretKe
 	return p.ID, publicKey, secretKey
 }
 
+// RemoveProject stops serving project id: its keys are refused from now
+// on (as after a project is deleted) and its memory and files are freed.
+func (s *Server) RemoveProject(id string) error {
+	s.mu.Lock()
+	p := s.projects[id]
+	delete(s.projects, id)
+	for pk, k := range s.keys {
+		if k.projectID == id {
+			delete(s.keys, pk)
+		}
+	}
+	s.mu.Unlock()
+	if p == nil {
+		return nil
+	}
+	return p.Close()
+}
+
 // Project returns a served project by id, or nil.
 func (s *Server) Project(id string) *Project {
 	s.mu.RLock()

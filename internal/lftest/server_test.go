@@ -355,3 +355,31 @@ func TestInProcessHandler(t *testing.T) {
 		t.Errorf("in-process: %d %.200s", rec.Code, rec.Body.String())
 	}
 }
+
+// TestRemoveProject: a removed project's keys are refused like unknown
+// keys, and the other projects are served as before.
+func TestRemoveProject(t *testing.T) {
+	s := lftesting.NewServer(t, lftest.Options{})
+	id, pk, sk := s.AddGeneratedProject(smallProject())
+	_, pk2, sk2 := s.AddProject("stays")
+	gone := newClient(t, s, lftesting.Keys{PublicKey: pk, SecretKey: sk})
+	stays := newClient(t, s, lftesting.Keys{PublicKey: pk2, SecretKey: sk2})
+	if r := gone.do("/api/public/projects", nil, true); r.status != 200 {
+		t.Fatalf("before removal: %d %s", r.status, r.body)
+	}
+	if err := s.RemoveProject(id); err != nil {
+		t.Fatal(err)
+	}
+	if s.Project(id) != nil {
+		t.Error("the removed project is still served")
+	}
+	if r := gone.do("/api/public/projects", nil, true); r.status != 401 || !strings.Contains(string(r.body), "Invalid public key") {
+		t.Errorf("after removal: %d %s, want 401 Invalid public key", r.status, r.body)
+	}
+	if r := stays.do("/api/public/projects", nil, true); r.status != 200 {
+		t.Errorf("another project after the removal: %d %s", r.status, r.body)
+	}
+	if err := s.RemoveProject(id); err != nil {
+		t.Errorf("removing it again: %v", err)
+	}
+}
