@@ -553,12 +553,27 @@ func rowKey(table string, r map[string]string) string {
 	return r["id"]
 }
 
-// rowHash is what verify keeps of the rows with one key: the key's hash,
-// how many rows have it and the XOR of their hashes.
+// rowHash is what verify keeps of the rows with one key: the key's hash
+// and the XOR of their hashes (16 bytes a row: at a million rows each
+// list is 16 MB, issue 11).
 type rowHash struct {
 	key  uint64
 	hash uint64
-	n    int
+}
+
+// hashList is the rows of a table by key hash (sorted, one entry per key
+// hash); the few keys that more than one row has are counted in many.
+type hashList struct {
+	rows []rowHash
+	many map[uint64]int
+}
+
+// count is how many rows have the key of entry i.
+func (l hashList) count(i int) int {
+	if n, ok := l.many[l.rows[i].key]; ok {
+		return n
+	}
+	return 1
 }
 
 // keyHash identifies a row key in the lists of hashTable: a 64-bit hash
@@ -573,10 +588,10 @@ func keyHash(k string) uint64 { return fnvString(fnvOffset, k) }
 // also the id rewrite of import --rewrite-ids; expect, when set, rewrites a
 // row into what the destination stores of it. key, when set, is called with
 // each row's key hash and key (and nothing is hashed).
-func hashTable(ctx context.Context, l *hive.Lake, table string, skip map[string]bool, asImported, rewriteIDs bool, expect func(map[string]string), key func(uint64, string)) ([]rowHash, error) {
+func hashTable(ctx context.Context, l *hive.Lake, table string, skip map[string]bool, asImported, rewriteIDs bool, expect func(map[string]string), key func(uint64, string)) (hashList, error) {
 	h, err := newRowHasher(table, skip, asImported, rewriteIDs, expect, key)
 	if err != nil {
-		return nil, err
+		return hashList{}, err
 	}
 	if key == nil {
 		// Sized from the manifests, so that it is not grown by doubling
@@ -584,7 +599,7 @@ func hashTable(ctx context.Context, l *hive.Lake, table string, skip map[string]
 		h.out = make([]rowHash, 0, max(l.Rows(table), 0))
 	}
 	if err := l.Scan(ctx, table, hive.ScanOptions{Mem: hashPool}, func(b hive.Batch) error { return h.batch(b.Record) }); err != nil {
-		return nil, err
+		return hashList{}, err
 	}
 	return h.finish(), nil
 }
@@ -607,6 +622,7 @@ type rowHasher struct {
 
 	// One row value, one map and one buffer serve every row; the sorted
 	// column list is rebuilt only when a row's columns change.
+	row   reflect.Value
 	r     map[string]string
 	cols  []string
 	ncols int
@@ -629,9 +645,14 @@ func (h *rowHasher) batch(rec arrow.RecordBatch) error {
 	if err != nil {
 		return err
 	}
+	if !h.row.IsValid() {
+		h.row = reflect.New(h.tb.RowType())
+	}
+	v, dst := h.row, h.row.Interface()
 	for i := 0; i < int(rec.NumRows()); i++ {
-		v := reflect.New(h.tb.RowType())
-		if err := d.Decode(rec, i, v.Interface()); err != nil {
+		// One row value serves every row: nothing of it outlives the row.
+		v.Elem().SetZero()
+		if err := d.Decode(rec, i, dst); err != nil {
 			return err
 		}
 		clear(r)
@@ -688,27 +709,34 @@ func (h *rowHasher) batch(rec arrow.RecordBatch) error {
 			}
 			x = fnvString(x, "\x00")
 		}
-		h.out = append(h.out, rowHash{key: kh, hash: x, n: 1})
+		h.out = append(h.out, rowHash{key: kh, hash: x})
 	}
 	return nil
 }
 
 // finish sorts the hashes by key hash and folds the rows that repeat a key
 // into one entry: they count, and their hashes combine order-independently.
-func (h *rowHasher) finish() []rowHash {
+func (h *rowHasher) finish() hashList {
 	out := h.out
 	h.out = nil
 	slices.SortFunc(out, func(a, b rowHash) int { return cmp.Compare(a.key, b.key) })
+	var many map[uint64]int
 	merged := out[:0]
 	for _, r := range out {
 		if k := len(merged) - 1; k >= 0 && merged[k].key == r.key {
-			merged[k].n++
+			if many == nil {
+				many = map[uint64]int{}
+			}
+			if many[r.key] == 0 {
+				many[r.key] = 1
+			}
+			many[r.key]++
 			merged[k].hash ^= r.hash
 			continue
 		}
 		merged = append(merged, r)
 	}
-	return slices.Clip(merged)
+	return hashList{rows: slices.Clip(merged), many: many}
 }
 
 // liveHashes hashes the rows an export of a live project gives
@@ -781,10 +809,10 @@ func (lt *liveTable) flush() error {
 
 // hashes returns the hashes of each table's rows (hashTable's lists), after
 // the export ended.
-func (l *liveHashes) hashes() (map[string][]rowHash, error) {
+func (l *liveHashes) hashes() (map[string]hashList, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	out := map[string][]rowHash{}
+	out := map[string]hashList{}
 	for name, lt := range l.tables {
 		if err := lt.flush(); err != nil {
 			return nil, err
@@ -799,7 +827,7 @@ func (l *liveHashes) hashes() (map[string][]rowHash, error) {
 // (only when there are differences to print).
 type live struct {
 	v4     bool // the project was read through a Langfuse v4 API
-	hashes map[string][]rowHash
+	hashes map[string]hashList
 	// keys reads the keys of the rows of the tables named in fns once more,
 	// calling each table's function with every key hash and key.
 	keys func(ctx context.Context, fns map[string]func(uint64, string)) error
@@ -891,37 +919,37 @@ func compareLakes(ctx context.Context, w io.Writer, lake *hive.Lake, live *live,
 		// Both lists are sorted by key hash: merge them.
 		var na, nb int
 		i, j := 0, 0
-		for i < len(a) || j < len(b) {
+		for i < len(a.rows) || j < len(b.rows) {
 			switch {
-			case j == len(b) || i < len(a) && a[i].key < b[j].key:
-				ra := a[i]
+			case j == len(b.rows) || i < len(a.rows) && a.rows[i].key < b.rows[j].key:
+				ra, n := a.rows[i], a.count(i)
 				i++
 				if skippedKeys[ra.key] {
 					continue // not imported on purpose (the import's summary said why)
 				}
-				na += ra.n
-				rows += int64(ra.n)
+				na += n
+				rows += int64(n)
 				report(&tr.Missing, ra.key, "row %s is missing in the live project")
-			case i == len(a) || b[j].key < a[i].key:
-				rb := b[j]
+			case i == len(a.rows) || b.rows[j].key < a.rows[i].key:
+				rb, n := b.rows[j], b.count(j)
 				j++
 				if createdKeys[rb.key] {
 					continue // created by the import (a placeholder prompt version)
 				}
-				nb += rb.n
+				nb += n
 				if table == "observations" && againstDestination {
 					continue // root spans made for traces without observations
 				}
 				report(&tr.Extra, rb.key, "row %s is in the live project, not in the lake")
 			default:
-				ra, rb := a[i], b[j]
+				ra, rb, an, bn := a.rows[i], b.rows[j], a.count(i), b.count(j)
 				i, j = i+1, j+1
-				na += ra.n
-				rows += int64(ra.n)
-				nb += rb.n
+				na += an
+				rows += int64(an)
+				nb += bn
 				switch {
-				case rb.n != ra.n:
-					report(&tr.Differing, ra.key, "row %s appears %d times in the live project, %d in the lake", rb.n, ra.n)
+				case bn != an:
+					report(&tr.Differing, ra.key, "row %s appears %d times in the live project, %d in the lake", bn, an)
 				case rb.hash != ra.hash:
 					report(&tr.Differing, ra.key, "row %s differs")
 				}
