@@ -1,6 +1,7 @@
 package hive
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -170,6 +171,9 @@ type ScanOptions struct {
 	// BatchSize is the rows per record batch (default: up to 8192, fewer
 	// for wide rows; see defaultBatch).
 	BatchSize int64
+	// BatchBytes, when BatchSize is not set, is the uncompressed bytes a
+	// batch aims at (default 4 MiB): less holds less in memory at once.
+	BatchBytes int64
 	// VerifyChecksum reads each file once more to compare its SHA-256 with the
 	// manifest before decoding it.
 	VerifyChecksum bool
@@ -267,7 +271,7 @@ func ScanFile(ctx context.Context, b bucket.Bucket, f FileEntry, opts ScanOption
 	}
 	batch := opts.BatchSize
 	if batch <= 0 {
-		batch = defaultBatch(pf)
+		batch = defaultBatch(pf, cmp.Or(opts.BatchBytes, batchBytes))
 	}
 	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: batch, Parallel: false}, mem)
 	if err != nil {
@@ -314,7 +318,7 @@ func ScanFile(ctx context.Context, b bucket.Bucket, f FileEntry, opts ScanOption
 // scanBuffer is the read buffer of each column of a scanned file.
 const scanBuffer = 1 << 20
 
-// batchBytes is what the default batch size aims at: the uncompressed bytes
+// batchBytes is what the default batch size aims at by default: the uncompressed bytes
 // of one record batch. Arrow builds a batch by doubling its buffers, so a
 // batch costs up to twice this while it is read.
 const batchBytes = 4 << 20
@@ -322,7 +326,7 @@ const batchBytes = 4 << 20
 // defaultBatch is the rows per record batch of a file: up to 8192, fewer
 // when rows are wide (observations with kilobytes of input and output), so
 // that a batch holds about batchBytes whatever the table.
-func defaultBatch(pf *file.Reader) int64 {
+func defaultBatch(pf *file.Reader, batchBytes int64) int64 {
 	const most, least = 8192, 64
 	md := pf.MetaData()
 	var bytes, rows int64

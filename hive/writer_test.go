@@ -565,6 +565,32 @@ func TestScanBatchBoundedByBytes(t *testing.T) {
 	if limit := int64(batchBytes/(64<<10)) + 1; most > limit {
 		t.Errorf("batches of up to %d rows of 64 KiB (%d batches), want at most %d", most, batches, limit)
 	}
+	// A smaller BatchBytes gives smaller batches (rows of 8 KiB: 512 a
+	// batch by default, 128 at 1 MiB).
+	b3 := bucket.NewMemory()
+	evs3 := genEvents(1200)
+	for i := range evs3 {
+		evs3[i].At = t0
+		evs3[i].Body = ptr(`{"text":"` + strings.Repeat("y", 8<<10) + `"}`)
+	}
+	writeRun(t, b3, RunOptions{Kind: "test"}, []string{"p1"}, evs3)
+	l3, err := Open(ctx, b3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ bytes, least, most int64 }{{0, 256, 520}, {1 << 20, 64, 130}} {
+		most = 0
+		err = l3.Scan(ctx, eventTable.Name, ScanOptions{BatchBytes: tc.bytes}, func(bt Batch) error {
+			most = max(most, bt.Record.NumRows())
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if most < tc.least || most > tc.most {
+			t.Errorf("BatchBytes %d: batches of up to %d rows of 8 KiB, want %d..%d", tc.bytes, most, tc.least, tc.most)
+		}
+	}
 	// Narrow rows still come in large batches.
 	b2 := bucket.NewMemory()
 	writeRun(t, b2, RunOptions{Kind: "test"}, []string{"p1"}, genEvents(600))
