@@ -8,7 +8,7 @@ import (
 )
 
 // PoolAllocator is an Arrow allocator that keeps the buffers Arrow frees
-// (64 KiB and larger, in power-of-two classes) for the next batch instead
+// (4 KiB and larger, in power-of-two classes) for the next batch instead
 // of leaving them to the garbage collector: a scan of wide rows allocates
 // three to four times the data it decodes, batch after batch (issue 11).
 //
@@ -21,7 +21,7 @@ type PoolAllocator struct {
 }
 
 // minPooled is the smallest buffer PoolAllocator keeps.
-const minPooled = 64 << 10
+const minPooled = 4 << 10
 
 // NewPoolAllocator returns an empty pool.
 func NewPoolAllocator() *PoolAllocator { return &PoolAllocator{} }

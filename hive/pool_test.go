@@ -5,6 +5,7 @@ import (
 	"context"
 	"reflect"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/lakefuse/lakefuse/bucket"
@@ -86,6 +87,7 @@ func TestScanPooled(t *testing.T) {
 				if e.Comment != nil {
 					e.Comment = ptr(string([]byte(*e.Comment)))
 				}
+				e.Usage, e.Cost = cloneKeys(e.Usage), cloneKeys(e.Cost) // map keys too
 				rows = append(rows, e)
 			}
 			return nil
@@ -111,4 +113,15 @@ func TestScanPooled(t *testing.T) {
 	if pooled > plain*2/3 {
 		t.Errorf("the pooled scan allocated %d KiB, the plain one %d KiB", pooled>>10, plain>>10)
 	}
+}
+
+func cloneKeys[V any](m map[string]V) map[string]V {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]V, len(m))
+	for k, v := range m {
+		out[strings.Clone(k)] = v
+	}
+	return out
 }
