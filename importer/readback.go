@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -47,36 +48,72 @@ func idHash(s string) uint64 {
 
 // idSet is the set of expected ids (hashed), with the lake ids of the
 // first keptLakeIDs for the report; beyond that a shortfall's examples come
-// from a second pass over the lake (see missingIn).
+// from a second pass over the lake (see missingIn). The hashes are a sorted
+// list with a bit each for "seen": 8 bytes an id (a map of a million ids
+// took ~40 MB of the demo's heap while the import read back, issue 11).
 type idSet struct {
-	want     map[uint64]string // hash -> lake id, or "" past keptLakeIDs
+	hashes   []uint64 // added; sorted and deduplicated when first looked up
+	sealed   bool
+	seenBits []uint64
+	left     int // not seen yet
+	lakeIDs  map[uint64]string
 	expected int64
 }
 
 const keptLakeIDs = 10000
 
-func newIDSet() *idSet { return &idSet{want: map[uint64]string{}} }
+func newIDSet() *idSet { return &idSet{lakeIDs: map[uint64]string{}} }
 
 func (s *idSet) add(dst, lakeID string) {
+	if s.sealed {
+		panic("importer: idSet.add after a lookup")
+	}
 	h := idHash(dst)
-	if _, ok := s.want[h]; ok {
-		return
+	s.hashes = append(s.hashes, h)
+	if _, ok := s.lakeIDs[h]; !ok && len(s.lakeIDs) < keptLakeIDs {
+		s.lakeIDs[h] = lakeID
 	}
-	if s.expected >= keptLakeIDs {
-		lakeID = ""
-	}
-	s.want[h] = lakeID
-	s.expected++
 }
 
-// seen removes a destination id from the set.
-func (s *idSet) seen(dst string) { delete(s.want, idHash(dst)) }
+func (s *idSet) seal() {
+	if s.sealed {
+		return
+	}
+	s.sealed = true
+	slices.Sort(s.hashes)
+	s.hashes = slices.Clip(slices.Compact(s.hashes))
+	s.expected = int64(len(s.hashes))
+	s.left = len(s.hashes)
+	s.seenBits = make([]uint64, (len(s.hashes)+63)/64)
+}
+
+// seen marks a destination id as found.
+func (s *idSet) seen(dst string) {
+	s.seal()
+	i, ok := slices.BinarySearch(s.hashes, idHash(dst))
+	if ok && s.seenBits[i/64]&(1<<(i%64)) == 0 {
+		s.seenBits[i/64] |= 1 << (i % 64)
+		s.left--
+	}
+}
+
+// remaining is how many expected ids were not seen.
+func (s *idSet) remaining() int {
+	s.seal()
+	return s.left
+}
 
 func (s *idSet) shortfall(table string, examples func(missing map[uint64]string) []string) *Shortfall {
-	if len(s.want) == 0 {
+	if s.remaining() == 0 {
 		return nil
 	}
-	return &Shortfall{Table: table, Missing: int64(len(s.want)), Expected: s.expected, Examples: examples(s.want)}
+	missing := make(map[uint64]string, s.left)
+	for i, h := range s.hashes {
+		if s.seenBits[i/64]&(1<<(i%64)) == 0 {
+			missing[h] = s.lakeIDs[h] // "" past keptLakeIDs
+		}
+	}
+	return &Shortfall{Table: table, Missing: int64(s.left), Expected: s.expected, Examples: examples(missing)}
 }
 
 // readBack returns what the destination lacks, table by table.
@@ -117,14 +154,14 @@ func (im *importer) readBack(ctx context.Context) ([]Shortfall, error) {
 // poll lists the destination until nothing expected is missing or the wait
 // bound passes (Langfuse ingests asynchronously).
 func (im *importer) poll(ctx context.Context, set *idSet, list func() error) error {
-	if len(set.want) == 0 {
+	if set.remaining() == 0 {
 		return nil
 	}
 	_, err := im.waitFor(ctx, func() (bool, error) {
 		if err := list(); err != nil {
 			return false, err
 		}
-		return len(set.want) == 0, nil
+		return set.remaining() == 0, nil
 	})
 	return err
 }
