@@ -39,7 +39,8 @@ type Project struct {
 	sessions     map[string]*Session
 	scores       []*Score
 	scoreIdx     map[string]int
-	sidx         *scoreIndex // derived; nil after a write
+	scoreStrs    map[string]*string // interned score values (internScore)
+	sidx         *scoreIndex        // derived; nil after a write
 	prompts      []*PromptVersion
 	scoreConfigs []*ScoreConfig
 	models       []*Model
@@ -147,6 +148,7 @@ func (p *Project) AddScores(scores ...*Score) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, s := range scores {
+		p.internScore(s)
 		if i, ok := p.scoreIdx[s.ID]; ok {
 			p.scores[i] = s
 			continue
@@ -155,6 +157,37 @@ func (p *Project) AddScores(scores ...*Score) {
 		p.scores = append(p.scores, s)
 	}
 	p.sidx = nil
+}
+
+// internScore makes s share the one stored copy of the values scores
+// repeat (names, sources, environments, configs, queues, authors, labels,
+// comments): a project of a million observations holds ~50,000 scores, and
+// a string each from the JSON of their requests (issue 11). p.mu is held.
+// Stored scores are never changed in place, so sharing is safe.
+func (p *Project) internScore(s *Score) {
+	if p.scoreStrs == nil {
+		p.scoreStrs = map[string]*string{}
+	}
+	// Only short values, and only so many: unique texts gain nothing.
+	in := func(v *string) *string {
+		if q, ok := p.scoreStrs[*v]; ok {
+			return q
+		}
+		if len(*v) > 64 || len(p.scoreStrs) >= 1<<16 {
+			return v
+		}
+		c := strings.Clone(*v)
+		p.scoreStrs[c] = &c
+		return &c
+	}
+	for _, f := range []*string{&s.Name, &s.DataType, &s.Source, &s.Environment} {
+		*f = *in(f)
+	}
+	for _, f := range []**string{&s.ConfigID, &s.QueueID, &s.AuthorUserID, &s.StringValue, &s.Comment} {
+		if *f != nil {
+			*f = in(*f)
+		}
+	}
 }
 
 // scoreIndex is the scores sorted as the list APIs return them (timestamp

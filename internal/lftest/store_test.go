@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
@@ -315,5 +316,27 @@ func TestTraceRecords(t *testing.T) {
 	}
 	if tr := s.trace("t0"); !tr.Timestamp.Equal(at.Add(-time.Hour)) {
 		t.Errorf("t0 timestamp %v, want the observation's start", tr.Timestamp)
+	}
+}
+
+// TestScoresShareRepeatedValues: scores stored from separate requests
+// share one copy of the values they repeat, and keep their own values.
+func TestScoresShareRepeatedValues(t *testing.T) {
+	p := NewProject("p", "p")
+	mk := func(id, label string) *Score {
+		return &Score{ID: id, Name: strings.Clone("sentiment"), DataType: DataCategorical, Source: SourceAnnotation,
+			Environment: "default", ConfigID: ptr(strings.Clone("cfg-1")), StringValue: ptr(label),
+			Comment: ptr(strings.Repeat("long comment ", 10)), Metadata: NullPayload()}
+	}
+	a, b := mk("s1", "positive"), mk("s2", "negative")
+	p.AddScores(a, b)
+	if a.ConfigID != b.ConfigID || unsafe.StringData(a.Name) != unsafe.StringData(b.Name) {
+		t.Error("repeated values are not shared")
+	}
+	if *a.StringValue != "positive" || *b.StringValue != "negative" || *a.ConfigID != "cfg-1" {
+		t.Errorf("values changed: %q %q %q", *a.StringValue, *b.StringValue, *a.ConfigID)
+	}
+	if a.Comment == b.Comment {
+		t.Error("a long text was interned")
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"strings"
 	"time"
+	"unsafe"
 )
 
 // A writable project's traces live in the payload spill file like its
@@ -53,7 +54,7 @@ func readTrace(file *spill, loc traceLoc) (*Trace, [3]string, error) {
 	if err != nil {
 		return nil, [3]string{}, err
 	}
-	return decodeTrace(file, string(b))
+	return decodeTrace(file, unsafe.String(unsafe.SliceData(b), len(b))) // b is ours alone
 }
 
 // putTrace stores t as trace number num's latest record; raws[i], when
