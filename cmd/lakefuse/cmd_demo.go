@@ -136,9 +136,12 @@ func demoRoundTrip(g *Globals, srv *lftest.Server, b bucket.Bucket) (*report.Res
 		return nil, err
 	}
 	defer os.RemoveAll(state)
+	importStart := time.Now()
 	if err := runImport(g, b, client, ImportFlags{Yes: true, OnPromptConflict: "stop", Concurrency: demoConcurrency(), Wait: 10 * time.Second, StateDir: state}, BucketFlags{}); err != nil {
 		return nil, err
 	}
+	importTook := time.Since(importStart)
+	verifyStart := time.Now()
 	lake, err := hive.Open(g.Ctx, b)
 	if err != nil {
 		return nil, err
@@ -155,7 +158,8 @@ func demoRoundTrip(g *Globals, srv *lftest.Server, b bucket.Bucket) (*report.Res
 	if diffs > 0 {
 		return nil, fmt.Errorf("round trip: %d differences between the lake and the imported project", diffs)
 	}
-	fmt.Fprintf(g.Stdout, "round trip verified: %d rows across %d tables\n", rows, len(compared))
+	fmt.Fprintf(g.Stdout, "round trip verified: %d rows across %d tables (import %s, read-back and compare %s)\n",
+		rows, len(compared), importTook.Round(100*time.Millisecond), time.Since(verifyStart).Round(100*time.Millisecond))
 	return compareResult(lake, "destination", compared, diffs, nil), nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -340,6 +341,10 @@ func TestDemoRoundTrip(t *testing.T) {
 	code, out, errOut := run(t, "demo", "--dir", filepath.Join(t.TempDir(), "demo"))
 	if code != 0 || !strings.Contains(out, "round trip verified: ") {
 		t.Fatalf("demo: exit %d, no round trip line\n%s\n%s", code, out, errOut)
+	}
+	// The line says how long each half of the round trip took.
+	if !regexp.MustCompile(`round trip verified: \d+ rows across \d+ tables \(import [0-9.hms]+, read-back and compare [0-9.hms]+\)\n`).MatchString(out) {
+		t.Errorf("the round trip line does not give the import's and the read-back's times:\n%s", out)
 	}
 }
 
