@@ -484,18 +484,28 @@ func newMemTracing() *memTracing {
 	return &memTracing{traceNum: map[string]uint32{}}
 }
 
+// openSpill creates the spill file *s on first use; it is closed when m
+// is closed or collected. m.mu is held.
+func (m *memTracing) openSpill(s **spill) error {
+	if *s != nil {
+		return nil
+	}
+	sp, err := newSpill()
+	if err != nil {
+		return err
+	}
+	*s = sp
+	runtime.AddCleanup(m, func(s *spill) { _ = s.close() }, sp)
+	return nil
+}
+
 // addObservations appends observations; like Langfuse v4 it does not
 // deduplicate by id.
 func (m *memTracing) addObservations(obs ...*Observation) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.rows == nil {
-		s, err := newSpill()
-		if err != nil {
-			return err
-		}
-		m.rows = s
-		runtime.AddCleanup(m, func(s *spill) { _ = s.close() }, s)
+	if err := m.openSpill(&m.rows); err != nil {
+		return err
 	}
 	for _, o := range obs {
 		if len(o.ID) > math.MaxUint16 {

@@ -3,7 +3,6 @@ package lftest
 import (
 	"encoding/binary"
 	"fmt"
-	"runtime"
 	"strings"
 	"time"
 	"unsafe"
@@ -61,13 +60,8 @@ func readTrace(file *spill, loc traceLoc) (*Trace, [3]string, error) {
 // set, is the encoding of its i-th payload (Input, Output, Metadata) to
 // keep. m.mu is held.
 func (m *memTracing) putTrace(num uint32, t *Trace, raws [3]string) error {
-	if m.payloads == nil {
-		sp, err := newSpill()
-		if err != nil {
-			return err
-		}
-		m.payloads = sp
-		runtime.AddCleanup(m, func(s *spill) { _ = s.close() }, sp)
+	if err := m.openSpill(&m.payloads); err != nil {
+		return err
 	}
 	e := obsCodec{b: m.enc[:0]}
 	e.str(t.ID)
