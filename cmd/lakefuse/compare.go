@@ -606,7 +606,7 @@ func keyHash(k string) uint64 { return fnvString(fnvOffset, k) }
 
 // hashTable hashes every row of table: (hash of the key, count, hash of
 // the kept columns), sorted by key hash, one entry per key hash (a sorted
-// list, not a map: two of them are merged, and a million rows take 24 MB).
+// list, not a map: two of them are merged, and a million rows take 16 MB).
 // asImported applies what the import changes on purpose first; rewriteIDs
 // also the id rewrite of import --rewrite-ids; expect, when set, rewrites a
 // row into what the destination stores of it. key, when set, is called with
