@@ -406,32 +406,40 @@ func decodeObservation(b []byte) (*Observation, error) {
 // merged into its order, so a read after each write costs O(rows), not a
 // full sort. Stored rows never change.
 type memTracing struct {
-	mu       sync.Mutex
-	payloads *spill             // trace records and large trace payloads (tracestore.go)
-	traceNum map[string]uint32  // trace id -> number, in order of first row or record
-	traceIDs []string           // by number
-	locs     []traceLoc         // by number
-	strs     map[string]*string // interned trace strings (intern)
-	rows     *spill             // nil until the first row
-	idx      entries            // write order
-	ids      idArena
-	enc      []byte
-	snap     *memSnap
-	last     *memSnap // the latest snapshot, even after writes: what the next merges into
+	mu        sync.Mutex
+	payloads  *spill             // trace records and large trace payloads (tracestore.go)
+	traceNum  map[string]uint32  // trace id -> number, in order of first row or record
+	traceIDs  []string           // by number
+	traceHash []uint32           // xxHash32 of the id, by number
+	locs      []traceLoc         // by number
+	strs      map[string]*string // interned trace strings (intern)
+	rows      *spill             // nil until the first row
+	idx       entries            // write order
+	ids       idArena
+	enc       []byte
+	snap      *memSnap
+	last      *memSnap // the latest snapshot, even after writes: what the next merges into
 }
 
 // obsEntry is what the heap keeps of a stored observation: its sort key
-// (start, trace hash, and the id in the arena), where its encoding is (it
-// ends where the next row's begins), and its trace's number.
+// (start, its trace's hash by the trace's number, and the id in the
+// arena), where its encoding is (it ends where the next row's begins), and
+// its trace's number. 24 bytes: at a million rows every byte is a MB of the
+// demo's heap (issue 11).
 type obsEntry struct {
 	startMs int64
-	off     int64 // of the encoded row in the spill file
+	offLo   uint32 // the offset of the encoded row in the spill file: offLo | offHi<<32
 	idOff   uint32
-	hash    uint32 // xxHash32 of the trace id
 	trace   uint32
 	idLen   uint16
+	offHi   uint8
 	flags   uint8
 }
+
+func (e *obsEntry) off() int64 { return int64(e.offLo) | int64(e.offHi)<<32 }
+
+// maxSpillOffset is where the 40-bit offsets of obsEntry end (1 TiB).
+const maxSpillOffset = 1 << 40
 
 const entryPlaceholder = 1
 
@@ -467,6 +475,7 @@ type memSnap struct {
 	end      int64      // end of the last row in the spill file
 	ids      [][]byte   // the arena's chunks
 	locs     []traceLoc // by trace number, as they were
+	thash    []uint32   // xxHash32 of each trace's id, by number
 	order    []uint32   // numbers of the traces with a record, newest first
 	obs      []uint32   // canonical order
 	byID     []uint32   // by id, then write order
@@ -518,7 +527,10 @@ func (m *memTracing) addObservations(obs ...*Observation) error {
 			return err
 		}
 		num := m.traceNumber(o.TraceID)
-		e := obsEntry{startMs: o.StartTime.UnixMilli(), off: off, idOff: m.ids.add(o.ID), hash: o.traceHash, trace: num,
+		if off >= maxSpillOffset {
+			return fmt.Errorf("lftest: add observation: the spill file passed %d bytes", int64(maxSpillOffset))
+		}
+		e := obsEntry{startMs: o.StartTime.UnixMilli(), offLo: uint32(off), offHi: uint8(off >> 32), idOff: m.ids.add(o.ID), trace: num,
 			idLen: uint16(len(o.ID))}
 		if o.Placeholder {
 			e.flags |= entryPlaceholder
@@ -553,7 +565,8 @@ func (m *memTracing) snapshot() *memSnap {
 	if m.snap != nil {
 		return m.snap
 	}
-	s := &memSnap{m: m, idx: m.idx.view(), ids: slices.Clone(m.ids.chunks), locs: slices.Clone(m.locs), nTraces: len(m.traceNum)}
+	s := &memSnap{m: m, idx: m.idx.view(), ids: slices.Clone(m.ids.chunks), locs: slices.Clone(m.locs), nTraces: len(m.traceNum),
+		thash: m.traceHash} // appended to, never changed
 	if m.rows != nil {
 		s.end = m.rows.end()
 	}
@@ -650,15 +663,15 @@ func (s *memSnap) cmpKey(a, b uint32) int {
 	switch {
 	case x.startMs != y.startMs:
 		return -cmp.Compare(x.startMs, y.startMs)
-	case x.hash != y.hash:
-		return -cmp.Compare(x.hash, y.hash)
+	case s.thash[x.trace] != s.thash[y.trace]:
+		return -cmp.Compare(s.thash[x.trace], s.thash[y.trace])
 	}
 	return -bytes.Compare(s.id(a), s.id(b))
 }
 
 func (s *memSnap) key(r uint32) obsKey {
 	e := s.idx.at(r)
-	return obsKey{startMs: e.startMs, hash: e.hash, id: string(s.id(r))}
+	return obsKey{startMs: e.startMs, hash: s.thash[e.trace], id: string(s.id(r))}
 }
 
 // row decodes stored row r; a v3 view serves the children of a placeholder
@@ -666,9 +679,9 @@ func (s *memSnap) key(r uint32) obsKey {
 func (s *memSnap) row(r uint32) *Observation {
 	end := s.end
 	if int(r)+1 < s.idx.n {
-		end = s.idx.at(r + 1).off
+		end = s.idx.at(r + 1).off()
 	}
-	off := s.idx.at(r).off
+	off := s.idx.at(r).off()
 	b, err := s.m.read(off, int(end-off))
 	if err == nil {
 		var o *Observation
@@ -703,7 +716,7 @@ func (s *memSnap) v3() *memSnap {
 		return s
 	}
 	s.v3once.Do(func() {
-		v := &memSnap{m: s.m, idx: s.idx, end: s.end, ids: s.ids, locs: s.locs, order: s.order, nTraces: s.nTraces,
+		v := &memSnap{m: s.m, idx: s.idx, end: s.end, ids: s.ids, locs: s.locs, thash: s.thash, order: s.order, nTraces: s.nTraces,
 			v3view: true}
 		keep := func(list []uint32) []uint32 {
 			out := make([]uint32, 0, len(list))

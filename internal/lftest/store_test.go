@@ -340,3 +340,17 @@ func TestScoresShareRepeatedValues(t *testing.T) {
 		t.Error("a long text was interned")
 	}
 }
+
+// TestObsEntry: the index entry of a stored row stays at 24 bytes and
+// keeps offsets up to 1 TiB.
+func TestObsEntry(t *testing.T) {
+	if n := unsafe.Sizeof(obsEntry{}); n != 24 {
+		t.Errorf("obsEntry takes %d bytes, want 24", n)
+	}
+	for _, off := range []int64{0, 1<<32 - 1, 1 << 32, maxSpillOffset - 1} {
+		e := obsEntry{offLo: uint32(off), offHi: uint8(off >> 32)}
+		if e.off() != off {
+			t.Errorf("offset %d comes back as %d", off, e.off())
+		}
+	}
+}

@@ -31,6 +31,7 @@ func (m *memTracing) traceNumber(id string) uint32 {
 	num := uint32(len(m.traceIDs))
 	m.traceNum[id] = num
 	m.traceIDs = append(m.traceIDs, id)
+	m.traceHash = append(m.traceHash, xxh32String(id))
 	m.locs = append(m.locs, traceLoc{})
 	return num
 }
