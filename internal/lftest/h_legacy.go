@@ -118,16 +118,15 @@ func (m *memTracing) trace(id string) (*Trace, error) {
 	if !ok {
 		return nil, nil
 	}
-	t, _, err := m.traceRecord(num)
-	return t, err
+	old, err := m.traceRecord(num)
+	return old.t, err
 }
 
 // replaceTrace stores t as it is.
 func (m *memTracing) replaceTrace(t *Trace) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	cp := detachTrace(*t, m.intern)
-	return m.putTrace(m.traceNumber(t.ID), &cp, [3]string{})
+	return m.putTrace(m.traceNumber(t.ID), t, storedTrace{})
 }
 
 // mergeLegacy merges the events of a trace into its stored record as the

@@ -407,14 +407,13 @@ func decodeObservation(b []byte) (*Observation, error) {
 // full sort. Stored rows never change.
 type memTracing struct {
 	mu        sync.Mutex
-	payloads  *spill             // trace records and large trace payloads (tracestore.go)
-	traceNum  map[string]uint32  // trace id -> number, in order of first row or record
-	traceIDs  []string           // by number
-	traceHash []uint32           // xxHash32 of the id, by number
-	locs      []traceLoc         // by number
-	strs      map[string]*string // interned trace strings (intern)
-	rows      *spill             // nil until the first row
-	idx       entries            // write order
+	payloads  *spill            // trace records and large trace payloads (tracestore.go)
+	traceNum  map[string]uint32 // trace id -> number, in order of first row or record
+	traceIDs  []string          // by number
+	traceHash []uint32          // xxHash32 of the id, by number
+	locs      []traceLoc        // by number
+	rows      *spill            // nil until the first row
+	idx       entries           // write order
 	ids       idArena
 	enc       []byte
 	snap      *memSnap
@@ -761,12 +760,12 @@ func (s *memSnap) traceRecord(k uint32) *Trace {
 	s.m.mu.Lock()
 	file := s.m.payloads
 	s.m.mu.Unlock()
-	t, _, err := readTrace(file, s.locs[k])
+	st, err := readTrace(file, s.locs[k])
 	if err != nil {
 		// The spill file is this process's own: as fatal as lost memory.
 		panic(fmt.Sprintf("lftest: read stored trace: %v", err))
 	}
-	return t
+	return st.t
 }
 
 func (s *memSnap) traceObservations(id string) []*Observation {
@@ -802,43 +801,4 @@ func (s *memSnap) observation(id string) *Observation {
 		return nil
 	}
 	return s.row(uint32(best))
-}
-
-// detachTrace returns t with its own copies of its strings: the OTLP
-// decoder's strings point into the request body, which a stored trace
-// would otherwise keep alive (megabytes per request).
-func detachTrace(t Trace, intern func(string) *string) Trace {
-	clone := func(p **string) {
-		if *p != nil {
-			*p = intern(**p)
-		}
-	}
-	t.ID, t.Environment = strings.Clone(t.ID), *intern(t.Environment)
-	for _, p := range []**string{&t.Name, &t.UserID, &t.SessionID, &t.Release, &t.Version} {
-		clone(p)
-	}
-	if t.Tags != nil {
-		tags := make([]string, len(t.Tags))
-		for i, s := range t.Tags {
-			tags[i] = *intern(s)
-		}
-		t.Tags = tags
-	}
-	return t
-}
-
-// intern returns the one stored copy of s: trace names, users, sessions,
-// releases, environments and tags repeat across a project's traces, and a
-// copy each cost tens of MB at a million observations (issue 11). The
-// caller holds m.mu.
-func (m *memTracing) intern(s string) *string {
-	if p, ok := m.strs[s]; ok {
-		return p
-	}
-	if m.strs == nil {
-		m.strs = map[string]*string{}
-	}
-	c := strings.Clone(s)
-	m.strs[c] = &c
-	return &c
 }

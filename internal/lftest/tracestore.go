@@ -36,31 +36,39 @@ func (m *memTracing) traceNumber(id string) uint32 {
 	return num
 }
 
-// traceRecord returns the stored trace number num, nil when there is none,
-// and its payloads' encodings (a merge keeps those the update leaves null
-// without copying their text again). m.mu is held.
-func (m *memTracing) traceRecord(num uint32) (*Trace, [3]string, error) {
+// storedTrace is a trace as its latest record holds it: the record itself
+// (what an update that changes nothing would write again) and the
+// encodings of its payloads (a merge keeps those the update leaves null
+// without copying their text again).
+type storedTrace struct {
+	t    *Trace // nil: no record
+	rec  string
+	raws [3]string
+}
+
+// traceRecord returns the stored trace number num. m.mu is held.
+func (m *memTracing) traceRecord(num uint32) (storedTrace, error) {
 	return readTrace(m.payloads, m.locs[num])
 }
 
-func readTrace(file *spill, loc traceLoc) (*Trace, [3]string, error) {
+func readTrace(file *spill, loc traceLoc) (storedTrace, error) {
 	if loc.n == 0 {
-		return nil, [3]string{}, nil
+		return storedTrace{}, nil
 	}
 	if file == nil {
-		return nil, [3]string{}, fmt.Errorf("lftest: read trace: project closed")
+		return storedTrace{}, fmt.Errorf("lftest: read trace: project closed")
 	}
 	b, err := file.read(loc.off, int(loc.n))
 	if err != nil {
-		return nil, [3]string{}, err
+		return storedTrace{}, err
 	}
 	return decodeTrace(file, unsafe.String(unsafe.SliceData(b), len(b))) // b is ours alone
 }
 
-// putTrace stores t as trace number num's latest record; raws[i], when
-// set, is the encoding of its i-th payload (Input, Output, Metadata) to
-// keep. m.mu is held.
-func (m *memTracing) putTrace(num uint32, t *Trace, raws [3]string) error {
+// putTrace stores t as trace number num's latest record; old is what is
+// stored now, and old.raws[i], when set, the encoding of t's i-th payload
+// (Input, Output, Metadata) to keep. m.mu is held.
+func (m *memTracing) putTrace(num uint32, t *Trace, old storedTrace) error {
 	if err := m.openSpill(&m.payloads); err != nil {
 		return err
 	}
@@ -90,8 +98,8 @@ func (m *memTracing) putTrace(num uint32, t *Trace, raws [3]string) error {
 	e.time(t.CreatedAt)
 	e.time(t.UpdatedAt)
 	for i, p := range []Payload{t.Input, t.Output, t.Metadata} {
-		if raws[i] != "" {
-			e.b = append(e.b, raws[i]...)
+		if old.raws[i] != "" {
+			e.b = append(e.b, old.raws[i]...)
 			continue
 		}
 		if err := m.encodeTracePayload(&e, p); err != nil {
@@ -99,12 +107,8 @@ func (m *memTracing) putTrace(num uint32, t *Trace, raws [3]string) error {
 		}
 	}
 	m.enc = e.b
-	if old := m.locs[num]; old.n == uint32(len(e.b)) && old.ts.Equal(t.Timestamp) {
-		// Unchanged (most spans of a trace repeat its attributes): no
-		// new record.
-		if b, err := m.payloads.read(old.off, int(old.n)); err == nil && string(b) == string(e.b) {
-			return nil
-		}
+	if old.t != nil && old.rec == string(e.b) {
+		return nil // unchanged (most spans of a trace repeat its attributes)
 	}
 	off, err := m.payloads.append(e.b)
 	if err != nil {
@@ -138,7 +142,7 @@ func (m *memTracing) encodeTracePayload(e *obsCodec, p Payload) error {
 	return nil
 }
 
-func decodeTrace(file *spill, rec string) (*Trace, [3]string, error) {
+func decodeTrace(file *spill, rec string) (storedTrace, error) {
 	d := obsDecoder{s: rec}
 	t := &Trace{}
 	var raws [3]string
@@ -187,7 +191,7 @@ func decodeTrace(file *spill, rec string) (*Trace, [3]string, error) {
 		raws[i] = rec[start:min(d.i, len(rec))]
 	}
 	if d.err != nil {
-		return nil, raws, fmt.Errorf("lftest: read trace: %w", d.err)
+		return storedTrace{}, fmt.Errorf("lftest: read trace: %w", d.err)
 	}
-	return t, raws, nil
+	return storedTrace{t: t, rec: rec, raws: raws}, nil
 }

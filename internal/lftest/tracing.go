@@ -103,28 +103,29 @@ func obsRange(tr tracing, from, to time.Time) (int, int) {
 
 // upsertTrace stores t, merging it into an existing trace with the same id:
 // fields t sets win, as later spans' trace attributes do on ingestion.
+// Nothing of t is kept but its encoding (its strings may point into a
+// request body).
 func (m *memTracing) upsertTrace(t *Trace) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	src := detachTrace(*t, m.intern)
 	num := m.traceNumber(t.ID)
-	old, raws, err := m.traceRecord(num)
+	old, err := m.traceRecord(num)
 	if err != nil {
 		return err
 	}
-	if old == nil {
-		return m.putTrace(num, &src, [3]string{})
+	if old.t == nil {
+		return m.putTrace(num, t, old)
 	}
-	cp := *old
-	mergeTrace(&cp, &src)
+	cp := *old.t
+	mergeTrace(&cp, t)
 	// Payloads the update sets are stored anew; the others keep their
 	// stored encoding.
-	for i, p := range []Payload{src.Input, src.Output, src.Metadata} {
+	for i, p := range []Payload{t.Input, t.Output, t.Metadata} {
 		if !p.IsNull() {
-			raws[i] = ""
+			old.raws[i] = ""
 		}
 	}
-	return m.putTrace(num, &cp, raws)
+	return m.putTrace(num, &cp, old)
 }
 
 // fillTimestamp gives trace id, when it has a record without a
@@ -134,12 +135,13 @@ func (m *memTracing) fillTimestamp(id string, ts time.Time) error {
 	if !ok || m.locs[num].n == 0 || !m.locs[num].ts.IsZero() {
 		return nil
 	}
-	t, raws, err := m.traceRecord(num)
+	old, err := m.traceRecord(num)
 	if err != nil {
 		return err
 	}
+	t := *old.t
 	t.Timestamp = ts
-	return m.putTrace(num, t, raws)
+	return m.putTrace(num, &t, old)
 }
 
 func mergeTrace(dst, src *Trace) {
