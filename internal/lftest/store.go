@@ -176,6 +176,19 @@ func (e *obsCodec) timePtr(t *time.Time) {
 	e.time(*t)
 }
 
+// strs writes a nil-able list of strings: 0 for nil, else its length plus
+// one, then each string.
+func (e *obsCodec) strs(l []string) {
+	if l == nil {
+		e.b = append(e.b, 0)
+		return
+	}
+	e.b = binary.AppendUvarint(e.b, uint64(len(l))+1)
+	for _, s := range l {
+		e.str(s)
+	}
+}
+
 // encodeMap writes a nil-able map: 0 for nil, else its length plus one,
 // then each key and its value (put).
 func encodeMap[V any](e *obsCodec, m map[string]V, put func(V)) {
@@ -233,14 +246,7 @@ func encodeObservation(b []byte, o *Observation) []byte {
 	}
 	encodeMap(&e, o.UsageDetails, func(v int64) { e.b = binary.AppendVarint(e.b, v) })
 	encodeMap(&e, o.CostDetails, func(v float64) { e.b = binary.LittleEndian.AppendUint64(e.b, math.Float64bits(v)) })
-	if o.Tags == nil {
-		e.b = append(e.b, 0)
-	} else {
-		e.b = binary.AppendUvarint(e.b, uint64(len(o.Tags))+1)
-		for _, t := range o.Tags {
-			e.str(t)
-		}
-	}
+	e.strs(o.Tags)
 	// Payloads last: they are most of the bytes.
 	for _, p := range []Payload{o.Input, o.Output, o.Metadata, o.ModelParameters} {
 		e.payload(p)
@@ -307,6 +313,19 @@ func (d *obsDecoder) str() string {
 	}
 	d.i += n
 	return d.s[d.i-n : d.i]
+}
+
+// strs reads what obsCodec.strs wrote.
+func (d *obsDecoder) strs() []string {
+	n := int(d.uvarint())
+	if n == 0 {
+		return nil
+	}
+	l := make([]string, n-1)
+	for i := range l {
+		l[i] = d.str()
+	}
+	return l
 }
 
 func (d *obsDecoder) time(tag byte) time.Time {
@@ -385,12 +404,7 @@ func decodeObservation(b []byte) (*Observation, error) {
 			d.i += 8
 		}
 	}
-	if n := int(d.uvarint()); n > 0 {
-		o.Tags = make([]string, n-1)
-		for i := range o.Tags {
-			o.Tags[i] = d.str()
-		}
-	}
+	o.Tags = d.strs()
 	o.Input, o.Output, o.Metadata, o.ModelParameters = d.payload(), d.payload(), d.payload(), d.payload()
 	if d.err != nil {
 		return nil, d.err

@@ -79,14 +79,7 @@ func (m *memTracing) putTrace(num uint32, t *Trace, old storedTrace) error {
 		e.strPtr(s)
 	}
 	e.str(t.Environment)
-	if t.Tags == nil {
-		e.b = append(e.b, 0)
-	} else {
-		e.b = binary.AppendUvarint(e.b, uint64(len(t.Tags))+1)
-		for _, s := range t.Tags {
-			e.str(s)
-		}
-	}
+	e.strs(t.Tags)
 	var flags byte
 	if t.Public {
 		flags |= 1
@@ -155,12 +148,7 @@ func decodeTrace(file *spill, rec string) (storedTrace, error) {
 		}
 	}
 	t.Environment = d.str()
-	if n := int(d.uvarint()); n > 0 {
-		t.Tags = make([]string, n-1)
-		for i := range t.Tags {
-			t.Tags[i] = d.str()
-		}
-	}
+	t.Tags = d.strs()
 	flags := d.byte()
 	t.Public, t.Bookmarked = flags&1 != 0, flags&2 != 0
 	t.CreatedAt = d.time(d.byte())
