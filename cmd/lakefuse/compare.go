@@ -256,16 +256,13 @@ func fnvBytes(h uint64, b []byte) uint64 {
 // is either appended to b[:0] (and the text is "") or returned as the text
 // (s itself, or what slowCanonical makes of it; b is then empty).
 func appendCanonicalOrText(b []byte, s string) ([]byte, string) {
-	return appendCanonicalOrTextInto(b, s, nil)
+	return appendCanonicalOrTextInto(b, s, new([]jsonMember))
 }
 
 // appendCanonicalOrTextInto is appendCanonicalOrText with a scratch list
-// of object members that serves every call (nil: one of its own).
+// of object members that serves every call.
 func appendCanonicalOrTextInto(b []byte, s string, scratch *[]jsonMember) ([]byte, string) {
 	if strings.HasPrefix(s, "{") || strings.HasPrefix(s, "[") {
-		if scratch == nil {
-			scratch = new([]jsonMember)
-		}
 		if out, ok := appendCanonicalInto(b[:0], s, scratch); ok {
 			return out, ""
 		}
@@ -761,10 +758,7 @@ func (h *rowHasher) finish() hashList {
 			if many == nil {
 				many = map[uint64]int{}
 			}
-			if many[r.key] == 0 {
-				many[r.key] = 1
-			}
-			many[r.key]++
+			many[r.key] = max(many[r.key], 1) + 1 // the first row was not counted
 			merged[k].hash ^= r.hash
 			continue
 		}
