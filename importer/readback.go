@@ -57,7 +57,6 @@ type idSet struct {
 	seenBits []uint64
 	left     int // not seen yet
 	lakeIDs  map[uint64]string
-	expected int64
 }
 
 const keptLakeIDs = 10000
@@ -82,7 +81,6 @@ func (s *idSet) seal() {
 	s.sealed = true
 	slices.Sort(s.hashes)
 	s.hashes = slices.Clip(slices.Compact(s.hashes))
-	s.expected = int64(len(s.hashes))
 	s.left = len(s.hashes)
 	s.seenBits = make([]uint64, (len(s.hashes)+63)/64)
 }
@@ -113,7 +111,7 @@ func (s *idSet) shortfall(table string, examples func(missing map[uint64]string)
 			missing[h] = s.lakeIDs[h] // "" past keptLakeIDs
 		}
 	}
-	return &Shortfall{Table: table, Missing: int64(s.left), Expected: s.expected, Examples: examples(missing)}
+	return &Shortfall{Table: table, Missing: int64(s.left), Expected: int64(len(s.hashes)), Examples: examples(missing)}
 }
 
 // readBack returns what the destination lacks, table by table.
