@@ -318,8 +318,8 @@ func ScanFile(ctx context.Context, b bucket.Bucket, f FileEntry, opts ScanOption
 // scanBuffer is the read buffer of each column of a scanned file.
 const scanBuffer = 1 << 20
 
-// batchBytes is what the default batch size aims at by default: the uncompressed bytes
-// of one record batch. Arrow builds a batch by doubling its buffers, so a
+// batchBytes is the uncompressed bytes of one record batch that the
+// default batch size aims at unless ScanOptions.BatchBytes says otherwise. Arrow builds a batch by doubling its buffers, so a
 // batch costs up to twice this while it is read.
 const batchBytes = 4 << 20
 
