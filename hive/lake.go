@@ -319,8 +319,9 @@ func ScanFile(ctx context.Context, b bucket.Bucket, f FileEntry, opts ScanOption
 const scanBuffer = 1 << 20
 
 // batchBytes is the uncompressed bytes of one record batch that the
-// default batch size aims at unless ScanOptions.BatchBytes says otherwise. Arrow builds a batch by doubling its buffers, so a
-// batch costs up to twice this while it is read.
+// default batch size aims at unless ScanOptions.BatchBytes says otherwise.
+// Arrow builds a batch by doubling its buffers, so a batch costs up to
+// twice this while it is read.
 const batchBytes = 4 << 20
 
 // defaultBatch is the rows per record batch of a file: up to 8192, fewer
