@@ -177,7 +177,10 @@ func (s *Server) AddGeneratedProject(p *Project) (projectID, publicKey, secretKe
 }
 
 // RemoveProject stops serving project id: its keys are refused from now
-// on (as after a project is deleted) and its memory and files are freed.
+// on, as after a project is deleted (web/src/features/projects/server/
+// projectsRouter.ts `delete`: its API keys are dropped from the cache and
+// the database, so apiAuth.ts answers "Invalid public key"), and its
+// memory and files are freed.
 func (s *Server) RemoveProject(id string) error {
 	s.mu.Lock()
 	p := s.projects[id]
