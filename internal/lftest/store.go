@@ -176,27 +176,28 @@ func (e *obsCodec) timePtr(t *time.Time) {
 	e.time(*t)
 }
 
-// strs writes a nil-able list of strings: 0 for nil, else its length plus
-// one, then each string.
-func (e *obsCodec) strs(l []string) {
-	if l == nil {
+// count writes the header of a nil-able list or map: 0 for nil, else its
+// length plus one.
+func (e *obsCodec) count(null bool, n int) {
+	if null {
 		e.b = append(e.b, 0)
 		return
 	}
-	e.b = binary.AppendUvarint(e.b, uint64(len(l))+1)
+	e.b = binary.AppendUvarint(e.b, uint64(n)+1)
+}
+
+// strs writes a nil-able list of strings: its count, then each string.
+func (e *obsCodec) strs(l []string) {
+	e.count(l == nil, len(l))
 	for _, s := range l {
 		e.str(s)
 	}
 }
 
-// encodeMap writes a nil-able map: 0 for nil, else its length plus one,
-// then each key and its value (put).
+// encodeMap writes a nil-able map: its count, then each key and its value
+// (put).
 func encodeMap[V any](e *obsCodec, m map[string]V, put func(V)) {
-	if m == nil {
-		e.b = append(e.b, 0)
-		return
-	}
-	e.b = binary.AppendUvarint(e.b, uint64(len(m))+1)
+	e.count(m == nil, len(m))
 	for k, v := range m {
 		e.str(k)
 		put(v)
