@@ -334,44 +334,46 @@ func (p *Project) Trace(id string) *Trace { return p.tr().trace(id) }
 // TraceObservations returns the observations of a trace in canonical order.
 func (p *Project) TraceObservations(id string) []*Observation { return p.tr().traceObservations(id) }
 
-func snapshot[T any](p *Project, list []*T) []*T {
+// snapshot returns a copy of the list *list, read under the project's lock
+// (the field too: a writer may be appending to it).
+func snapshot[T any](p *Project, list *[]*T) []*T {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	return slices.Clone(list)
+	return slices.Clone(*list)
 }
 
 // Scores returns the stored scores.
-func (p *Project) Scores() []*Score { return snapshot(p, p.scores) }
+func (p *Project) Scores() []*Score { return snapshot(p, &p.scores) }
 
 // Prompts returns every prompt version.
-func (p *Project) Prompts() []*PromptVersion { return snapshot(p, p.prompts) }
+func (p *Project) Prompts() []*PromptVersion { return snapshot(p, &p.prompts) }
 
 // ScoreConfigs returns the score configs.
-func (p *Project) ScoreConfigs() []*ScoreConfig { return snapshot(p, p.scoreConfigs) }
+func (p *Project) ScoreConfigs() []*ScoreConfig { return snapshot(p, &p.scoreConfigs) }
 
 // Models returns custom and Langfuse-managed models.
-func (p *Project) Models() []*Model { return snapshot(p, p.models) }
+func (p *Project) Models() []*Model { return snapshot(p, &p.models) }
 
 // Datasets returns the datasets.
-func (p *Project) Datasets() []*Dataset { return snapshot(p, p.datasets) }
+func (p *Project) Datasets() []*Dataset { return snapshot(p, &p.datasets) }
 
 // DatasetItems returns the items of all datasets.
-func (p *Project) DatasetItems() []*DatasetItem { return snapshot(p, p.items) }
+func (p *Project) DatasetItems() []*DatasetItem { return snapshot(p, &p.items) }
 
 // DatasetRuns returns the runs of all datasets.
-func (p *Project) DatasetRuns() []*DatasetRun { return snapshot(p, p.runs) }
+func (p *Project) DatasetRuns() []*DatasetRun { return snapshot(p, &p.runs) }
 
 // DatasetRunItems returns the run items of all runs.
-func (p *Project) DatasetRunItems() []*DatasetRunItem { return snapshot(p, p.runItems) }
+func (p *Project) DatasetRunItems() []*DatasetRunItem { return snapshot(p, &p.runItems) }
 
 // Comments returns the comments.
-func (p *Project) Comments() []*Comment { return snapshot(p, p.comments) }
+func (p *Project) Comments() []*Comment { return snapshot(p, &p.comments) }
 
 // AnnotationQueues returns the annotation queues.
-func (p *Project) AnnotationQueues() []*AnnotationQueue { return snapshot(p, p.queues) }
+func (p *Project) AnnotationQueues() []*AnnotationQueue { return snapshot(p, &p.queues) }
 
 // AnnotationQueueItems returns the items of all queues.
-func (p *Project) AnnotationQueueItems() []*AnnotationQueueItem { return snapshot(p, p.queueItems) }
+func (p *Project) AnnotationQueueItems() []*AnnotationQueueItem { return snapshot(p, &p.queueItems) }
 
 // Sessions returns the sessions, oldest first.
 func (p *Project) Sessions() []*Session {
