@@ -956,6 +956,7 @@ func (im *importer) media(ctx context.Context) error {
 	const table = "media"
 	m := im.ids()
 	p := im.newPool(ctx)
+	done := im.newRowLog(table)
 	err := scan(p.ctx, im, func(f hive.FileEntry, row int64, md *schema.MediaReference) error {
 		if im.led.accepted(f.Path, row) {
 			im.count(table, func(r *Result) { r.Already++ })
@@ -964,7 +965,7 @@ func (im *importer) media(ctx context.Context) error {
 		skip := func(why string) error {
 			im.count(table, func(r *Result) { r.Skipped++ })
 			im.note(table, "media %s not uploaded: %s", md.ID, why)
-			return im.led.write(ctx, entry{K: "rows", File: f.Path, From: row, To: row + 1})
+			return done.add(ctx, f.Path, row)
 		}
 		if md.Path == nil || md.SHA256 == nil || md.ContentLength == nil || md.Field == nil {
 			return skip("the lake has no bytes for it")
@@ -988,13 +989,15 @@ func (im *importer) media(ctx context.Context) error {
 				req.DatasetID = &ds
 			}
 		}
-		return p.Go(func(ctx context.Context) error { return im.mediaUpload(ctx, f, row, md, req) })
+		return p.Go(func(ctx context.Context) error { return im.mediaUpload(ctx, f, row, md, req, done) })
 	})
-	return p.Wait(err)
+	// What was sent is recorded even when something failed: a rerun sends
+	// only the rest.
+	return errors.Join(p.Wait(err), done.flush(ctx))
 }
 
 // mediaUpload uploads one media object and records its row.
-func (im *importer) mediaUpload(ctx context.Context, f hive.FileEntry, row int64, md *schema.MediaReference, req lf.MediaUploadRequest) error {
+func (im *importer) mediaUpload(ctx context.Context, f hive.FileEntry, row int64, md *schema.MediaReference, req lf.MediaUploadRequest, done *rowLog) error {
 	const table = "media"
 	im.count(table, func(r *Result) { r.Requests++ })
 	res, err := im.c.CreateMediaUpload(ctx, req)
@@ -1024,7 +1027,7 @@ func (im *importer) mediaUpload(ctx context.Context, f hive.FileEntry, row int64
 		im.note(table, "media %s got the id %s in the destination", md.ID, res.MediaID)
 	}
 	im.count(table, func(r *Result) { r.Sent++ })
-	return im.led.write(ctx, entry{K: "rows", File: f.Path, From: row, To: row + 1})
+	return done.add(ctx, f.Path, row)
 }
 
 type readCloser struct {

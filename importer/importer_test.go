@@ -8,6 +8,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
@@ -249,5 +250,64 @@ func TestRewritePromptRefs(t *testing.T) {
 		`@@@langfusePrompt:name=other|version=1@@@, @@@langfusePrompt:version=1|name=base@@@, @@@langfusePrompt:name=base|version=4@@@"`
 	if got := rewritePromptRefs(in, dest); got != want {
 		t.Errorf("rewritePromptRefs\n got %s\nwant %s", got, want)
+	}
+}
+
+// TestRowLog: rows recorded through a rowLog, from several goroutines and
+// out of order, land in a segment per rowLogBatch rows (adjacent rows as
+// one range) and are all accepted after a restart; media wrote a segment
+// per row (issue 11).
+func TestRowLog(t *testing.T) {
+	ctx := context.Background()
+	b := bucket.NewMemory()
+	l, err := openLedger(ctx, b, "imp/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &rowLog{led: l, kind: "media"}
+	const n = 3*rowLogBatch + 7
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := n - 1 - w; i >= 0; i -= 4 {
+				file := "a"
+				if i%3 == 0 {
+					file = "b"
+				}
+				if err := r.add(ctx, file, int64(i)); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	before := len(l.segs)
+	if err := r.flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if before != 3 || len(l.segs) != 4 {
+		t.Errorf("%d segments before the flush and %d after, want 3 and 4", before, len(l.segs))
+	}
+	if err := r.flush(ctx); err != nil || len(l.segs) != 4 {
+		t.Errorf("an empty flush wrote a segment (%d) or failed: %v", len(l.segs), err)
+	}
+	again, err := openLedger(ctx, b, "imp/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range int64(n) {
+		file := "a"
+		if i%3 == 0 {
+			file = "b"
+		}
+		if !again.accepted(file, i) {
+			t.Fatalf("row %d of %s not accepted after a restart", i, file)
+		}
+	}
+	if again.accepted("a", n) || again.acceptedRows("a")+again.acceptedRows("b") != n {
+		t.Errorf("%d + %d rows accepted, want %d", again.acceptedRows("a"), again.acceptedRows("b"), n)
 	}
 }

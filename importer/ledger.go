@@ -2,6 +2,7 @@ package importer
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -383,4 +384,68 @@ func ReadDeliberate(ctx context.Context, b bucket.Bucket, prefix string) (*Delib
 		}
 	}
 	return d, nil
+}
+
+// rowLog records in the ledger the rows of requests that are harmless to
+// send again, a segment per rowLogBatch rows instead of one per row: POST
+// /api/public/media upserts the media record and its trace or observation
+// link (web/src/features/media/server/mediaService.ts createMediaUploadUrl:
+// findUnique by project and SHA-256, then upsertMediaRecord), so a row sent
+// but not yet recorded when the import stops is sent once more on the next
+// run and changes nothing. A segment per row was a file written, synced and
+// renamed per media reference: 67k of them at a million observations (a
+// third of the demo's import, issue 11), and as many PUTs to a bucket.
+type rowLog struct {
+	led     *ledger
+	kind    string
+	mu      sync.Mutex
+	pending []entry
+}
+
+// rowLogBatch is the rows a rowLog segment records at most.
+const rowLogBatch = 512
+
+func (im *importer) newRowLog(kind string) *rowLog { return &rowLog{led: im.led, kind: kind} }
+
+// add records row of file as done; every rowLogBatch rows it writes them.
+func (r *rowLog) add(ctx context.Context, file string, row int64) error {
+	r.mu.Lock()
+	r.pending = append(r.pending, entry{K: "rows", Kind: r.kind, File: file, From: row, To: row + 1})
+	var es []entry
+	if len(r.pending) >= rowLogBatch {
+		es, r.pending = r.pending, nil
+	}
+	r.mu.Unlock()
+	return r.write(ctx, es)
+}
+
+// flush writes the rows not yet written.
+func (r *rowLog) flush(ctx context.Context) error {
+	r.mu.Lock()
+	es := r.pending
+	r.pending = nil
+	r.mu.Unlock()
+	return r.write(ctx, es)
+}
+
+// write records es, adjacent rows of a file as one range.
+func (r *rowLog) write(ctx context.Context, es []entry) error {
+	if len(es) == 0 {
+		return nil
+	}
+	slices.SortFunc(es, func(a, b entry) int {
+		if c := cmp.Compare(a.File, b.File); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.From, b.From)
+	})
+	out := es[:1]
+	for _, e := range es[1:] {
+		if last := &out[len(out)-1]; last.File == e.File && last.To == e.From {
+			last.To = e.To
+			continue
+		}
+		out = append(out, e)
+	}
+	return r.led.write(ctx, out...)
 }
