@@ -73,21 +73,21 @@ var sourceVolatile = map[string][]string{
 // (lftest.ToolsIntoInput, after extractToolsBackend.ts). The metadata
 // itself is not compared against a destination (the destination adds and
 // flattens keys: docs/migration.md), so it is left as it is.
-func expectStored(table string, r map[string]string) {
+func expectStored(table string, r row) {
 	if table != "observations" {
 		return
 	}
-	md := r["metadata"]
+	md := r.get("metadata")
 	if md == "<null>" || !strings.HasPrefix(strings.TrimSpace(md), "{") {
 		return
 	}
 	var in *string
-	if s, ok := r["input"]; ok && s != "<null>" {
+	if s := r.get("input"); s != "" && s != "<null>" {
 		sent := sentIO(s)
 		in = &sent
 	}
 	if newIn, _, ok := lftest.ToolsIntoInput(in, md); ok {
-		r["input"] = newIn
+		r.set("input", newIn)
 	}
 }
 
@@ -96,9 +96,9 @@ func expectStored(table string, r map[string]string) {
 // was read through a v4 API), the trace input: v4 takes it from the root observation,
 // whose input ingestion may reshape. It reads the lake's root observations
 // once and keeps the predicted input of the traces whose root changes.
-func expectation(ctx context.Context, lake *hive.Lake, v4 bool, table string) (func(map[string]string), error) {
+func expectation(ctx context.Context, lake *hive.Lake, v4 bool, table string) (func(row), error) {
 	if table != "traces" || !v4 {
-		return func(r map[string]string) { expectStored(table, r) }, nil
+		return func(r row) { expectStored(table, r) }, nil
 	}
 	roots := map[string]string{}
 	tb := schema.Observations
@@ -116,7 +116,7 @@ func expectation(ctx context.Context, lake *hive.Lake, v4 bool, table string) (f
 			if o.ParentObservationID != nil || o.TraceID == nil || o.Metadata == nil {
 				continue
 			}
-			r := map[string]string{"input": "<null>", "metadata": *o.Metadata}
+			r := mapRow{"input": "<null>", "metadata": *o.Metadata}
 			if o.Input != nil {
 				r["input"] = *o.Input
 			}
@@ -130,9 +130,9 @@ func expectation(ctx context.Context, lake *hive.Lake, v4 bool, table string) (f
 	if err != nil {
 		return nil, fmt.Errorf("read the lake's root observations: %w", err)
 	}
-	return func(r map[string]string) {
-		if in, ok := roots[r["id"]]; ok {
-			r["input"] = in
+	return func(r row) {
+		if in, ok := roots[r.get("id")]; ok {
+			r.set("input", in)
 		}
 	}, nil
 }
@@ -549,28 +549,29 @@ func plainString(q string) bool {
 }
 
 // rowKey identifies the same row in a lake and in the live project.
-func rowKey(table string, r map[string]string) string {
+func rowKey(table string, rw row) string {
+	r := rw.get
 	switch table {
 	case "prompts":
-		return r["name"] + "@" + r["version"]
+		return r("name") + "@" + r("version")
 	case "score_configs", "annotation_queues", "datasets", "dataset_runs":
-		return r["name"]
+		return r("name")
 	case "models":
-		return r["model_name"] + "|" + r["match_pattern"]
+		return r("model_name") + "|" + r("match_pattern")
 	case "dataset_run_items":
-		return r["dataset_item_id"] + "|" + r["trace_id"]
+		return r("dataset_item_id") + "|" + r("trace_id")
 	case "comments":
-		if r["object_type"] == "PROMPT" {
+		if r("object_type") == "PROMPT" {
 			// Prompt version ids are assigned by each project.
-			return r["object_type"] + "|" + r["content"]
+			return r("object_type") + "|" + r("content")
 		}
-		return r["object_type"] + "|" + r["object_id"] + "|" + r["content"]
+		return r("object_type") + "|" + r("object_id") + "|" + r("content")
 	case "annotation_queue_items":
-		return r["object_type"] + "|" + r["object_id"] + "|" + r["status"]
+		return r("object_type") + "|" + r("object_id") + "|" + r("status")
 	case "media":
-		return r["id"] + "|" + r["trace_id"] + "|" + r["observation_id"] + "|" + r["dataset_item_id"] + "|" + r["field"] + "|" + r["json_path"]
+		return r("id") + "|" + r("trace_id") + "|" + r("observation_id") + "|" + r("dataset_item_id") + "|" + r("field") + "|" + r("json_path")
 	}
-	return r["id"]
+	return r("id")
 }
 
 // rowHash is what verify keeps of the rows with one key: the key's hash
@@ -608,7 +609,7 @@ func keyHash(k string) uint64 { return fnvString(fnvOffset, k) }
 // also the id rewrite of import --rewrite-ids; expect, when set, rewrites a
 // row into what the destination stores of it. key, when set, is called with
 // each row's key hash and key (and nothing is hashed).
-func hashTable(ctx context.Context, l *hive.Lake, table string, skip map[string]bool, asImported, rewriteIDs bool, expect func(map[string]string), key func(uint64, string)) (hashList, error) {
+func hashTable(ctx context.Context, l *hive.Lake, table string, skip map[string]bool, asImported, rewriteIDs bool, expect func(row), key func(uint64, string)) (hashList, error) {
 	h, err := newRowHasher(table, skip, asImported, rewriteIDs, expect, key)
 	if err != nil {
 		return hashList{}, err
@@ -642,32 +643,38 @@ type rowHasher struct {
 	tb                     *schema.Table
 	skip                   map[string]bool
 	asImported, rewriteIDs bool
-	expect                 func(map[string]string)
+	expect                 func(row)
 	key                    func(uint64, string)
 	out                    []rowHash
 
-	// One row value, one map and one buffer serve every row; the sorted
-	// column list is rebuilt only when a row's columns change.
+	// One row value, one rowText and one buffer serve every row.
 	row     reflect.Value
+	text    *rowText
+	cols    []int        // the fields hashed, by column name
 	members []jsonMember // appendCanonicalInto's scratch
-	r       map[string]string
-	cols    []string
-	ncols   int
 	buf     []byte
 }
 
-func newRowHasher(table string, skip map[string]bool, asImported, rewriteIDs bool, expect func(map[string]string), key func(uint64, string)) (*rowHasher, error) {
+func newRowHasher(table string, skip map[string]bool, asImported, rewriteIDs bool, expect func(row), key func(uint64, string)) (*rowHasher, error) {
 	tb, err := schema.Lookup(table)
 	if err != nil {
 		return nil, err
 	}
-	return &rowHasher{tb: tb, skip: skip, asImported: asImported, rewriteIDs: rewriteIDs, expect: expect, key: key,
-		r: map[string]string{}, ncols: -1}, nil
+	h := &rowHasher{tb: tb, skip: skip, asImported: asImported, rewriteIDs: rewriteIDs, expect: expect, key: key,
+		row: reflect.New(tb.RowType()), text: newRowText(tb.RowType())}
+	for i, f := range h.text.fl.fields {
+		if !skip[f.name] {
+			h.cols = append(h.cols, i)
+		}
+	}
+	fields := h.text.fl.fields
+	slices.SortFunc(h.cols, func(a, b int) int { return strings.Compare(fields[a].name, fields[b].name) })
+	return h, nil
 }
 
 // batch hashes the rows of one record batch of the table.
 func (h *rowHasher) batch(rec arrow.RecordBatch) error {
-	table, r := h.tb.Name, h.r
+	table, r := h.tb.Name, h.text
 	d, err := schema.NewDecoder(h.tb, rec.Schema())
 	if err != nil {
 		return err
@@ -676,41 +683,38 @@ func (h *rowHasher) batch(rec arrow.RecordBatch) error {
 	// read in place rather than copied (1.4 GB a minute of verify at a
 	// million observations, issue 11).
 	d.AliasBinary()
-	if !h.row.IsValid() {
-		h.row = reflect.New(h.tb.RowType())
-	}
-	v, dst := h.row, h.row.Interface()
+	v, dst, p := h.row, h.row.Interface(), h.row.UnsafePointer()
+	fields := r.fl.fields
 	for i := 0; i < int(rec.NumRows()); i++ {
 		// One row value serves every row: nothing of it outlives the row.
 		v.Elem().SetZero()
 		if err := d.Decode(rec, i, dst); err != nil {
 			return err
 		}
-		clear(r)
-		flattenInto(r, v.Elem())
+		r.fill(p)
 		if h.expect != nil {
 			h.expect(r)
 		}
-		if h.asImported && table == "models" && r["unit"] == "<null>" {
-			r["unit"] = importer.DefaultModelUnit // sent for models without a unit (docs/migration.md)
+		if h.asImported && table == "models" && r.get("unit") == "<null>" {
+			r.set("unit", importer.DefaultModelUnit) // sent for models without a unit (docs/migration.md)
 		}
 		if h.asImported && h.rewriteIDs {
 			for col, fn := range idColumns {
-				if x, ok := r[col]; ok && x != "<null>" && x != "" {
-					r[col] = fn(x)
+				if x := r.get(col); x != "<null>" && x != "" {
+					r.set(col, fn(x))
 				}
 			}
 			switch table {
 			case "traces":
-				r["id"] = importer.RewriteTraceID(r["id"])
+				r.set("id", importer.RewriteTraceID(r.get("id")))
 			case "observations":
-				r["id"] = importer.RewriteSpanID(r["id"])
+				r.set("id", importer.RewriteSpanID(r.get("id")))
 			}
-			switch r["object_type"] {
+			switch r.get("object_type") {
 			case "TRACE":
-				r["object_id"] = importer.RewriteTraceID(r["object_id"])
+				r.set("object_id", importer.RewriteTraceID(r.get("object_id")))
 			case "OBSERVATION":
-				r["object_id"] = importer.RewriteSpanID(r["object_id"])
+				r.set("object_id", importer.RewriteSpanID(r.get("object_id")))
 			}
 		}
 		k := rowKey(table, r)
@@ -719,21 +723,12 @@ func (h *rowHasher) batch(rec arrow.RecordBatch) error {
 			h.key(kh, k)
 			continue
 		}
-		if len(r) != h.ncols {
-			h.ncols, h.cols = len(r), h.cols[:0]
-			for c := range r {
-				if !h.skip[c] {
-					h.cols = append(h.cols, c)
-				}
-			}
-			sort.Strings(h.cols)
-		}
 		x := fnvOffset
 		for _, c := range h.cols {
-			x = fnvString(x, c)
+			x = fnvString(x, fields[c].name)
 			x = fnvString(x, "=")
 			var val string
-			if h.buf, val = appendCanonicalOrTextInto(h.buf[:0], r[c], &h.members); val != "" {
+			if h.buf, val = appendCanonicalOrTextInto(h.buf[:0], r.vals[c], &h.members); val != "" {
 				x = fnvString(x, val)
 			} else {
 				x = fnvBytes(x, h.buf)
@@ -917,7 +912,7 @@ func compareLakes(ctx context.Context, w io.Writer, lake *hive.Lake, live *live,
 			continue
 		}
 		skip := skipFor(table, againstDestination)
-		var expect func(map[string]string)
+		var expect func(row)
 		if againstDestination {
 			if expect, err = expectation(ctx, lake, live.v4, table); err != nil {
 				return diffs, rows, compared, err

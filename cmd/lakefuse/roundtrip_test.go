@@ -167,7 +167,7 @@ func diffLakes(t *testing.T, a, b *hive.Lake) (map[string]int, []string) {
 			if table == "models" && r["unit"] == "<null>" {
 				r["unit"] = importer.DefaultModelUnit
 			}
-			expect(r)
+			expect(mapRow(r))
 			k := rtKey(table, r)
 			countA[k]++
 			other := byKey[k]

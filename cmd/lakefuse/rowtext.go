@@ -1,0 +1,214 @@
+package main
+
+import (
+	"fmt"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unsafe"
+)
+
+// row is a row's printable values by column name, as flatten gives them:
+// what rowKey, expectStored and the import's rewrites read and change.
+type row interface {
+	get(col string) string // "" for a column the row does not have
+	set(col, val string)   // only for a column the row has
+}
+
+// mapRow is a row held in a map (flatten's).
+type mapRow map[string]string
+
+func (r mapRow) get(c string) string { return r[c] }
+func (r mapRow) set(c, v string) {
+	if _, ok := r[c]; ok {
+		r[c] = v
+	}
+}
+
+// rowText is flattenInto without a map or reflection per row (verify
+// hashes every row of both sides, a million observations each; the map
+// and reflect.Value calls took a third of that, issue 11): each field of a
+// decoded row struct is formatted as flatten formats it, by a reader
+// compiled once per row type, into one slice of values that serves every
+// row. The values alias the row and a scratch buffer: they are valid until
+// the next fill.
+type rowText struct {
+	fl   *flattener
+	vals []string
+	buf  []byte
+}
+
+func newRowText(t reflect.Type) *rowText {
+	fl := flattenerOf(t)
+	return &rowText{fl: fl, vals: make([]string, len(fl.fields))}
+}
+
+func (r *rowText) get(c string) string {
+	if i, ok := r.fl.index[c]; ok {
+		return r.vals[i]
+	}
+	return ""
+}
+
+func (r *rowText) set(c, v string) {
+	if i, ok := r.fl.index[c]; ok {
+		r.vals[i] = v
+	}
+}
+
+// fill formats the fields of the row struct at p (of the rowText's type).
+func (r *rowText) fill(p unsafe.Pointer) {
+	r.buf = r.buf[:0]
+	for i := range r.fl.fields {
+		r.vals[i] = r.fl.fields[i].text(p, &r.buf)
+	}
+}
+
+// flattener is how the fields of one row type are formatted.
+type flattener struct {
+	fields []flatField
+	index  map[string]int // column name -> field
+}
+
+type flatField struct {
+	name string
+	off  uintptr
+	typ  reflect.Type
+	kind flatKind
+}
+
+type flatKind int
+
+const (
+	flatOther flatKind = iota // reflection (maps, lists)
+	flatString
+	flatStringPtr
+	flatInt64
+	flatInt64Ptr
+	flatBool
+	flatBoolPtr
+	flatFloat64Ptr
+	flatTime
+	flatTimePtr
+)
+
+var flatteners sync.Map // reflect.Type -> *flattener
+
+func flattenerOf(t reflect.Type) *flattener {
+	if f, ok := flatteners.Load(t); ok {
+		return f.(*flattener)
+	}
+	names := columnsOf(t)
+	fl := &flattener{index: map[string]int{}}
+	for i := range t.NumField() {
+		sf := t.Field(i)
+		ff := flatField{name: names[i], off: sf.Offset, typ: sf.Type}
+		switch sf.Type {
+		case stringType:
+			ff.kind = flatString
+		case reflect.PointerTo(stringType):
+			ff.kind = flatStringPtr
+		case int64Type:
+			ff.kind = flatInt64
+		case reflect.PointerTo(int64Type):
+			ff.kind = flatInt64Ptr
+		case boolType:
+			ff.kind = flatBool
+		case reflect.PointerTo(boolType):
+			ff.kind = flatBoolPtr
+		case reflect.PointerTo(reflect.TypeFor[float64]()):
+			ff.kind = flatFloat64Ptr
+		case timeType:
+			ff.kind = flatTime
+		case reflect.PointerTo(timeType):
+			ff.kind = flatTimePtr
+		}
+		fl.index[ff.name] = len(fl.fields)
+		fl.fields = append(fl.fields, ff)
+	}
+	f, _ := flatteners.LoadOrStore(t, fl)
+	return f.(*flattener)
+}
+
+// text is the field of the row at p as flattenInto writes it; formatted
+// numbers and times are appended to *buf.
+func (f *flatField) text(p unsafe.Pointer, buf *[]byte) string {
+	fp := unsafe.Add(p, f.off)
+	appended := func(start int) string {
+		b := (*buf)[start:]
+		return unsafe.String(unsafe.SliceData(b), len(b))
+	}
+	start := len(*buf)
+	switch f.kind {
+	case flatString:
+		return *(*string)(fp)
+	case flatStringPtr:
+		if s := *(**string)(fp); s != nil {
+			return *s
+		}
+		return "<null>"
+	case flatInt64:
+		*buf = strconv.AppendInt(*buf, *(*int64)(fp), 10)
+		return appended(start)
+	case flatInt64Ptr:
+		if n := *(**int64)(fp); n != nil {
+			*buf = strconv.AppendInt(*buf, *n, 10)
+			return appended(start)
+		}
+		return "<null>"
+	case flatBool:
+		return strconv.FormatBool(*(*bool)(fp))
+	case flatBoolPtr:
+		if b := *(**bool)(fp); b != nil {
+			return strconv.FormatBool(*b)
+		}
+		return "<null>"
+	case flatFloat64Ptr:
+		// fmt.Sprint of a float64: %v, which is %g at the shortest
+		// precision that round-trips.
+		if x := *(**float64)(fp); x != nil {
+			*buf = strconv.AppendFloat(*buf, *x, 'g', -1, 64)
+			return appended(start)
+		}
+		return "<null>"
+	case flatTime:
+		return appendTime(buf, start, *(*time.Time)(fp))
+	case flatTimePtr:
+		if t := *(**time.Time)(fp); t != nil {
+			return appendTime(buf, start, *t)
+		}
+		return "<null>"
+	}
+	return flatOtherText(reflect.NewAt(f.typ, fp).Elem())
+}
+
+// appendTime appends time.Time.String's text (its layout; a decoded time
+// has no monotonic reading).
+func appendTime(buf *[]byte, start int, t time.Time) string {
+	*buf = t.AppendFormat(*buf, "2006-01-02 15:04:05.999999999 -0700 MST")
+	b := (*buf)[start:]
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
+// flatOtherText is flattenInto's text of a field of any other type.
+func flatOtherText(f reflect.Value) string {
+	if f.Kind() == reflect.Pointer {
+		if f.IsNil() {
+			return "<null>"
+		}
+		f = f.Elem()
+	}
+	if f.Kind() == reflect.Map {
+		keys := f.MapKeys()
+		slices.SortFunc(keys, func(a, b reflect.Value) int { return strings.Compare(a.String(), b.String()) })
+		var parts []string
+		for _, k := range keys {
+			parts = append(parts, fmt.Sprintf("%v=%v", k, f.MapIndex(k)))
+		}
+		return "{" + strings.Join(parts, ",") + "}"
+	}
+	return sprint(f)
+}
