@@ -570,7 +570,7 @@ func (c *call) traceListItem(t *Trace, g fieldGroups) traceJSON {
 	v.Observations = ids
 	scoreIDs := []string{}
 	if g["scores"] {
-		for _, s := range c.p.scoreIndex().byTrace[t.ID] {
+		for _, s := range c.p.scoreIndex().ofTrace(t.ID) {
 			scoreIDs = append(scoreIDs, s.ID)
 		}
 	}
@@ -606,7 +606,7 @@ func hTrace(c *call) (any, error) {
 	v.Observations = views
 	scores := []map[string]any{}
 	if g["scores"] {
-		for _, s := range c.p.scoreIndex().byTrace[t.ID] {
+		for _, s := range c.p.scoreIndex().ofTrace(t.ID) {
 			// ScoreV1 has no CORRECTION variant.
 			if s.DataType != DataCorrection {
 				scores = append(scores, c.scoreV2(s, true))

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"reflect"
 	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -351,6 +353,68 @@ func TestObsEntry(t *testing.T) {
 		e := obsEntry{offLo: uint32(off), offHi: uint8(off >> 32)}
 		if e.off() != off {
 			t.Errorf("offset %d comes back as %d", off, e.off())
+		}
+	}
+}
+
+// TestPackedScores: a stored score keeps every value it was given while
+// its unshared values live in one string and its pointers in itself
+// (packScore), and the scores of a trace come back in list order from the
+// one by-trace list (issue 11: half the live objects of the 1M demo's
+// read-back were scores).
+func TestPackedScores(t *testing.T) {
+	p := NewProject("p", "p")
+	long := strings.Repeat("a long comment ", 8)
+	ts := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	var scores []*Score
+	for i := range 300 {
+		s := &Score{ID: fmt.Sprintf("score-%03d", i), Name: "q", DataType: DataNumeric, Source: SourceAPI, Environment: "default",
+			Timestamp: ts.Add(time.Duration(i%7) * time.Minute), TraceID: ptr(fmt.Sprintf("trace-%02d", i%13)),
+			ObservationID: ptr(fmt.Sprintf("obs-%d", i)), Comment: ptr(long + strconv.Itoa(i)), StringValue: ptr("short"),
+			Metadata: JSONPayload(fmt.Sprintf(`{"n":%d}`, i))}
+		if i%5 == 0 {
+			s.TraceID, s.SessionID = nil, ptr("session-1")
+		}
+		scores = append(scores, s)
+	}
+	want := make([]Score, len(scores))
+	for i, s := range scores {
+		want[i] = *s
+		for _, f := range []**string{&want[i].TraceID, &want[i].ObservationID, &want[i].SessionID, &want[i].Comment, &want[i].StringValue} {
+			if *f != nil {
+				*f = ptr(strings.Clone(**f))
+			}
+		}
+		want[i].ID, want[i].Metadata.text = strings.Clone(s.ID), strings.Clone(s.Metadata.text)
+	}
+	p.AddScores(scores...)
+	str := func(v *string) string {
+		if v == nil {
+			return "<nil>"
+		}
+		return *v
+	}
+	for i, s := range p.Scores() {
+		w := want[i]
+		if s.ID != w.ID || s.Metadata.text != w.Metadata.text || str(s.TraceID) != str(w.TraceID) || str(s.ObservationID) != str(w.ObservationID) ||
+			str(s.SessionID) != str(w.SessionID) || str(s.Comment) != str(w.Comment) || str(s.StringValue) != str(w.StringValue) {
+			t.Fatalf("score %d changed when stored: %+v, want %+v", i, *s, w)
+		}
+		if s.ObservationID != &s.own[1] || unsafe.StringData(s.ID) == unsafe.StringData(w.ID) {
+			t.Fatalf("score %d is not packed", i)
+		}
+	}
+	ix := p.scoreIndex()
+	for k := range 14 {
+		id := fmt.Sprintf("trace-%02d", k)
+		var naive []*Score
+		for _, s := range ix.sorted {
+			if s.TraceID != nil && *s.TraceID == id {
+				naive = append(naive, s)
+			}
+		}
+		if got := ix.ofTrace(id); !slices.Equal(got, naive) || (k < 13) != (len(got) > 0) {
+			t.Errorf("%s: %d scores from the by-trace list, %d in list order", id, len(got), len(naive))
 		}
 	}
 }
