@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -289,4 +291,84 @@ func TestRowTextMatchesFlatten(t *testing.T) {
 		check(t, fmt.Sprintf("edge observation %d", i), reflect.ValueOf(o))
 	}
 	check(t, "edge trace", reflect.ValueOf(&schema.Trace{Public: true, Bookmarked: &yes, Timestamp: ts, TotalCost: f(math.NaN())}))
+}
+
+// TestCompareReportsEachDifference: compareLakes folds the lake's rows into
+// the live project's hash list (matchTable, issue 11) and still tells a
+// missing row, an extra one, a changed one and a key held a different
+// number of times apart, with their keys, and nothing else.
+func TestCompareReportsEachDifference(t *testing.T) {
+	ctx := context.Background()
+	srv := lftest.NewServer(lftest.Options{Mode: lftest.V4})
+	defer srv.Close()
+	_, pk, sk := srv.AddGeneratedProject(lftest.Generate(5, lftest.SizeSmall))
+	client, err := lf.New(lf.Config{BaseURL: srv.URL(), PublicKey: pk, SecretKey: sk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := bucket.NewLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if _, err := lfexport.Export(ctx, b, lfexport.Options{Client: client}); err != nil {
+		t.Fatal(err)
+	}
+	lake, err := hive.Open(ctx, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const table = "observations"
+	skip := skipFor(table, false)
+	byHash := map[uint64]string{}
+	if _, err := hashTable(ctx, lake, table, skip, false, false, nil, func(h uint64, k string) { byHash[h] = strings.Clone(k) }); err != nil {
+		t.Fatal(err)
+	}
+	liveList := func() hashList {
+		l, err := hashTable(ctx, lake, table, skip, false, false, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	same := liveList()
+	if len(same.rows) < 10 {
+		t.Fatalf("only %d observations", len(same.rows))
+	}
+	l := liveList()
+	missing, changed, twice := l.rows[1].key, l.rows[3].key, l.rows[5].key
+	l.rows[3].hash ^= 1
+	l.many = map[uint64]int{twice: 2}
+	extra := rowHash{key: l.rows[len(l.rows)-1].key + 1, hash: 7}
+	l.rows = append(slices.Delete(l.rows, 1, 2), extra)
+	lv := &live{hashes: map[string]hashList{table: l}, keys: func(_ context.Context, fns map[string]func(uint64, string)) error {
+		fns[table](extra.key, "the-extra-one")
+		return nil
+	}}
+	var out strings.Builder
+	diffs, rows, compared, err := compareLakes(ctx, &out, lake, lv, false, false, []string{table}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diffs != 4 || len(compared) != 1 || compared[0].Missing != 1 || compared[0].Extra != 1 || compared[0].Differing != 2 {
+		t.Fatalf("%d differences, %+v\n%s", diffs, compared, out.String())
+	}
+	if int(rows) != len(same.rows) || compared[0].LakeRows != int64(len(same.rows)) || compared[0].LiveRows != int64(len(same.rows)+1) {
+		t.Errorf("rows %d, lake %d, live %d; want %d, %d, %d", rows, compared[0].LakeRows, compared[0].LiveRows, len(same.rows), len(same.rows), len(same.rows)+1)
+	}
+	for _, want := range []string{
+		"DIFF observations: row " + byHash[missing] + " is missing in the live project",
+		"DIFF observations: row " + byHash[changed] + " differs",
+		"DIFF observations: row " + byHash[twice] + " appears 2 times in the live project, 1 in the lake",
+		"DIFF observations: row the-extra-one is in the live project, not in the lake",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("no %q in\n%s", want, out.String())
+		}
+	}
+	// Compared with itself, nothing differs.
+	lv.hashes[table] = liveList()
+	if diffs, _, _, err := compareLakes(ctx, io.Discard, lake, lv, false, false, []string{table}, nil); err != nil || diffs != 0 {
+		t.Errorf("a lake against its own hashes: %d differences, %v", diffs, err)
+	}
 }
