@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"reflect"
 	"sort"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet/file"
 
 	"github.com/lakefuse/lakefuse/bucket"
 	"github.com/lakefuse/lakefuse/schema"
@@ -602,5 +604,65 @@ func TestScanBatchBoundedByBytes(t *testing.T) {
 	err = l2.Scan(ctx, eventTable.Name, ScanOptions{}, func(bt Batch) error { batches++; return nil })
 	if err != nil || batches != int64(len(l2.Files(eventTable.Name))) {
 		t.Errorf("narrow rows: %d batches for %d files (%v)", batches, len(l2.Files(eventTable.Name)), err)
+	}
+}
+
+// TestPagesStaySmall: a lake file's data pages hold ~pageBytes of values
+// however wide the rows are, so a reader holds one such page per column
+// and not a megabyte or more each (issue 11: ~15 MB for one observations
+// row group while verify read the demo's lake).
+func TestPagesStaySmall(t *testing.T) {
+	ctx := context.Background()
+	b := bucket.NewMemory()
+	evs := genEvents(4000)
+	for i := range evs {
+		evs[i].At = t0 // one partition, one file
+		evs[i].Body = ptr(fmt.Sprintf(`{"text":"%s","n":%d}`, strings.Repeat("z", 1500), i))
+		evs[i].Comment = ptr(fmt.Sprintf("comment %d %s", i, strings.Repeat("c", 200)))
+	}
+	writeRun(t, b, RunOptions{Kind: "test"}, []string{"p1"}, evs)
+	l, err := Open(ctx, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := l.Files(eventTable.Name)
+	if len(files) != 1 {
+		t.Fatalf("%d files", len(files))
+	}
+	rd, err := b.Open(ctx, files[0].Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	pf, err := file.NewParquetReader(io.NewSectionReader(rd, 0, rd.Size()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pf.Close()
+	var pages int
+	for g := range pf.NumRowGroups() {
+		rg := pf.RowGroup(g)
+		for c := range pf.MetaData().Schema.NumColumns() {
+			pr, err := rg.GetColumnPageReader(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for pr.Next() {
+				p, ok := pr.Page().(interface{ UncompressedSize() int32 })
+				if !ok {
+					continue
+				}
+				pages++
+				if n := p.UncompressedSize(); n > 2*pageBytes {
+					t.Errorf("column %s: a page of %d bytes, want about %d at most", pf.MetaData().Schema.Column(c).Path(), n, pageBytes)
+				}
+			}
+			if err := pr.Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if pages < 20 {
+		t.Errorf("%d pages for 6 MB of payloads", pages)
 	}
 }

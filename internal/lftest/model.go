@@ -291,10 +291,6 @@ type Score struct {
 	QueueID       *string
 	AuthorUserID  *string
 	Environment   string
-
-	// own holds the values of the pointer fields a stored score packs
-	// (packScore).
-	own [6]string
 }
 
 // Session is a session as the v3 sessions API reports it.

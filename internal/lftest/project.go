@@ -192,9 +192,9 @@ func (p *Project) internScore(s *Score) {
 }
 
 // packScore puts the values of s that internScore does not share into one
-// string and its pointer fields into s itself (Score.own): a score is then
-// two objects rather than up to twenty, which is what the garbage
-// collector visits (at a million observations the destination's ~50,000
+// string and the strings its pointer fields point to into one slice: a
+// score is then three objects rather than up to twenty, which is what the
+// garbage collector visits (at a million observations the destination's ~50,000
 // scores were half the live objects of the demo's read-back, issue 11).
 // Stored scores are never changed in place.
 func packScore(s *Score) {
@@ -224,10 +224,17 @@ func packScore(s *Score) {
 		return v
 	}
 	s.ID = take(len(s.ID))
+	k := 0
+	for _, v := range refs {
+		if v != nil {
+			k++
+		}
+	}
+	own := make([]string, 0, k)
 	for i, v := range refs {
 		if v != nil {
-			s.own[i] = take(len(*v))
-			*ptrs[i] = &s.own[i]
+			own = append(own, take(len(*v)))
+			*ptrs[i] = &own[len(own)-1]
 		}
 	}
 	s.Metadata.text = take(len(s.Metadata.text))

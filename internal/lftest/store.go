@@ -425,6 +425,7 @@ type memTracing struct {
 	payloads  *spill            // trace records and large trace payloads (tracestore.go)
 	traceNum  map[string]uint32 // trace id -> number, in order of first row or record
 	traceIDs  []string          // by number
+	idChunk   []byte            // the current chunk of keepID
 	traceHash []uint32          // xxHash32 of the id, by number
 	locs      []traceLoc        // by number
 	rows      *spill            // nil until the first row
@@ -493,9 +494,15 @@ type memSnap struct {
 	order    []uint32   // numbers of the traces with a record, newest first
 	obs      []uint32   // canonical order
 	byID     []uint32   // by id, then write order
-	byTrace  []uint32   // canonical order within each trace
-	traceRow []uint32   // byTrace[traceRow[k]:traceRow[k+1]] are trace k's rows
 	nTraces  int
+
+	// byTrace is the canonical order within each trace:
+	// byTrace[traceRow[k]:traceRow[k+1]] are trace k's rows. Built on first
+	// use (groupByTrace): reading a project through the list APIs never
+	// needs it (4 bytes a row, issue 11).
+	groupOnce sync.Once
+	byTrace   []uint32
+	traceRow  []uint32
 	v3view   bool
 
 	placeholders bool
@@ -616,21 +623,6 @@ func (m *memTracing) snapshot() *memSnap {
 	s.obs = mergeSorted(prevObs, fresh, byKey)
 	slices.SortFunc(fresh, byID)
 	s.byID = mergeSorted(prevByID, fresh, byID)
-	// Group the canonical order by trace (a counting sort).
-	s.traceRow = make([]uint32, s.nTraces+1)
-	for _, r := range s.obs {
-		s.traceRow[s.idx.at(r).trace+1]++
-	}
-	for k := 1; k <= s.nTraces; k++ {
-		s.traceRow[k] += s.traceRow[k-1]
-	}
-	s.byTrace = make([]uint32, len(s.obs))
-	fill := slices.Clone(s.traceRow[:s.nTraces])
-	for _, r := range s.obs {
-		t := s.idx.at(r).trace
-		s.byTrace[fill[t]] = r
-		fill[t]++
-	}
 	for k, loc := range s.locs {
 		if loc.n > 0 {
 			s.order = append(s.order, uint32(k))
@@ -711,6 +703,27 @@ func (s *memSnap) row(r uint32) *Observation {
 	panic(fmt.Sprintf("lftest: read stored observation: %v", err))
 }
 
+// groupByTrace builds byTrace and traceRow once: the canonical order
+// grouped by trace (a counting sort).
+func (s *memSnap) groupByTrace() {
+	s.groupOnce.Do(func() {
+		s.traceRow = make([]uint32, s.nTraces+1)
+		for _, r := range s.obs {
+			s.traceRow[s.idx.at(r).trace+1]++
+		}
+		for k := 1; k <= s.nTraces; k++ {
+			s.traceRow[k] += s.traceRow[k-1]
+		}
+		s.byTrace = make([]uint32, len(s.obs))
+		fill := slices.Clone(s.traceRow[:s.nTraces])
+		for _, r := range s.obs {
+			t := s.idx.at(r).trace
+			s.byTrace[fill[t]] = r
+			fill[t]++
+		}
+	})
+}
+
 func (m *memTracing) read(off int64, n int) ([]byte, error) {
 	m.mu.Lock()
 	rows := m.rows
@@ -742,13 +755,8 @@ func (s *memSnap) v3() *memSnap {
 			return out
 		}
 		v.obs, v.byID = keep(s.obs), keep(s.byID)
-		v.traceRow = make([]uint32, len(s.traceRow))
-		v.byTrace = make([]uint32, 0, len(v.obs))
-		for k := 0; k < s.nTraces; k++ {
-			v.traceRow[k] = uint32(len(v.byTrace))
-			v.byTrace = append(v.byTrace, keep(s.byTrace[s.traceRow[k]:s.traceRow[k+1]])...)
-		}
-		v.traceRow[s.nTraces] = uint32(len(v.byTrace))
+		// v's own groupByTrace groups its obs: the same rows in the same
+		// canonical order, trace by trace.
 		s.v3snap = v
 	})
 	return s.v3snap
@@ -790,6 +798,7 @@ func (s *memSnap) traceObservations(id string) []*Observation {
 	if !ok || int(k) >= s.nTraces {
 		return nil
 	}
+	s.groupByTrace()
 	rows := s.byTrace[s.traceRow[k]:s.traceRow[k+1]]
 	if len(rows) == 0 {
 		return nil

@@ -400,7 +400,9 @@ func TestPackedScores(t *testing.T) {
 			str(s.SessionID) != str(w.SessionID) || str(s.Comment) != str(w.Comment) || str(s.StringValue) != str(w.StringValue) {
 			t.Fatalf("score %d changed when stored: %+v, want %+v", i, *s, w)
 		}
-		if s.ObservationID != &s.own[1] || unsafe.StringData(s.ID) == unsafe.StringData(w.ID) {
+		// Packed: the observation id follows the id in one string.
+		gap := uintptr(unsafe.Pointer(unsafe.StringData(*s.ObservationID))) - uintptr(unsafe.Pointer(unsafe.StringData(s.ID)))
+		if gap < uintptr(len(s.ID)) || gap > 256 {
 			t.Fatalf("score %d is not packed", i)
 		}
 	}
