@@ -315,8 +315,10 @@ func ScanFile(ctx context.Context, b bucket.Bucket, f FileEntry, opts ScanOption
 	return nil
 }
 
-// scanBuffer is the read buffer of each column of a scanned file.
-const scanBuffer = 1 << 20
+// scanBuffer is the read buffer of each column of a scanned file: a
+// compressed page of pageBytes fits (a larger page, from a lake written
+// before pages were this small, grows its column's buffer).
+const scanBuffer = pageBytes
 
 // batchBytes is the uncompressed bytes of one record batch that the
 // default batch size aims at unless ScanOptions.BatchBytes says otherwise.

@@ -676,7 +676,7 @@ func newRowHasher(table string, skip map[string]bool, asImported, rewriteIDs boo
 
 // batch hashes the rows of one record batch of the table.
 func (h *rowHasher) batch(rec arrow.RecordBatch) error {
-	table, r := h.tb.Name, h.text
+	r := h.text
 	d, err := schema.NewDecoder(h.tb, rec.Schema())
 	if err != nil {
 		return err
@@ -686,7 +686,6 @@ func (h *rowHasher) batch(rec arrow.RecordBatch) error {
 	// million observations, issue 11).
 	d.AliasBinary()
 	v, dst, p := h.row, h.row.Interface(), h.row.UnsafePointer()
-	fields := r.fl.fields
 	for i := 0; i < int(rec.NumRows()); i++ {
 		// One row value serves every row: nothing of it outlives the row.
 		v.Elem().SetZero()
@@ -694,56 +693,76 @@ func (h *rowHasher) batch(rec arrow.RecordBatch) error {
 			return err
 		}
 		r.fill(p)
-		if h.expect != nil {
-			h.expect(r)
-		}
-		if h.asImported && table == "models" && r.get("unit") == "<null>" {
-			r.set("unit", importer.DefaultModelUnit) // sent for models without a unit (docs/migration.md)
-		}
-		if h.asImported && h.rewriteIDs {
-			for col, fn := range idColumns {
-				if x := r.get(col); x != "<null>" && x != "" {
-					r.set(col, fn(x))
-				}
-			}
-			switch table {
-			case "traces":
-				r.set("id", importer.RewriteTraceID(r.get("id")))
-			case "observations":
-				r.set("id", importer.RewriteSpanID(r.get("id")))
-			}
-			switch r.get("object_type") {
-			case "TRACE":
-				r.set("object_id", importer.RewriteTraceID(r.get("object_id")))
-			case "OBSERVATION":
-				r.set("object_id", importer.RewriteSpanID(r.get("object_id")))
-			}
-		}
-		k := rowKey(table, r)
-		kh := keyHash(k)
-		if h.key != nil {
-			h.key(kh, k)
-			continue
-		}
-		x := fnvOffset
-		for _, c := range h.cols {
-			x = fnvString(x, fields[c].name)
-			x = fnvString(x, "=")
-			var val string
-			if h.buf, val = appendCanonicalOrTextInto(h.buf[:0], r.vals[c], &h.members); val != "" {
-				x = fnvString(x, val)
-			} else {
-				x = fnvBytes(x, h.buf)
-			}
-			x = fnvString(x, "\x00")
-		}
-		if h.sink != nil {
-			h.sink(kh, x)
-			continue
-		}
-		h.out = append(h.out, rowHash{key: kh, hash: x})
+		h.hashText()
 	}
 	return nil
+}
+
+// hashRow hashes one row struct of the table (a pointer to its row type)
+// as batch hashes it when read back from a lake file: rowText gives times
+// as a lake holds them (microseconds, UTC), the one thing the Arrow
+// round trip changes in a row.
+func (h *rowHasher) hashRow(row any) error {
+	rv := reflect.ValueOf(row)
+	if rv.Type() != h.row.Type() {
+		return fmt.Errorf("verify: a %T row for table %s", row, h.tb.Name)
+	}
+	h.text.fill(rv.UnsafePointer())
+	h.hashText()
+	return nil
+}
+
+// hashText hashes the row h.text holds.
+func (h *rowHasher) hashText() {
+	table, r, fields := h.tb.Name, h.text, h.text.fl.fields
+	if h.expect != nil {
+		h.expect(r)
+	}
+	if h.asImported && table == "models" && r.get("unit") == "<null>" {
+		r.set("unit", importer.DefaultModelUnit) // sent for models without a unit (docs/migration.md)
+	}
+	if h.asImported && h.rewriteIDs {
+		for col, fn := range idColumns {
+			if x := r.get(col); x != "<null>" && x != "" {
+				r.set(col, fn(x))
+			}
+		}
+		switch table {
+		case "traces":
+			r.set("id", importer.RewriteTraceID(r.get("id")))
+		case "observations":
+			r.set("id", importer.RewriteSpanID(r.get("id")))
+		}
+		switch r.get("object_type") {
+		case "TRACE":
+			r.set("object_id", importer.RewriteTraceID(r.get("object_id")))
+		case "OBSERVATION":
+			r.set("object_id", importer.RewriteSpanID(r.get("object_id")))
+		}
+	}
+	k := rowKey(table, r)
+	kh := keyHash(k)
+	if h.key != nil {
+		h.key(kh, k)
+		return
+	}
+	x := fnvOffset
+	for _, c := range h.cols {
+		x = fnvString(x, fields[c].name)
+		x = fnvString(x, "=")
+		var val string
+		if h.buf, val = appendCanonicalOrTextInto(h.buf[:0], r.vals[c], &h.members); val != "" {
+			x = fnvString(x, val)
+		} else {
+			x = fnvBytes(x, h.buf)
+		}
+		x = fnvString(x, "\x00")
+	}
+	if h.sink != nil {
+		h.sink(kh, x)
+		return
+	}
+	h.out = append(h.out, rowHash{key: kh, hash: x})
 }
 
 // matchTable hashes every row of table as hashTable does and folds each
@@ -799,10 +818,11 @@ func (h *rowHasher) finish() hashList {
 
 // liveHashes hashes the rows an export of a live project gives
 // (lfexport.Options.Rows), as hashTable hashes a lake's, without writing
-// them to a lake and reading them back: each row goes through an Arrow
-// record batch as it would into a lake file, so it is decoded and hashed
-// as it would be read back from one (issue 11: the demo's read-back wrote
-// and decoded a million rows of Parquet only to hash them).
+// them to a lake and reading them back (issue 11: the demo's read-back
+// wrote and decoded a million rows of Parquet only to hash them). Each row
+// struct is hashed as it is (rowHasher.hashRow): it used to go through an
+// Arrow record batch and be decoded again, whose only change to a row is
+// the times rowText gives as a lake holds them (TestLiveHashesEqualLake).
 type liveHashes struct {
 	mu   sync.Mutex
 	skip func(table string) map[string]bool
@@ -810,59 +830,35 @@ type liveHashes struct {
 	// lake's): the hash list is sized once rather than grown by doubling.
 	rows   func(table string) int64
 	key    func(table string) func(uint64, string)
-	tables map[string]*liveTable
+	tables map[string]*rowHasher
 }
-
-type liveTable struct {
-	bld *schema.Builder
-	h   *rowHasher
-}
-
-// liveBatch is the rows per record batch of liveHashes.
-const liveBatch = 1024
 
 func newLiveHashes(skip func(string) map[string]bool, key func(string) func(uint64, string)) *liveHashes {
-	return &liveHashes{skip: skip, key: key, tables: map[string]*liveTable{}}
+	return &liveHashes{skip: skip, key: key, tables: map[string]*rowHasher{}}
 }
 
 // add is lfexport.Options.Rows.
 func (l *liveHashes) add(t *schema.Table, row any) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	lt := l.tables[t.Name]
-	if lt == nil {
+	h := l.tables[t.Name]
+	if h == nil {
 		var key func(uint64, string)
 		if l.key != nil {
 			if key = l.key(t.Name); key == nil {
 				return nil // not asked for
 			}
 		}
-		h, err := newRowHasher(t.Name, l.skip(t.Name), false, false, nil, key)
-		if err != nil {
+		var err error
+		if h, err = newRowHasher(t.Name, l.skip(t.Name), false, false, nil, key); err != nil {
 			return err
 		}
 		if key == nil && l.rows != nil {
-			h.out = make([]rowHash, 0, max(l.rows(t.Name), 0)+liveBatch)
+			h.out = make([]rowHash, 0, max(l.rows(t.Name), 0))
 		}
-		lt = &liveTable{bld: schema.NewBuilder(hashPool, t), h: h}
-		l.tables[t.Name] = lt
+		l.tables[t.Name] = h
 	}
-	if err := lt.bld.Append(row); err != nil {
-		return err
-	}
-	if lt.bld.Len() >= liveBatch || lt.bld.Bytes() >= hashBatchBytes {
-		return lt.flush()
-	}
-	return nil
-}
-
-func (lt *liveTable) flush() error {
-	if lt.bld.Len() == 0 {
-		return nil
-	}
-	rec := lt.bld.NewRecordBatch()
-	defer rec.Release()
-	return lt.h.batch(rec)
+	return h.hashRow(row)
 }
 
 // hashes returns the hashes of each table's rows (hashTable's lists), after
@@ -871,11 +867,8 @@ func (l *liveHashes) hashes() (map[string]hashList, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	out := map[string]hashList{}
-	for name, lt := range l.tables {
-		if err := lt.flush(); err != nil {
-			return nil, err
-		}
-		out[name] = lt.h.finish()
+	for name, h := range l.tables {
+		out[name] = h.finish()
 	}
 	return out, nil
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/lakefuse/lakefuse/bucket"
 	"github.com/lakefuse/lakefuse/export/lfexport"
@@ -285,10 +286,17 @@ func TestRowTextMatchesFlatten(t *testing.T) {
 		{ID: "o", TraceID: str(""), TotalCost: f(1e21), InputPrice: f(0.1), OutputPrice: f(math.Inf(-1)), CalculatedTotalCost: f(-0.0),
 			StartTime: ts, EndTime: &ts, CompletionStartTime: &time.Time{}, UsageDetails: map[string]int64{"b": 2, "a": -1},
 			CostDetails: map[string]float64{"x": 1e-7}, Tags: []string{"a b", ""}, PromptVersion: n(-7), IsRootObservation: &yes},
-		{StartTime: ts.In(time.FixedZone("CET", 3600)), Tags: []string{}, UsageDetails: map[string]int64{}},
+		{StartTime: ts, Tags: []string{}, UsageDetails: map[string]int64{}},
 	}
 	for i, o := range edge {
 		check(t, fmt.Sprintf("edge observation %d", i), reflect.ValueOf(o))
+	}
+	// A time from an API, in another zone and with nanoseconds, is given
+	// as a lake holds it, as writing the row and reading it back would.
+	rt := newRowText(reflect.TypeFor[schema.Observation]())
+	rt.fill(unsafe.Pointer(&schema.Observation{StartTime: ts.In(time.FixedZone("CET", 3600)).Add(789)}))
+	if got, want := rt.get("start_time"), "2026-03-01 12:00:00.123456 +0000 UTC"; got != want {
+		t.Errorf("a time in CET with nanoseconds: %q, want %q", got, want)
 	}
 	check(t, "edge trace", reflect.ValueOf(&schema.Trace{Public: true, Bookmarked: &yes, Timestamp: ts, TotalCost: f(math.NaN())}))
 }

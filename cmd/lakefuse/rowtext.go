@@ -28,7 +28,8 @@ func (r mapRow) set(c, v string) {
 	}
 }
 
-// rowText is flattenInto without a map or reflection per row (verify
+// rowText is flattenInto without a map or reflection per row, with
+// times as a lake holds them (appendTime) (verify
 // hashes every row of both sides, a million observations each; the map
 // and reflect.Value calls took a third of that, issue 11): each field of a
 // decoded row struct is formatted as flatten formats it, by a reader
@@ -185,9 +186,12 @@ func (f *flatField) text(p unsafe.Pointer, buf *[]byte) string {
 	return flatOtherText(reflect.NewAt(f.typ, fp).Elem())
 }
 
-// appendTime appends time.Time.String's text (its layout; a decoded time
-// has no monotonic reading).
+// appendTime appends time.Time.String's text (its layout) of t as a lake
+// holds it: microseconds in UTC, as the lake's Arrow timestamps decode
+// (the same text for a time read from a lake; for a row from an API,
+// what writing it into a lake and reading it back would give).
 func appendTime(buf *[]byte, start int, t time.Time) string {
+	t = time.UnixMicro(t.UnixMicro()).UTC()
 	*buf = t.AppendFormat(*buf, "2006-01-02 15:04:05.999999999 -0700 MST")
 	b := (*buf)[start:]
 	return unsafe.String(unsafe.SliceData(b), len(b))
