@@ -283,7 +283,7 @@ func TestRowTextMatchesFlatten(t *testing.T) {
 	ts := time.Date(2026, 3, 1, 12, 0, 0, 123456000, time.UTC)
 	edge := []*schema.Observation{
 		{},
-		{ID: "o", TraceID: str(""), TotalCost: f(1e21), InputPrice: f(0.1), OutputPrice: f(math.Inf(-1)), CalculatedTotalCost: f(-0.0),
+		{ID: "o", TraceID: str(""), TotalCost: f(1e21), InputPrice: f(0.1), OutputPrice: f(math.Inf(-1)), CalculatedTotalCost: f(math.Copysign(0, -1)),
 			StartTime: ts, EndTime: &ts, CompletionStartTime: &time.Time{}, UsageDetails: map[string]int64{"b": 2, "a": -1},
 			CostDetails: map[string]float64{"x": 1e-7}, Tags: []string{"a b", ""}, PromptVersion: n(-7), IsRootObservation: &yes},
 		{StartTime: ts, Tags: []string{}, UsageDetails: map[string]int64{}},

@@ -485,16 +485,16 @@ func (x *entries) view() entries { return entries{chunks: slices.Clone(x.chunks)
 
 // memSnap is an immutable view of a memTracing.
 type memSnap struct {
-	m        *memTracing
-	idx      entries    // the store's first n entries
-	end      int64      // end of the last row in the spill file
-	ids      [][]byte   // the arena's chunks
-	locs     []traceLoc // by trace number, as they were
-	thash    []uint32   // xxHash32 of each trace's id, by number
-	order    []uint32   // numbers of the traces with a record, newest first
-	obs      []uint32   // canonical order
-	byID     []uint32   // by id, then write order
-	nTraces  int
+	m       *memTracing
+	idx     entries    // the store's first n entries
+	end     int64      // end of the last row in the spill file
+	ids     [][]byte   // the arena's chunks
+	locs    []traceLoc // by trace number, as they were
+	thash   []uint32   // xxHash32 of each trace's id, by number
+	order   []uint32   // numbers of the traces with a record, newest first
+	obs     []uint32   // canonical order
+	byID    []uint32   // by id, then write order
+	nTraces int
 
 	// byTrace is the canonical order within each trace:
 	// byTrace[traceRow[k]:traceRow[k+1]] are trace k's rows. Built on first
@@ -503,7 +503,7 @@ type memSnap struct {
 	groupOnce sync.Once
 	byTrace   []uint32
 	traceRow  []uint32
-	v3view   bool
+	v3view    bool
 
 	placeholders bool
 	v3once       sync.Once
