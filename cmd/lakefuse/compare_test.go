@@ -133,25 +133,7 @@ func TestLiveHashesEqualLake(t *testing.T) {
 	for _, mode := range []lftest.Mode{lftest.V3, lftest.V4} {
 		t.Run(mode.String(), func(t *testing.T) {
 			ctx := context.Background()
-			srv := lftest.NewServer(lftest.Options{Mode: mode})
-			defer srv.Close()
-			_, pk, sk := srv.AddGeneratedProject(lftest.Generate(7, lftest.SizeSmall))
-			client, err := lf.New(lf.Config{BaseURL: srv.URL(), PublicKey: pk, SecretKey: sk})
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, err := bucket.NewLocal(t.TempDir())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer b.Close()
-			if _, err := lfexport.Export(ctx, b, lfexport.Options{Client: client}); err != nil {
-				t.Fatal(err)
-			}
-			lake, err := hive.Open(ctx, b)
-			if err != nil {
-				t.Fatal(err)
-			}
+			lake, client := exportedLake(t, mode, 7)
 			for _, dest := range []bool{false, true} {
 				skip := func(table string) map[string]bool { return skipFor(table, dest) }
 				lh := newLiveHashes(skip, nil)
@@ -228,24 +210,7 @@ func TestRowTextMatchesFlatten(t *testing.T) {
 	}
 	for _, mode := range []lftest.Mode{lftest.V3, lftest.V4} {
 		ctx := context.Background()
-		srv := lftest.NewServer(lftest.Options{Mode: mode})
-		_, pk, sk := srv.AddGeneratedProject(lftest.Generate(11, lftest.SizeSmall))
-		client, err := lf.New(lf.Config{BaseURL: srv.URL(), PublicKey: pk, SecretKey: sk})
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := bucket.NewLocal(t.TempDir())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := lfexport.Export(ctx, b, lfexport.Options{Client: client}); err != nil {
-			t.Fatal(err)
-		}
-		srv.Close()
-		lake, err := hive.Open(ctx, b)
-		if err != nil {
-			t.Fatal(err)
-		}
+		lake, _ := exportedLake(t, mode, 11)
 		rows := 0
 		for _, table := range lake.Tables() {
 			tb, err := schema.Lookup(table)
@@ -274,7 +239,6 @@ func TestRowTextMatchesFlatten(t *testing.T) {
 		if rows < 500 {
 			t.Fatalf("%s: only %d rows checked", mode, rows)
 		}
-		b.Close()
 	}
 	str := func(s string) *string { return &s }
 	f := func(x float64) *float64 { return &x }
@@ -307,25 +271,7 @@ func TestRowTextMatchesFlatten(t *testing.T) {
 // number of times apart, with their keys, and nothing else.
 func TestCompareReportsEachDifference(t *testing.T) {
 	ctx := context.Background()
-	srv := lftest.NewServer(lftest.Options{Mode: lftest.V4})
-	defer srv.Close()
-	_, pk, sk := srv.AddGeneratedProject(lftest.Generate(5, lftest.SizeSmall))
-	client, err := lf.New(lf.Config{BaseURL: srv.URL(), PublicKey: pk, SecretKey: sk})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := bucket.NewLocal(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	if _, err := lfexport.Export(ctx, b, lfexport.Options{Client: client}); err != nil {
-		t.Fatal(err)
-	}
-	lake, err := hive.Open(ctx, b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	lake, _ := exportedLake(t, lftest.V4, 5)
 	const table = "observations"
 	skip := skipFor(table, false)
 	byHash := map[uint64]string{}
@@ -379,4 +325,32 @@ func TestCompareReportsEachDifference(t *testing.T) {
 	if diffs, _, _, err := compareLakes(ctx, io.Discard, lake, lv, false, false, []string{table}, nil); err != nil || diffs != 0 {
 		t.Errorf("a lake against its own hashes: %d differences, %v", diffs, err)
 	}
+}
+
+// exportedLake serves a generated project (seed, small) in mode and
+// exports it into a local lake; it returns the lake and a client of the
+// project (valid until the test ends).
+func exportedLake(t *testing.T, mode lftest.Mode, seed int64) (*hive.Lake, *lf.Client) {
+	t.Helper()
+	ctx := context.Background()
+	srv := lftest.NewServer(lftest.Options{Mode: mode})
+	t.Cleanup(srv.Close)
+	_, pk, sk := srv.AddGeneratedProject(lftest.Generate(seed, lftest.SizeSmall))
+	client, err := lf.New(lf.Config{BaseURL: srv.URL(), PublicKey: pk, SecretKey: sk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := bucket.NewLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	if _, err := lfexport.Export(ctx, b, lfexport.Options{Client: client}); err != nil {
+		t.Fatal(err)
+	}
+	lake, err := hive.Open(ctx, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lake, client
 }
