@@ -522,13 +522,14 @@ func WriterProperties(t *schema.Table, mem memory.Allocator) *parquet.WriterProp
 		parquet.WithCreatedBy("lakefuse"),
 		parquet.WithAllocator(mem),
 		parquet.WithMaxRowGroupLength(1 << 20),
-		// Pages of at most ~256 KiB (the size is checked every 128
-		// values): a reader holds a decompressed page per column at once,
-		// and with the 1 MiB default, checked every 1024 payloads, that
-		// was ~15 MB for one observations row group (issue 11: verify
-		// reads the lake while the demo's destination is in memory).
+		// Pages of ~256 KiB, not 1 MiB: a reader holds a decompressed
+		// page per column at once, ~15 MB for one observations row group
+		// (issue 11: verify reads the lake while the demo's destination is
+		// in memory). The size is checked every 1024 values (the default
+		// batch), so a payload column's pages still take 1024 payloads:
+		// checking every 128 kept those small too but wrote a million
+		// observations in 13.7 s instead of 8.9 s.
 		parquet.WithDataPageSize(pageBytes),
-		parquet.WithBatchSize(128),
 		parquet.WithDictionaryDefault(true),
 		parquet.WithStats(true),
 	}
