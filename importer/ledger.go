@@ -390,9 +390,11 @@ func ReadDeliberate(ctx context.Context, b bucket.Bucket, prefix string) (*Delib
 // send again, a segment per rowLogBatch rows instead of one per row: POST
 // /api/public/media upserts the media record and its trace or observation
 // link (web/src/features/media/server/mediaService.ts createMediaUploadUrl:
-// findUnique by project and SHA-256, then upsertMediaRecord), so a row sent
-// but not yet recorded when the import stops is sent once more on the next
-// run and changes nothing. A segment per row was a file written, synced and
+// findUnique by project and SHA-256, upsertMediaRecord, then
+// linkMediaToTraceOrObservation in packages/shared/src/server/media/
+// mediaService.ts, an INSERT ... ON CONFLICT DO NOTHING), so a row sent but
+// not yet recorded when the import stops is sent once more on the next run
+// and changes nothing. A segment per row was a file written, synced and
 // renamed per media reference: 67k of them at a million observations (a
 // third of the demo's import, issue 11), and as many PUTs to a bucket.
 type rowLog struct {
