@@ -8,7 +8,6 @@ import (
 	"io"
 	"reflect"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -156,55 +155,6 @@ var idColumns = map[string]func(string) string{
 	"parent_observation_id": importer.RewriteSpanID, "observation_id": importer.RewriteSpanID, "source_observation_id": importer.RewriteSpanID,
 }
 
-// flatten turns a row into printable values by column name.
-func flatten(v reflect.Value) map[string]string {
-	m := map[string]string{}
-	flattenInto(m, v)
-	return m
-}
-
-// columnNames caches the lake column name of each field of a row type.
-var columnNames sync.Map // reflect.Type -> []string
-
-func columnsOf(t reflect.Type) []string {
-	if c, ok := columnNames.Load(t); ok {
-		return c.([]string)
-	}
-	names := make([]string, t.NumField())
-	for i := range names {
-		names[i], _, _ = strings.Cut(t.Field(i).Tag.Get("lake"), ",")
-	}
-	columnNames.Store(t, names)
-	return names
-}
-
-// flattenInto is flatten into m, which the caller has cleared.
-func flattenInto(m map[string]string, v reflect.Value) {
-	names := columnsOf(v.Type())
-	for i := 0; i < v.NumField(); i++ {
-		name := names[i]
-		f := v.Field(i)
-		if f.Kind() == reflect.Pointer {
-			if f.IsNil() {
-				m[name] = "<null>"
-				continue
-			}
-			f = f.Elem()
-		}
-		if f.Kind() == reflect.Map {
-			keys := f.MapKeys()
-			sort.Slice(keys, func(a, b int) bool { return keys[a].String() < keys[b].String() })
-			var parts []string
-			for _, k := range keys {
-				parts = append(parts, fmt.Sprintf("%v=%v", k, f.MapIndex(k)))
-			}
-			m[name] = "{" + strings.Join(parts, ",") + "}"
-			continue
-		}
-		m[name] = sprint(f)
-	}
-}
-
 var (
 	stringType = reflect.TypeFor[string]()
 	int64Type  = reflect.TypeFor[int64]()
@@ -254,16 +204,11 @@ func fnvBytes(h uint64, b []byte) uint64 {
 
 // appendCanonicalOrText is canonical(s) without its allocations: the form
 // is either appended to b[:0] (and the text is "") or returned as the text
-// (s itself, or what slowCanonical makes of it; b is then empty).
-func appendCanonicalOrText(b []byte, s string) ([]byte, string) {
-	return appendCanonicalOrTextInto(b, s, new([]jsonMember))
-}
-
-// appendCanonicalOrTextInto is appendCanonicalOrText with a scratch list
-// of object members that serves every call.
-func appendCanonicalOrTextInto(b []byte, s string, scratch *[]jsonMember) ([]byte, string) {
+// (s itself, or what slowCanonical makes of it; b is then empty). scratch
+// is appendCanonical's.
+func appendCanonicalOrText(b []byte, s string, scratch *[]jsonMember) ([]byte, string) {
 	if strings.HasPrefix(s, "{") || strings.HasPrefix(s, "[") {
-		if out, ok := appendCanonicalInto(b[:0], s, scratch); ok {
+		if out, ok := appendCanonical(b[:0], s, scratch); ok {
 			return out, ""
 		}
 		return b[:0], slowCanonical(s)
@@ -274,13 +219,11 @@ func appendCanonicalOrTextInto(b []byte, s string, scratch *[]jsonMember) ([]byt
 // canonical normalises JSON text so that key order is not a difference:
 // the text json.Marshal writes for what json.Unmarshal reads from s.
 func canonical(s string) string {
-	if strings.HasPrefix(s, "{") || strings.HasPrefix(s, "[") {
-		if b, ok := appendCanonical(nil, s); ok {
-			return string(b)
-		}
-		return slowCanonical(s)
+	b, text := appendCanonicalOrText(nil, s, new([]jsonMember))
+	if len(b) > 0 {
+		return string(b)
 	}
-	return s
+	return text
 }
 
 func slowCanonical(s string) string {
@@ -292,24 +235,20 @@ func slowCanonical(s string) string {
 	return s
 }
 
-// appendCanonical appends what slowCanonical makes of the JSON value s
-// without building Go values (verify hashes every payload of a million
-// rows twice, issue 11). It gives up (false) on what it does not handle
-// exactly as encoding/json does: strings with escapes, HTML characters or
-// non-ASCII bytes, duplicate keys, numbers out of float64's range.
-func appendCanonical(b []byte, s string) ([]byte, bool) {
-	return appendCanonicalInto(b, s, new([]jsonMember))
-}
-
 // jsonMember is an object member of appendCanonical: key is the quoted key
 // as json.Marshal writes it, name its Go value (json.Marshal sorts map
 // keys by it).
 type jsonMember struct{ key, name, val string }
 
-// appendCanonicalInto is appendCanonical; the members of the objects it
-// sorts are kept in *scratch, each nested object after its parent's, so
-// that one list serves a whole document and every later one.
-func appendCanonicalInto(b []byte, s string, scratch *[]jsonMember) ([]byte, bool) {
+// appendCanonical appends what slowCanonical makes of the JSON value s
+// without building Go values (verify hashes every payload of a million
+// rows twice, issue 11). It gives up (false) on what it does not handle
+// exactly as encoding/json does: strings with escapes, HTML characters or
+// non-ASCII bytes, duplicate keys, numbers out of float64's range. The
+// members of the objects it sorts are kept in *scratch, each nested
+// object after its parent's, so that one list serves a whole document and
+// every later one.
+func appendCanonical(b []byte, s string, scratch *[]jsonMember) ([]byte, bool) {
 	s = strings.TrimLeft(s, " \t\r\n")
 	s = strings.TrimRight(s, " \t\r\n")
 	if s == "" {
@@ -348,7 +287,7 @@ func appendCanonicalInto(b []byte, s string, scratch *[]jsonMember) ([]byte, boo
 			}
 			b = append(append(b, m.key...), ':')
 			var ok bool
-			if b, ok = appendCanonicalInto(b, m.val, scratch); !ok {
+			if b, ok = appendCanonical(b, m.val, scratch); !ok {
 				return b, false
 			}
 		}
@@ -361,7 +300,7 @@ func appendCanonicalInto(b []byte, s string, scratch *[]jsonMember) ([]byte, boo
 				b = append(b, ',')
 			}
 			first = false
-			b, ok = appendCanonicalInto(b, v, scratch)
+			b, ok = appendCanonical(b, v, scratch)
 			return ok
 		})
 		return append(b, ']'), valid && ok
@@ -619,17 +558,22 @@ func hashTable(ctx context.Context, l *hive.Lake, table string, skip map[string]
 		// (the key pass keeps nothing).
 		h.out = make([]rowHash, 0, max(l.Rows(table), 0))
 	}
-	if err := l.Scan(ctx, table, hive.ScanOptions{Mem: hashPool, BatchBytes: hashBatchBytes}, func(b hive.Batch) error { return h.batch(b.Record) }); err != nil {
+	if err := h.scan(ctx, l); err != nil {
 		return hashList{}, err
 	}
 	return h.finish(), nil
 }
 
-// hashBatchBytes is the size of the record batches verify hashes, on
-// both sides: a rowHasher takes one row at a time, so a smaller batch only
+// hashBatchBytes is the size of the record batches of a lake verify
+// hashes: a rowHasher takes one row at a time, so a smaller batch only
 // holds less at once (at a million observations the demo's heap is at its
 // limit while verify reads; issue 11).
 const hashBatchBytes = 1 << 20
+
+// scan hashes every row of the hasher's table in the lake.
+func (h *rowHasher) scan(ctx context.Context, l *hive.Lake) error {
+	return l.Scan(ctx, h.tb.Name, hive.ScanOptions{Mem: hashPool, BatchBytes: hashBatchBytes}, func(b hive.Batch) error { return h.batch(b.Record) })
+}
 
 // hashPool serves the Arrow buffers of the batches verify hashes: a
 // rowHasher keeps nothing of a batch but hashes (and the key callback
@@ -653,7 +597,7 @@ type rowHasher struct {
 	row     reflect.Value
 	text    *rowText
 	cols    []int        // the fields hashed, by column name
-	members []jsonMember // appendCanonicalInto's scratch
+	members []jsonMember // appendCanonical's scratch
 	buf     []byte
 }
 
@@ -751,7 +695,7 @@ func (h *rowHasher) hashText() {
 		x = fnvString(x, fields[c].name)
 		x = fnvString(x, "=")
 		var val string
-		if h.buf, val = appendCanonicalOrTextInto(h.buf[:0], r.vals[c], &h.members); val != "" {
+		if h.buf, val = appendCanonicalOrText(h.buf[:0], r.vals[c], &h.members); val != "" {
 			x = fnvString(x, val)
 		} else {
 			x = fnvBytes(x, h.buf)
@@ -788,7 +732,7 @@ func matchTable(ctx context.Context, l *hive.Lake, table string, skip map[string
 		}
 		h.out = append(h.out, rowHash{key: key, hash: hash})
 	}
-	if err := l.Scan(ctx, table, hive.ScanOptions{Mem: hashPool, BatchBytes: hashBatchBytes}, func(b hive.Batch) error { return h.batch(b.Record) }); err != nil {
+	if err := h.scan(ctx, l); err != nil {
 		return nil, hashList{}, err
 	}
 	return seen, h.finish(), nil

@@ -90,7 +90,7 @@ func TestRowHashPieces(t *testing.T) {
 		if got := fnvBytes(fnvOffset, []byte(s)); got != h.Sum64() {
 			t.Errorf("fnvBytes(%q) = %x, want %x", s, got, h.Sum64())
 		}
-		b, text := appendCanonicalOrText([]byte("junk"), s)
+		b, text := appendCanonicalOrText([]byte("junk"), s, new([]jsonMember))
 		if got := string(b) + text; got != canonical(s) {
 			t.Errorf("appendCanonicalOrText(%q) = %q, want %q", s, got, canonical(s))
 		}
@@ -353,4 +353,15 @@ func exportedLake(t *testing.T, mode lftest.Mode, seed int64) (*hive.Lake, *lf.C
 		t.Fatal(err)
 	}
 	return lake, client
+}
+
+// flatten turns a row into printable values by column name, every field
+// through reflection: the reference TestRowTextMatchesFlatten holds
+// rowText's compiled readers to, and what the round-trip tests compare.
+func flatten(v reflect.Value) map[string]string {
+	m := map[string]string{}
+	for i, f := range flattenerOf(v.Type()).fields {
+		m[f.name] = flatOtherText(v.Field(i))
+	}
+	return m
 }

@@ -28,14 +28,13 @@ func (r mapRow) set(c, v string) {
 	}
 }
 
-// rowText is flattenInto without a map or reflection per row, with
-// times as a lake holds them (appendTime) (verify
-// hashes every row of both sides, a million observations each; the map
-// and reflect.Value calls took a third of that, issue 11): each field of a
-// decoded row struct is formatted as flatten formats it, by a reader
-// compiled once per row type, into one slice of values that serves every
-// row. The values alias the row and a scratch buffer: they are valid until
-// the next fill.
+// rowText is a row's printable values (flatten's texts, with times as a
+// lake holds them: appendTime) without a map or reflection per row:
+// verify hashes every row of both sides, a million observations each, and
+// the map and reflect.Value calls took a third of that (issue 11). Each
+// field of a row struct is formatted by a reader compiled once per row
+// type into one slice of values that serves every row. The values alias
+// the row and a scratch buffer: they are valid until the next fill.
 type rowText struct {
 	fl   *flattener
 	vals []string
@@ -102,11 +101,11 @@ func flattenerOf(t reflect.Type) *flattener {
 	if f, ok := flatteners.Load(t); ok {
 		return f.(*flattener)
 	}
-	names := columnsOf(t)
 	fl := &flattener{index: map[string]int{}}
 	for i := range t.NumField() {
 		sf := t.Field(i)
-		ff := flatField{name: names[i], off: sf.Offset, typ: sf.Type}
+		name, _, _ := strings.Cut(sf.Tag.Get("lake"), ",")
+		ff := flatField{name: name, off: sf.Offset, typ: sf.Type}
 		switch sf.Type {
 		case stringType:
 			ff.kind = flatString
@@ -134,14 +133,10 @@ func flattenerOf(t reflect.Type) *flattener {
 	return f.(*flattener)
 }
 
-// text is the field of the row at p as flattenInto writes it; formatted
+// text is the field of the row at p as flatten gives it; formatted
 // numbers and times are appended to *buf.
 func (f *flatField) text(p unsafe.Pointer, buf *[]byte) string {
 	fp := unsafe.Add(p, f.off)
-	appended := func(start int) string {
-		b := (*buf)[start:]
-		return unsafe.String(unsafe.SliceData(b), len(b))
-	}
 	start := len(*buf)
 	switch f.kind {
 	case flatString:
@@ -153,11 +148,11 @@ func (f *flatField) text(p unsafe.Pointer, buf *[]byte) string {
 		return "<null>"
 	case flatInt64:
 		*buf = strconv.AppendInt(*buf, *(*int64)(fp), 10)
-		return appended(start)
+		return tail(*buf, start)
 	case flatInt64Ptr:
 		if n := *(**int64)(fp); n != nil {
 			*buf = strconv.AppendInt(*buf, *n, 10)
-			return appended(start)
+			return tail(*buf, start)
 		}
 		return "<null>"
 	case flatBool:
@@ -172,7 +167,7 @@ func (f *flatField) text(p unsafe.Pointer, buf *[]byte) string {
 		// precision that round-trips.
 		if x := *(**float64)(fp); x != nil {
 			*buf = strconv.AppendFloat(*buf, *x, 'g', -1, 64)
-			return appended(start)
+			return tail(*buf, start)
 		}
 		return "<null>"
 	case flatTime:
@@ -193,11 +188,18 @@ func (f *flatField) text(p unsafe.Pointer, buf *[]byte) string {
 func appendTime(buf *[]byte, start int, t time.Time) string {
 	t = time.UnixMicro(t.UnixMicro()).UTC()
 	*buf = t.AppendFormat(*buf, "2006-01-02 15:04:05.999999999 -0700 MST")
-	b := (*buf)[start:]
+	return tail(*buf, start)
+}
+
+// tail is what was appended to buf from start, as a string that aliases
+// it.
+func tail(buf []byte, start int) string {
+	b := buf[start:]
 	return unsafe.String(unsafe.SliceData(b), len(b))
 }
 
-// flatOtherText is flattenInto's text of a field of any other type.
+// flatOtherText is the text of a field of any other type, through
+// reflection (flatten's for every field).
 func flatOtherText(f reflect.Value) string {
 	if f.Kind() == reflect.Pointer {
 		if f.IsNil() {
