@@ -200,12 +200,13 @@ func (p *Project) internScore(s *Score) {
 func packScore(s *Score) {
 	ptrs := [...]**string{&s.TraceID, &s.ObservationID, &s.SessionID, &s.DatasetRunID, &s.Comment, &s.StringValue}
 	var refs [len(ptrs)]*string // the values packed
-	n := len(s.ID) + len(s.Metadata.text)
+	n, k := len(s.ID)+len(s.Metadata.text), 0
 	for i, f := range ptrs {
 		// Short comments and string values are internScore's to share.
 		if v := *f; v != nil && (i < 4 || len(*v) > 64) {
 			refs[i] = v
 			n += len(*v)
+			k++
 		}
 	}
 	var b strings.Builder
@@ -224,12 +225,6 @@ func packScore(s *Score) {
 		return v
 	}
 	s.ID = take(len(s.ID))
-	k := 0
-	for _, v := range refs {
-		if v != nil {
-			k++
-		}
-	}
 	own := make([]string, 0, k)
 	for i, v := range refs {
 		if v != nil {

@@ -337,8 +337,12 @@ func (d *obsDecoder) time(tag byte) time.Time {
 	return time.Unix(sec, int64(d.uvarint())).UTC()
 }
 
-func (d *obsDecoder) payload() Payload {
-	switch d.byte() {
+func (d *obsDecoder) payload() Payload { return d.payloadTagged(d.byte()) }
+
+// payloadTagged reads the text of a payload whose tag was read (0 null,
+// 1 JSON, 2 text).
+func (d *obsDecoder) payloadTagged(tag byte) Payload {
+	switch tag {
 	case 0:
 		return Payload{}
 	case 2:
@@ -769,9 +773,7 @@ func (s *memSnap) traceLen() int            { return len(s.order) }
 func (s *memSnap) traceAt(i int) *Trace     { return s.traceRecord(s.order[i]) }
 
 func (s *memSnap) trace(id string) *Trace {
-	s.m.mu.Lock()
-	k, ok := s.m.traceNum[id]
-	s.m.mu.Unlock()
+	k, ok := s.m.numberOf(id)
 	if !ok || int(k) >= len(s.locs) {
 		return nil
 	}
@@ -792,9 +794,7 @@ func (s *memSnap) traceRecord(k uint32) *Trace {
 }
 
 func (s *memSnap) traceObservations(id string) []*Observation {
-	s.m.mu.Lock()
-	k, ok := s.m.traceNum[id]
-	s.m.mu.Unlock()
+	k, ok := s.m.numberOf(id)
 	if !ok || int(k) >= s.nTraces {
 		return nil
 	}

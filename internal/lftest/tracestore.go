@@ -35,6 +35,14 @@ func (m *memTracing) traceNumber(id string) uint32 {
 	return num
 }
 
+// numberOf returns the number of trace id, if it has one.
+func (m *memTracing) numberOf(id string) (uint32, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	num, ok := m.traceNum[id]
+	return num, ok
+}
+
 // keepID copies a trace id into the chunk it shares with other ids: one
 // object per 64 KiB of ids rather than one per id for the garbage
 // collector to visit (100,000 at a million observations, issue 11).
@@ -171,14 +179,8 @@ func decodeTrace(file *spill, rec string) (storedTrace, error) {
 	for i, p := range []*Payload{&t.Input, &t.Output, &t.Metadata} {
 		start := d.i
 		switch tag := d.byte(); tag {
-		case 0:
-		case 1, 2:
-			s := d.str()
-			if tag == 2 {
-				*p = TextPayload(s)
-			} else {
-				*p = JSONPayload(s)
-			}
+		case 0, 1, 2:
+			*p = d.payloadTagged(tag)
 		case 3, 4:
 			off, n := int64(d.uvarint()), int(d.uvarint())
 			*p = Payload{set: true, str: tag == 4, gen: func() string {
