@@ -646,6 +646,7 @@ func (im *importer) datasetItems(ctx context.Context) error {
 	const table = "dataset_items"
 	m := im.ids()
 	p := im.newPool(ctx)
+	done := im.newRowLog(table)
 	err := scan(p.ctx, im, func(f hive.FileEntry, row int64, it *schema.DatasetItem) error {
 		if im.led.accepted(f.Path, row) {
 			im.count(table, func(r *Result) { r.Already++ })
@@ -670,10 +671,10 @@ func (im *importer) datasetItems(ctx context.Context) error {
 				return err
 			}
 			im.count(table, func(r *Result) { r.Sent++ })
-			return im.led.write(ctx, entry{K: "rows", File: f.Path, From: row, To: row + 1})
+			return done.add(ctx, f.Path, row)
 		})
 	})
-	return p.Wait(err)
+	return errors.Join(p.Wait(err), done.flush(ctx))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -386,22 +386,27 @@ func ReadDeliberate(ctx context.Context, b bucket.Bucket, prefix string) (*Delib
 	return d, nil
 }
 
-// rowLog records in the ledger the rows of requests that are harmless to
-// send again, a segment per rowLogBatch rows instead of one per row: POST
-// /api/public/media upserts the media record and its trace or observation
-// link (web/src/features/media/server/mediaService.ts createMediaUploadUrl:
-// findUnique by project and SHA-256, upsertMediaRecord, then
-// linkMediaToTraceOrObservation in packages/shared/src/server/media/
-// mediaService.ts, an INSERT ... ON CONFLICT DO NOTHING), so a row sent but
-// not yet recorded when the import stops is sent once more on the next run
+// rowLog records in the ledger rows whose repetition is harmless, a
+// segment per rowLogBatch rows instead of one per row. Such rows are
+// media references, as POST /api/public/media upserts the media record and
+// its trace or observation link (web/src/features/media/server/
+// mediaService.ts createMediaUploadUrl: findUnique by project and SHA-256,
+// upsertMediaRecord, then linkMediaToTraceOrObservation in
+// packages/shared/src/server/media/mediaService.ts, an INSERT ... ON
+// CONFLICT DO NOTHING); dataset items, upserted by id; and scores the
+// import skips and the placeholder roots a v3 destination takes as traces,
+// which send nothing and are skipped again. A row done but
+// not yet recorded when the import stops is done once more on the next run
 // and changes nothing. A segment per row was a file written, synced and
-// renamed per media reference: 67k of them at a million observations (a
-// third of the demo's import, issue 11), and as many PUTs to a bucket.
+// renamed per row: 67k media references at a million observations (a
+// third of the demo's import, issue 11) and 5k skipped scores, and as many
+// PUTs to a bucket.
 type rowLog struct {
-	led     *ledger
-	kind    string
-	mu      sync.Mutex
-	pending []entry
+	led  *ledger
+	kind string
+	mu   sync.Mutex
+	rows []entry
+	with []entry // recorded with the rows (add's)
 }
 
 // rowLogBatch is the rows a rowLog segment records at most.
@@ -409,45 +414,47 @@ const rowLogBatch = 512
 
 func (im *importer) newRowLog(kind string) *rowLog { return &rowLog{led: im.led, kind: kind} }
 
-// add records row of file as done; every rowLogBatch rows it writes them.
-func (r *rowLog) add(ctx context.Context, file string, row int64) error {
+// add records row of file as done, with the entries that go with it;
+// every rowLogBatch rows it writes them.
+func (r *rowLog) add(ctx context.Context, file string, row int64, with ...entry) error {
 	r.mu.Lock()
-	r.pending = append(r.pending, entry{K: "rows", Kind: r.kind, File: file, From: row, To: row + 1})
-	var es []entry
-	if len(r.pending) >= rowLogBatch {
-		es, r.pending = r.pending, nil
+	r.rows = append(r.rows, entry{K: "rows", Kind: r.kind, File: file, From: row, To: row + 1})
+	r.with = append(r.with, with...)
+	if len(r.rows) < rowLogBatch {
+		r.mu.Unlock()
+		return nil
 	}
-	r.mu.Unlock()
-	return r.write(ctx, es)
+	return r.take(ctx)
 }
 
 // flush writes the rows not yet written.
 func (r *rowLog) flush(ctx context.Context) error {
 	r.mu.Lock()
-	es := r.pending
-	r.pending = nil
-	r.mu.Unlock()
-	return r.write(ctx, es)
+	return r.take(ctx)
 }
 
-// write records es, adjacent rows of a file as one range.
-func (r *rowLog) write(ctx context.Context, es []entry) error {
-	if len(es) == 0 {
+// take writes what is pending, adjacent rows of a file as one range; it is
+// called with r.mu held and releases it.
+func (r *rowLog) take(ctx context.Context) error {
+	rows, with := r.rows, r.with
+	r.rows, r.with = nil, nil
+	r.mu.Unlock()
+	if len(rows) == 0 {
 		return nil
 	}
-	slices.SortFunc(es, func(a, b entry) int {
+	slices.SortFunc(rows, func(a, b entry) int {
 		if c := cmp.Compare(a.File, b.File); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.From, b.From)
 	})
-	out := es[:1]
-	for _, e := range es[1:] {
+	out := rows[:1]
+	for _, e := range rows[1:] {
 		if last := &out[len(out)-1]; last.File == e.File && last.To == e.From {
 			last.To = e.To
 			continue
 		}
 		out = append(out, e)
 	}
-	return r.led.write(ctx, out...)
+	return r.led.write(ctx, append(out, with...)...)
 }

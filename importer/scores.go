@@ -32,6 +32,7 @@ func (im *importer) scores(ctx context.Context) error {
 	// Batches are independent (score-create upserts by id): they go in
 	// parallel.
 	p := im.newPool(ctx)
+	skipped := im.newRowLog(table)
 	flush := func() error {
 		if len(events) == 0 {
 			return nil
@@ -56,11 +57,7 @@ func (im *importer) scores(ctx context.Context) error {
 		if err != nil {
 			im.count(table, func(r *Result) { r.Skipped++ })
 			im.note(table, "score %s not imported: %v", s.ID, err)
-			if err := im.led.write(ctx, entry{K: "rows", File: f.Path, From: row, To: row + 1},
-				entry{K: "id", Kind: skippedPrefix + table, Src: s.ID, Dst: err.Error()}); err != nil {
-				return err
-			}
-			return nil
+			return skipped.add(ctx, f.Path, row, entry{K: "id", Kind: skippedPrefix + table, Src: s.ID, Dst: err.Error()})
 		}
 		if c := im.destConfig(s); c != nil && c.Name != s.Name {
 			im.note(table, "score %s is stored under its config's name %q, not %q (Langfuse takes the name from the config)", s.ID, c.Name, s.Name)
@@ -81,7 +78,7 @@ func (im *importer) scores(ctx context.Context) error {
 	if err == nil {
 		err = flush()
 	}
-	return p.Wait(err)
+	return errors.Join(p.Wait(err), skipped.flush(ctx))
 }
 
 // ingest sends a batch of ingestion events of table (batch and event name

@@ -981,6 +981,7 @@ func (im *importer) observations(ctx context.Context) error {
 		return cur[k].add(file, row, sp, srcTrace, srcSpan)
 	}
 	var placeholders int64
+	carried := im.newRowLog(table) // placeholder roots a v3 destination takes as traces
 	scanErr := im.scanAll(ctx, func(f hive.FileEntry, row int64, o *schema.Observation) error {
 		ta, err := ix.attrsFor(o)
 		if err != nil {
@@ -1000,7 +1001,7 @@ func (im *importer) observations(ctx context.Context) error {
 			// row holds, and traceCreates sends it.
 			placeholders++
 			im.count(table, func(r *Result) { r.Skipped++ })
-			return im.led.write(ctx, entry{K: "rows", Kind: table, File: f.Path, From: row, To: row + 1})
+			return carried.add(ctx, f.Path, row)
 		}
 		sp, err := im.span(o, ta, runs)
 		if err != nil {
@@ -1008,6 +1009,7 @@ func (im *importer) observations(ctx context.Context) error {
 		}
 		return add(f.Path, row, sp, *o.TraceID, o.ID)
 	})
+	scanErr = errors.Join(scanErr, carried.flush(ctx))
 	if placeholders > 0 {
 		im.note(table, "%d placeholder roots (t-<traceId>) carried as their traces: a v3 destination keeps no placeholder rows", placeholders)
 	}
