@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"maps"
 	"math"
 	"reflect"
 	"slices"
@@ -364,4 +365,29 @@ func flatten(v reflect.Value) map[string]string {
 		m[f.name] = flatOtherText(v.Field(i))
 	}
 	return m
+}
+
+// TestCollectRootsMatchesRead: the root inputs compareLakes gathers while
+// it hashes the lake's observations (collectRoots) are those the separate
+// read of the root observations finds (readRootInputs), and there are some
+// (the generated roots carry tool definitions in their metadata).
+func TestCollectRootsMatchesRead(t *testing.T) {
+	for _, mode := range []lftest.Mode{lftest.V3, lftest.V4} {
+		lake, _ := exportedLake(t, mode, 3)
+		ctx := context.Background()
+		read, err := readRootInputs(ctx, lake)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gathered := map[string]string{}
+		if _, err := hashTable(ctx, lake, "observations", skipFor("observations", true), true, false, collectRoots(gathered), nil); err != nil {
+			t.Fatal(err)
+		}
+		if len(read) == 0 {
+			t.Fatalf("mode %v: no root observation's input is reshaped: the test checks nothing", mode)
+		}
+		if !maps.Equal(read, gathered) {
+			t.Errorf("mode %v: hashing gathered %d root inputs, the read found %d", mode, len(gathered), len(read))
+		}
+	}
 }
