@@ -3,6 +3,7 @@ package hive
 import (
 	"math/bits"
 	"sync"
+	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
@@ -64,5 +65,19 @@ func (p *PoolAllocator) Free(b []byte) {
 		return
 	}
 	b = b[:c]
+	if poisonFreed {
+		for i := range b {
+			b[i] = poisonByte
+		}
+	}
 	p.classes[bits.Len(uint(c-1))].Put(&b)
 }
+
+// poisonFreed overwrites every buffer returned to a pool in test binaries:
+// a string kept from a batch after Arrow released it (a view of memory the
+// next batch reuses) then reads as 0xA5 bytes, invalid UTF-8 that no id or
+// payload matches, in every test whose reads are pooled, rather than only
+// when a later batch happens to reuse that buffer.
+var poisonFreed = testing.Testing()
+
+const poisonByte = 0xA5
