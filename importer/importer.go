@@ -633,7 +633,10 @@ func (im *importer) resultList() []*Result {
 type readOpts struct {
 	cols  []string // the columns to decode; nil: all
 	batch int64    // rows per record batch; 0: the reader's default
-	alias bool     // binary columns as views of the batch (schema.Decoder.AliasBinary): fn must not keep them
+	// alias: every string and binary column is a view of the batch
+	// (schema.Decoder.AliasBinary) whose buffers are pooled (scanPool) and
+	// reused once fn has seen the batch: fn must copy what it keeps.
+	alias bool
 	// skip, when set, leaves rows out before they are decoded (rows the
 	// ledger has).
 	skip func(row int64) bool
@@ -653,7 +656,11 @@ func readFile[T any](ctx context.Context, im *importer, f hive.FileEntry, o read
 		return err
 	}
 	var row int64
-	return hive.ScanFile(ctx, im.lake.Bucket(), f, hive.ScanOptions{Columns: im.withLinks(t.Name, o.cols), BatchSize: o.batch}, func(b hive.Batch) error {
+	opts := hive.ScanOptions{Columns: im.withLinks(t.Name, o.cols), BatchSize: o.batch}
+	if o.alias {
+		opts.Mem = scanPool
+	}
+	return hive.ScanFile(ctx, im.lake.Bucket(), f, opts, func(b hive.Batch) error {
 		d, err := schema.NewDecoder(t, b.Record.Schema())
 		if err != nil {
 			return fmt.Errorf("%s/%s: %w", im.lake.Bucket(), f.Path, err)
@@ -682,6 +689,12 @@ func readFile[T any](ctx context.Context, im *importer, f hive.FileEntry, o read
 		return nil
 	})
 }
+
+// scanPool serves the Arrow buffers of the reads whose rows are not kept
+// (readOpts.alias): reading a million observations through Arrow's
+// builders, which grow each batch's buffers by doubling, allocated 9 GB for
+// the garbage collector at a million observations (issue 11).
+var scanPool = hive.NewPoolAllocator()
 
 // readRows is readFile over every live file of T's table of the source
 // project.

@@ -598,15 +598,17 @@ func unhex(c byte) byte {
 // json batch holds OTLP/JSON spans instead (spans whose ids protobuf cannot
 // carry); a request is one or the other.
 type spanBatch struct {
-	json  bool
-	segs  []entry // rows entries
-	buf   []byte  // encoded ScopeSpans.spans fields, after room bytes kept for the header
-	room  int
-	n     int
-	ids   []byte // id mapping lines for ids that changed
-	key   string
-	first [2]string // destination trace and span id of the first and last span, for lookups
-	last  [2]string
+	json bool
+	segs []entry // rows entries
+	buf  []byte  // encoded ScopeSpans.spans fields, after room bytes kept for the header
+	room int
+	n    int
+	ids  []byte // id mapping lines for ids that changed
+	key  string
+	// The destination trace and span ids of the first and latest span, for
+	// lookups: copies (the latest is copied into the same bytes each time).
+	first            [2]string
+	lastTid, lastSid []byte
 }
 
 // headerRoom is the space kept in front of a batch's spans for the request
@@ -665,11 +667,13 @@ func (b *spanBatch) add(file string, row int64, sp *spanRec, srcTrace, srcSpan s
 	} else {
 		b.segs = append(b.segs, entry{K: "rows", Kind: "observations", File: file, From: row, To: row + 1})
 	}
-	ids := [2]string{sp.tid, sp.sid}
+	// The ids may be views of the row's batch, which is reused after the
+	// scan moves on (readOpts.alias): the batch keeps copies, and only of
+	// its first and latest span.
 	if b.n == 0 {
-		b.first = ids
+		b.first = [2]string{strings.Clone(sp.tid), strings.Clone(sp.sid)}
 	}
-	b.last = ids
+	b.lastTid, b.lastSid = append(b.lastTid[:0], sp.tid...), append(b.lastSid[:0], sp.sid...)
 	b.n++
 	if sp.tid != srcTrace || sp.sid != srcSpan {
 		line, _ := json.Marshal(map[string]string{"trace": srcTrace, "observation": srcSpan, "otel_trace": sp.tid, "otel_span": sp.sid})
@@ -686,7 +690,7 @@ func kindName(json bool) string {
 }
 
 func (b *spanBatch) probe() []string {
-	return []string{b.first[0], b.first[1], b.last[0], b.last[1]}
+	return []string{b.first[0], b.first[1], string(b.lastTid), string(b.lastSid)}
 }
 
 // scopeHeader is the encoded instrumentation scope of every request.

@@ -284,7 +284,7 @@ func (ix *traceIndex) attrsFor(o *schema.Observation) (*traceAttrs, error) {
 		if len(ix.cache) >= ix.cacheSize {
 			clear(ix.cache)
 		}
-		ix.cache[id] = a
+		ix.cache[strings.Clone(id)] = a // id may be a view of the row's batch
 	}
 	if !a.seen {
 		a.seen = true

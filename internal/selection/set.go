@@ -2,6 +2,7 @@ package selection
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/lakefuse/lakefuse/schema"
 )
@@ -53,16 +54,16 @@ func (s *Set) Keep(row any) bool {
 			return false
 		}
 		if r.SessionID != nil {
-			s.Sessions[*r.SessionID] = true
+			learn(s.Sessions, *r.SessionID)
 		}
 		return true
 	case *schema.Observation:
 		if !s.trace(r.TraceID) {
 			return false
 		}
-		s.Observations[r.ID] = true
+		learn(s.Observations, r.ID)
 		if r.SessionID != nil {
-			s.Sessions[*r.SessionID] = true
+			learn(s.Sessions, *r.SessionID)
 		}
 		return true
 	case *schema.Score:
@@ -83,6 +84,14 @@ func (s *Set) Keep(row any) bool {
 		return s.trace(r.TraceID) || (r.ObservationID != nil && s.Observations[*r.ObservationID])
 	}
 	return true
+}
+
+// learn adds id to m. The id is copied: a row's strings may be views of a
+// record batch whose memory is reused once the reader moves on.
+func learn(m map[string]bool, id string) {
+	if !m[id] {
+		m[strings.Clone(id)] = true
+	}
 }
 
 // object decides a comment or queue item by what it points at; comments on
