@@ -635,7 +635,7 @@ func (m *memTracing) snapshot() *memSnap {
 	ids := m.traceIDs // ids of numbers below len(s.locs) never change
 	slices.SortFunc(s.order, func(a, b uint32) int {
 		// timestamp DESC, id DESC
-		if c := s.locs[b].ts.Compare(s.locs[a].ts); c != 0 {
+		if c := cmp.Compare(s.locs[b].ts, s.locs[a].ts); c != 0 {
 			return c
 		}
 		return strings.Compare(ids[b], ids[a])

@@ -3,6 +3,7 @@ package lftest
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 	"time"
 	"unsafe"
 )
@@ -13,11 +14,23 @@ import (
 // its latest record is (traceLoc). At a million observations the traces
 // as structs took ~60 MB of heap, with their payloads' readers (issue 11).
 
-// traceLoc is where the latest record of a trace is.
+// traceLoc is where the latest record of a trace is. 24 bytes without
+// pointers (a time.Time has one, and took 40): the store and each snapshot
+// hold one per trace.
 type traceLoc struct {
-	ts  time.Time // of the record: the traces' order
+	ts  int64 // the record's timestamp (the traces' order) in ns since the epoch; noTime: zero
 	off int64
 	n   uint32 // 0: no record (a trace known only from its observations)
+}
+
+// noTime is traceLoc.ts of a record with a zero timestamp.
+const noTime = math.MinInt64
+
+func locTime(t time.Time) int64 {
+	if t.IsZero() {
+		return noTime
+	}
+	return t.UnixNano()
 }
 
 // traceNumber returns the number of trace id, giving it the next one when
@@ -130,7 +143,7 @@ func (m *memTracing) putTrace(num uint32, t *Trace, old storedTrace) error {
 	if err != nil {
 		return err
 	}
-	m.locs[num] = traceLoc{ts: t.Timestamp, off: off, n: uint32(len(e.b))}
+	m.locs[num] = traceLoc{ts: locTime(t.Timestamp), off: off, n: uint32(len(e.b))}
 	m.snap = nil
 	return nil
 }

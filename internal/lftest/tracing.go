@@ -132,7 +132,7 @@ func (m *memTracing) upsertTrace(t *Trace) error {
 // timestamp, the timestamp ts. m.mu is held.
 func (m *memTracing) fillTimestamp(id string, ts time.Time) error {
 	num, ok := m.traceNum[id]
-	if !ok || m.locs[num].n == 0 || !m.locs[num].ts.IsZero() {
+	if !ok || m.locs[num].n == 0 || m.locs[num].ts != noTime {
 		return nil
 	}
 	old, err := m.traceRecord(num)
