@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hash/maphash"
 	"io"
+	"math"
 	"reflect"
 	"slices"
 	"strconv"
@@ -157,11 +159,15 @@ func rootInput(roots map[string]string) func(row) {
 }
 
 // collectRoots is the expectation of observations (expectStored) that also
-// keeps, in roots, the predicted input of each root observation whose input
-// it changes: what expectation reads the lake's observations for, gathered
-// while compareLakes hashes them anyway (at a million observations that
-// read was 4 GB of Arrow buffers and 7 s of CPU, issue 11).
-func collectRoots(roots map[string]string) func(row) {
+// keeps, in roots, the column hash (canonicalHash) of the predicted input
+// of each root observation whose input it changes: what expectation reads
+// the lake's observations for, gathered while compareLakes hashes them
+// anyway (at a million observations that read was 4 GB of Arrow buffers and
+// 7 s of CPU), and a hash rather than the text (the texts were 10 MB of a
+// heap at its limit, issue 11). rootInputHash applies them to the traces.
+func collectRoots(roots map[string]uint64) func(row) {
+	var buf []byte
+	var scratch []jsonMember
 	return func(r row) {
 		before := r.get("input")
 		expectStored("observations", r)
@@ -170,7 +176,17 @@ func collectRoots(roots map[string]string) func(row) {
 			return
 		}
 		if id := r.get("trace_id"); id != "<null>" {
-			roots[strings.Clone(id)] = strings.Clone(in) // the row's texts alias its batch
+			roots[strings.Clone(id)] = canonicalHash(in, &buf, &scratch) // the id aliases the batch
+		}
+	}
+}
+
+// rootInputHash is rootInput for rows that a rowHasher hashes, given the
+// column hashes collectRoots keeps.
+func rootInputHash(roots map[string]uint64) func(row) {
+	return func(r row) {
+		if h, ok := roots[r.get("id")]; ok {
+			r.(*rowText).setHash("input", h)
 		}
 	}
 }
@@ -233,12 +249,32 @@ func fnvString(h uint64, s string) uint64 {
 	return h
 }
 
-func fnvBytes(h uint64, b []byte) uint64 {
-	for _, c := range b {
-		h ^= uint64(c)
-		h *= fnvPrime
+// A row's hash chains the hashes of its columns' canonical texts, in the
+// hasher's column order, through mix64. A column's hash is maphash's (AES
+// where the CPU has it): FNV-1a a byte at a time over every payload of both
+// sides took seconds of a million-row compare (issue 11). Hashes live only
+// in this process (one seed).
+var hashSeed = maphash.MakeSeed()
+
+func valueHash(b []byte) uint64        { return maphash.Bytes(hashSeed, b) }
+func valueHashString(s string) uint64  { return maphash.String(hashSeed, s) }
+func chainHash(x, value uint64) uint64 { return mix64(x ^ value) }
+
+// mix64 is SplitMix64's finaliser.
+func mix64(z uint64) uint64 {
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
+}
+
+// canonicalHash is the column hash of text s: what hashText uses for a
+// column that holds s.
+func canonicalHash(s string, buf *[]byte, scratch *[]jsonMember) uint64 {
+	var val string
+	if *buf, val = appendCanonicalOrText((*buf)[:0], s, scratch); val != "" {
+		return valueHashString(val)
 	}
-	return h
+	return valueHash(*buf)
 }
 
 // appendCanonicalOrText is canonical(s) without its allocations: the form
@@ -697,7 +733,7 @@ func (h *rowHasher) hashRow(row any) error {
 
 // hashText hashes the row h.text holds.
 func (h *rowHasher) hashText() {
-	table, r, fields := h.tb.Name, h.text, h.text.fl.fields
+	table, r := h.tb.Name, h.text
 	if h.expect != nil {
 		h.expect(r)
 	}
@@ -731,15 +767,11 @@ func (h *rowHasher) hashText() {
 	}
 	x := fnvOffset
 	for _, c := range h.cols {
-		x = fnvString(x, fields[c].name)
-		x = fnvString(x, "=")
-		var val string
-		if h.buf, val = appendCanonicalOrText(h.buf[:0], r.vals[c], &h.members); val != "" {
-			x = fnvString(x, val)
-		} else {
-			x = fnvBytes(x, h.buf)
+		v := r.pre[c]
+		if v == 0 {
+			v = canonicalHash(r.vals[c], &h.buf, &h.members)
 		}
-		x = fnvString(x, "\x00")
+		x = chainHash(x, v)
 	}
 	if h.sink != nil {
 		h.sink(kh, x)
@@ -757,25 +789,45 @@ func (h *rowHasher) hashText() {
 // second list sorted to merge with live's, this keeps 4 bytes a row of the
 // lake instead of 16 (at a million observations the compare held both
 // lists, 32 MB, beside the destination's index, issue 11).
-func matchTable(ctx context.Context, l *hive.Lake, table string, skip map[string]bool, asImported, rewriteIDs bool, expect func(row), live hashList) (seen []uint32, only hashList, err error) {
+func matchTable(ctx context.Context, l *hive.Lake, table string, skip map[string]bool, asImported, rewriteIDs bool, expect func(row), live hashList) (seen rowCounts, only hashList, err error) {
 	h, err := newRowHasher(table, skip, asImported, rewriteIDs, expect, nil)
 	if err != nil {
-		return nil, hashList{}, err
+		return rowCounts{}, hashList{}, err
 	}
-	seen = make([]uint32, len(live.rows))
+	seen = rowCounts{n: make([]uint8, len(live.rows))}
 	h.sink = func(key, hash uint64) {
 		if i, ok := slices.BinarySearchFunc(live.rows, key, func(r rowHash, k uint64) int { return cmp.Compare(r.key, k) }); ok {
 			live.rows[i].hash ^= hash
-			seen[i]++
+			seen.add(i)
 			return
 		}
 		h.out = append(h.out, rowHash{key: key, hash: hash})
 	}
 	if err := h.scan(ctx, l); err != nil {
-		return nil, hashList{}, err
+		return rowCounts{}, hashList{}, err
 	}
 	return seen, h.finish(), nil
 }
+
+// rowCounts counts rows by entry: a byte each (a million observations, one
+// row per key nearly always), the counts past 255 in a map.
+type rowCounts struct {
+	n    []uint8
+	many map[int]int
+}
+
+func (c *rowCounts) add(i int) {
+	if c.n[i] < math.MaxUint8 {
+		c.n[i]++
+		return
+	}
+	if c.many == nil {
+		c.many = map[int]int{}
+	}
+	c.many[i]++
+}
+
+func (c *rowCounts) at(i int) int { return int(c.n[i]) + c.many[i] }
 
 // finish sorts the hashes by key hash and folds the rows that repeat a key
 // into one entry: they count, and their hashes combine order-independently.
@@ -928,10 +980,10 @@ func compareLakes(ctx context.Context, w io.Writer, lake *hive.Lake, live *live,
 	// Against a v4 destination the traces' expectation needs the lake's
 	// root observations: they are compared first and their hashing gathers
 	// it (collectRoots). The report keeps the lake's order.
-	var roots map[string]string
+	var roots map[string]uint64
 	oi, ti := slices.Index(order, "observations"), slices.Index(order, "traces")
 	if againstDestination && live.v4 && oi >= 0 && ti >= 0 {
-		roots = map[string]string{}
+		roots = map[string]uint64{}
 		order = append(append([]string{"observations"}, order[:oi]...), order[oi+1:]...)
 	}
 	for _, table := range order {
@@ -942,7 +994,7 @@ func compareLakes(ctx context.Context, w io.Writer, lake *hive.Lake, live *live,
 		case roots != nil && table == "observations":
 			expect = collectRoots(roots)
 		case roots != nil && table == "traces":
-			expect = rootInput(roots)
+			expect = rootInputHash(roots)
 		default:
 			if expect, err = expectation(ctx, lake, live.v4, table); err != nil {
 				return diffs, rows, compared, err
@@ -984,7 +1036,7 @@ func compareLakes(ctx context.Context, w io.Writer, lake *hive.Lake, live *live,
 				na += n
 				rows += int64(n)
 				report(&tr.Missing, ra.key, "row %s is missing in the live project")
-			case seen[j] == 0:
+			case seen.at(j) == 0:
 				rb, n := b.rows[j], b.count(j)
 				j++
 				if createdKeys[rb.key] {
@@ -996,7 +1048,7 @@ func compareLakes(ctx context.Context, w io.Writer, lake *hive.Lake, live *live,
 				}
 				report(&tr.Extra, rb.key, "row %s is in the live project, not in the lake")
 			default:
-				rb, an, bn := b.rows[j], int(seen[j]), b.count(j)
+				rb, an, bn := b.rows[j], seen.at(j), b.count(j)
 				j++
 				na += an
 				rows += int64(an)

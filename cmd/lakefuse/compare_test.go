@@ -80,7 +80,7 @@ func BenchmarkCanonicalText(b *testing.B) {
 }
 
 // TestRowHashPieces checks the allocation-free pieces of hashTable against
-// what they replace: hash/fnv's FNV-1a and canonical.
+// what they replace: hash/fnv's FNV-1a (of keys) and canonical.
 func TestRowHashPieces(t *testing.T) {
 	for _, s := range append(canonicalCases, "", "plain text", "{not json") {
 		h := fnv.New64a()
@@ -88,8 +88,8 @@ func TestRowHashPieces(t *testing.T) {
 		if got := fnvString(fnvOffset, s); got != h.Sum64() {
 			t.Errorf("fnvString(%q) = %x, want %x", s, got, h.Sum64())
 		}
-		if got := fnvBytes(fnvOffset, []byte(s)); got != h.Sum64() {
-			t.Errorf("fnvBytes(%q) = %x, want %x", s, got, h.Sum64())
+		if got, want := canonicalHash(s, new([]byte), new([]jsonMember)), valueHashString(canonical(s)); got != want {
+			t.Errorf("canonicalHash(%q) = %x, want the hash of canonical(s), %x", s, got, want)
 		}
 		b, text := appendCanonicalOrText([]byte("junk"), s, new([]jsonMember))
 		if got := string(b) + text; got != canonical(s) {
@@ -379,15 +379,52 @@ func TestCollectRootsMatchesRead(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		gathered := map[string]string{}
+		gathered := map[string]uint64{}
 		if _, err := hashTable(ctx, lake, "observations", skipFor("observations", true), true, false, collectRoots(gathered), nil); err != nil {
 			t.Fatal(err)
 		}
 		if len(read) == 0 {
 			t.Fatalf("mode %v: no root observation's input is reshaped: the test checks nothing", mode)
 		}
-		if !maps.Equal(read, gathered) {
+		want := map[string]uint64{}
+		for id, in := range read {
+			want[id] = canonicalHash(in, new([]byte), new([]jsonMember))
+		}
+		if !maps.Equal(want, gathered) {
 			t.Errorf("mode %v: hashing gathered %d root inputs, the read found %d", mode, len(gathered), len(read))
 		}
+		// A trace hashed with the gathered hash of its input is hashed as
+		// with the text the read predicts.
+		for id, in := range read {
+			byText, err := newRowHasher("traces", skipFor("traces", true), true, false, rootInput(map[string]string{id: in}), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			byHash, _ := newRowHasher("traces", skipFor("traces", true), true, false, rootInputHash(map[string]uint64{id: gathered[id]}), nil)
+			before := `"before"`
+			tr := &schema.Trace{ID: id, Input: &before}
+			if err := byText.hashRow(tr); err != nil {
+				t.Fatal(err)
+			}
+			if err := byHash.hashRow(tr); err != nil {
+				t.Fatal(err)
+			}
+			if a, b := byText.out[0].hash, byHash.out[0].hash; a != b {
+				t.Errorf("mode %v: a trace hashes as %x with its predicted input's text, %x with its hash", mode, a, b)
+			}
+			break
+		}
+	}
+}
+
+// TestRowCountsPast255: a key's count goes on past what its byte holds.
+func TestRowCountsPast255(t *testing.T) {
+	c := rowCounts{n: make([]uint8, 3)}
+	for range 1000 {
+		c.add(1)
+	}
+	c.add(2)
+	if c.at(0) != 0 || c.at(1) != 1000 || c.at(2) != 1 {
+		t.Fatalf("counts %d %d %d, want 0 1000 1", c.at(0), c.at(1), c.at(2))
 	}
 }

@@ -38,12 +38,24 @@ func (r mapRow) set(c, v string) {
 type rowText struct {
 	fl   *flattener
 	vals []string
+	// pre, where set (not 0), is the hash a field is hashed as instead of
+	// its text's (setHash); pres says whether any is set.
+	pre  []uint64
+	pres bool
 	buf  []byte
 }
 
 func newRowText(t reflect.Type) *rowText {
 	fl := flattenerOf(t)
-	return &rowText{fl: fl, vals: make([]string, len(fl.fields))}
+	return &rowText{fl: fl, vals: make([]string, len(fl.fields)), pre: make([]uint64, len(fl.fields))}
+}
+
+// setHash makes column c hash as h (canonicalHash of the text it stands
+// for) whatever its text.
+func (r *rowText) setHash(c string, h uint64) {
+	if i, ok := r.fl.index[c]; ok {
+		r.pre[i], r.pres = h, true
+	}
 }
 
 func (r *rowText) get(c string) string {
@@ -55,12 +67,16 @@ func (r *rowText) get(c string) string {
 
 func (r *rowText) set(c, v string) {
 	if i, ok := r.fl.index[c]; ok {
-		r.vals[i] = v
+		r.vals[i], r.pre[i] = v, 0
 	}
 }
 
 // fill formats the fields of the row struct at p (of the rowText's type).
 func (r *rowText) fill(p unsafe.Pointer) {
+	if r.pres {
+		clear(r.pre)
+		r.pres = false
+	}
 	r.buf = r.buf[:0]
 	for i := range r.fl.fields {
 		r.vals[i] = r.fl.fields[i].text(p, &r.buf)
