@@ -30,7 +30,8 @@ type LangfuseFlags struct {
 }
 
 // Client builds a Langfuse client for these flags.
-func (f LangfuseFlags) Client(g *Globals, concurrency int) (*lf.Client, error) {
+// mods change the configuration before the client is made.
+func (f LangfuseFlags) Client(g *Globals, concurrency int, mods ...func(*lf.Config)) (*lf.Client, error) {
 	conc := map[lf.Bucket]int{}
 	for _, b := range lf.Buckets() {
 		conc[b] = concurrency
@@ -39,9 +40,13 @@ func (f LangfuseFlags) Client(g *Globals, concurrency int) (*lf.Client, error) {
 	if retries == 0 {
 		retries = -1 // the client reads 0 as its default
 	}
-	return lf.New(lf.Config{BaseURL: f.BaseURL, PublicKey: f.PublicKey, SecretKey: f.SecretKey, Logger: g.Log, MaxRetries: retries,
+	cfg := lf.Config{BaseURL: f.BaseURL, PublicKey: f.PublicKey, SecretKey: f.SecretKey, Logger: g.Log, MaxRetries: retries,
 		UserAgent: "lakefuse/" + toolVersion(), Concurrency: conc,
-		KeysHint: "LANGFUSE_PUBLIC_KEY/LANGFUSE_SECRET_KEY (or --public-key/--secret-key)"})
+		KeysHint: "LANGFUSE_PUBLIC_KEY/LANGFUSE_SECRET_KEY (or --public-key/--secret-key)"}
+	for _, m := range mods {
+		m(&cfg)
+	}
+	return lf.New(cfg)
 }
 
 // ExportCmd exports a Langfuse project.

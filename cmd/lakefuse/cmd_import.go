@@ -30,6 +30,7 @@ type ImportFlags struct {
 	Concurrency      int           `help:"Requests in flight." default:"4"`
 	Wait             time.Duration `help:"How long to wait for Langfuse to show data it accepted (unknown outcomes, objects of comments)." default:"2m"`
 	MaxBatchSpans    int           `name:"max-batch-spans" hidden:"" help:"Spans per OTLP request (default 5000; tests use small batches)."`
+	Compress         string        `help:"Compression of the OTLP requests: gzip, none, or auto (gzip unless the destination is this machine: localhost, 127.0.0.0/8, ::1)." enum:"auto,gzip,none" default:"auto"`
 	ReportJSONFlag
 	From          string `help:"Import only traces from this time (RFC 3339 or YYYY-MM-DD, UTC)." placeholder:"TIME"`
 	To            string `help:"Import only traces before this time." placeholder:"TIME"`
@@ -52,7 +53,7 @@ type ImportCmd struct {
 
 // Run imports the lake into the project of the Langfuse keys.
 func (c *ImportCmd) Run(g *Globals) error {
-	client, err := c.Client(g, c.Concurrency)
+	client, err := c.Client(g, c.Concurrency, func(cfg *lf.Config) { cfg.Compression = c.Compress })
 	if err != nil {
 		return &exitError{2, err}
 	}

@@ -11,13 +11,14 @@ import (
 
 // migrateClient builds the client of one side of a migration; errors name
 // that side's variables.
-func migrateClient(g *Globals, baseURL, pk, sk string, concurrency int, hint string) (*lf.Client, error) {
+// compression is that of its OTLP requests (lf.Config.Compression).
+func migrateClient(g *Globals, baseURL, pk, sk string, concurrency int, hint, compression string) (*lf.Client, error) {
 	conc := map[lf.Bucket]int{}
 	for _, b := range lf.Buckets() {
 		conc[b] = concurrency
 	}
 	return lf.New(lf.Config{BaseURL: baseURL, PublicKey: pk, SecretKey: sk, Logger: g.Log, KeysHint: hint,
-		UserAgent: "lakefuse/" + toolVersion(), Concurrency: conc})
+		UserAgent: "lakefuse/" + toolVersion(), Concurrency: conc, Compression: compression})
 }
 
 // MigrateCmd exports from one project and imports into another.
@@ -41,11 +42,11 @@ func (c *MigrateCmd) Run(g *Globals) error {
 		strings.TrimRight(c.SourceHost, "/") == strings.TrimRight(c.DestHost, "/") {
 		return &exitError{2, fmt.Errorf("LANGFUSE_SOURCE_* and LANGFUSE_DEST_* name the same project (%s at %s): a migration needs two projects", c.SourcePublicKey, c.SourceHost)}
 	}
-	src, err := migrateClient(g, c.SourceHost, c.SourcePublicKey, c.SourceSecretKey, c.Concurrency, "LANGFUSE_SOURCE_PUBLIC_KEY/LANGFUSE_SOURCE_SECRET_KEY")
+	src, err := migrateClient(g, c.SourceHost, c.SourcePublicKey, c.SourceSecretKey, c.Concurrency, "LANGFUSE_SOURCE_PUBLIC_KEY/LANGFUSE_SOURCE_SECRET_KEY", "")
 	if err != nil {
 		return &exitError{2, err}
 	}
-	dst, err := migrateClient(g, c.DestHost, c.DestPublicKey, c.DestSecretKey, c.Concurrency, "LANGFUSE_DEST_PUBLIC_KEY/LANGFUSE_DEST_SECRET_KEY")
+	dst, err := migrateClient(g, c.DestHost, c.DestPublicKey, c.DestSecretKey, c.Concurrency, "LANGFUSE_DEST_PUBLIC_KEY/LANGFUSE_DEST_SECRET_KEY", c.Compress)
 	if err != nil {
 		return &exitError{2, err}
 	}

@@ -37,6 +37,7 @@ type Client struct {
 	backoff    func(int) time.Duration
 	clock      Clock
 	limiters   map[Bucket]*limiter
+	gzipOTLP   bool // Config.Compression for this base URL
 
 	logged sync.Map // one-time notices already logged (unknown fields, deprecations)
 	// answered: Langfuse has answered a request of this client (any status),
@@ -64,6 +65,7 @@ func New(cfg Config) (*Client, error) {
 		backoff:    cfg.Backoff,
 		clock:      cfg.Clock,
 		limiters:   map[Bucket]*limiter{},
+		gzipOTLP:   gzipOTLP(cfg.Compression, cfg.BaseURL),
 	}
 	if c.keysHint == "" {
 		c.keysHint = DefaultKeysHint

@@ -46,22 +46,29 @@ func (c *Client) ExportOTLPJSON(ctx context.Context, body []byte) (*OTLPResponse
 	return c.exportOTLP(ctx, body, "application/json", "OTLP/JSON")
 }
 
-// exportOTLP gzips an encoded ExportTraceServiceRequest and posts it with
+// exportOTLP gzips an encoded ExportTraceServiceRequest (unless
+// Config.Compression says not to) and posts it with
 // x-langfuse-ingestion-version: 4; format names the encoding in errors.
 func (c *Client) exportOTLP(ctx context.Context, body []byte, contentType, format string) (*OTLPResponse, error) {
-	var gz bytes.Buffer
-	gz.Grow(len(body) / 4)
-	zw := otlpGzip.Get().(*gzip.Writer)
-	defer otlpGzip.Put(zw)
-	zw.Reset(&gz)
-	if _, err := zw.Write(body); err != nil {
-		return nil, fmt.Errorf("export spans: compressing: %w", err)
+	payload := body
+	if c.gzipOTLP {
+		var gz bytes.Buffer
+		gz.Grow(len(body) / 4)
+		zw := otlpGzip.Get().(*gzip.Writer)
+		defer otlpGzip.Put(zw)
+		zw.Reset(&gz)
+		if _, err := zw.Write(body); err != nil {
+			return nil, fmt.Errorf("export spans: compressing: %w", err)
+		}
+		if err := zw.Close(); err != nil {
+			return nil, fmt.Errorf("export spans: compressing: %w", err)
+		}
+		payload = gz.Bytes()
 	}
-	if err := zw.Close(); err != nil {
-		return nil, fmt.Errorf("export spans: compressing: %w", err)
+	o := newOp(http.MethodPost, "/api/public/otel/v1/traces", BucketIngestion).withBytes(payload, contentType)
+	if c.gzipOTLP {
+		o.setHeader("Content-Encoding", "gzip")
 	}
-	o := newOp(http.MethodPost, "/api/public/otel/v1/traces", BucketIngestion).withBytes(gz.Bytes(), contentType)
-	o.setHeader("Content-Encoding", "gzip")
 	o.setHeader("x-langfuse-ingestion-version", "4")
 	// Langfuse answers {}; an OTLP server may answer in protobuf, which carries nothing this
 	// client needs.

@@ -142,7 +142,7 @@ func TestExportOTLP(t *testing.T) {
 		default:
 			status(503)(w, r)
 		}
-	}))
+	}), func(c *Config) { c.Compression = CompressGzip }) // the test server is on this machine: auto would not gzip
 	for range 2 {
 		if _, err := env.c.ExportOTLP(context.Background(), payload); err != nil {
 			t.Fatal(err)
@@ -297,5 +297,47 @@ func TestSmallWrites(t *testing.T) {
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("requests:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestOTLPCompression: OTLP requests are gzipped unless the destination is
+// this machine (auto) or compression is off; forced gzip compresses even to
+// this machine.
+func TestOTLPCompression(t *testing.T) {
+	for _, c := range []struct {
+		compression, url string
+		gzip             bool
+	}{
+		{"", "https://cloud.langfuse.com", true},
+		{CompressAuto, "http://langfuse.internal:3000/langfuse", true},
+		{CompressAuto, "http://10.0.0.7:3000", true},
+		{"", "http://localhost:3000", false},
+		{CompressAuto, "http://LOCALHOST:3000", false},
+		{CompressAuto, "http://app.localhost", false},
+		{CompressAuto, "http://127.0.0.1:3000", false},
+		{CompressAuto, "http://127.8.9.10", false},
+		{CompressAuto, "http://[::1]:3000", false},
+		{CompressGzip, "http://127.0.0.1:3000", true},
+		{CompressNone, "https://cloud.langfuse.com", false},
+	} {
+		if got := gzipOTLP(c.compression, c.url); got != c.gzip {
+			t.Errorf("compression %q to %s: gzip %v, want %v", c.compression, c.url, got, c.gzip)
+		}
+	}
+	if err := (Config{BaseURL: "https://cloud.langfuse.com", PublicKey: testPublic, SecretKey: testSecret, Compression: "zstd"}).Validate(); err == nil || !strings.Contains(err.Error(), `compression "zstd"`) {
+		t.Errorf("compression zstd: %v", err)
+	}
+	payload := bytes.Repeat([]byte("\x0a\x10protobuf-bytes"), 200)
+	env := newTestClient(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if enc := r.Header.Get("Content-Encoding"); enc != "" {
+			t.Errorf("Content-Encoding %q to this machine", enc)
+		}
+		if got, _ := io.ReadAll(r.Body); !bytes.Equal(got, payload) {
+			t.Errorf("body of %d bytes, want the %d of the request", len(got), len(payload))
+		}
+		writeJSON(w, 200, map[string]any{})
+	}))
+	if _, err := env.c.ExportOTLP(context.Background(), payload); err != nil {
+		t.Fatal(err)
 	}
 }
