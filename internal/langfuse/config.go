@@ -91,7 +91,7 @@ type Config struct {
 	// Compression of OTLP requests: CompressGzip, CompressNone, or
 	// CompressAuto (also ""): gzip unless the base URL's host is this
 	// machine (localhost, 127.0.0.0/8, ::1), where compressing costs CPU on
-	// both sides (a third of an import's) and saves no network. Langfuse
+	// both sides (an eighth of the demo's import) and saves no network. Langfuse
 	// takes both (web/src/pages/api/public/otel/v1/traces/index.ts gunzips
 	// only when Content-Encoding says gzip; its body parser has no limit).
 	Compression string
