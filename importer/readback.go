@@ -7,7 +7,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	lf "github.com/lakefuse/lakefuse/internal/langfuse"
 	"github.com/lakefuse/lakefuse/schema"
@@ -397,20 +400,27 @@ func (im *importer) readBackObservations(ctx context.Context) (*Shortfall, error
 	if err != nil {
 		return nil, err
 	}
+	var mu sync.Mutex // set, seen from several slices
 	err = im.poll(ctx, set, func() error {
-		if im.gen == lf.V3 {
-			return im.c.ListObservationsV1(ctx, lf.ObservationsV1Query{FromStartTime: from, ToStartTime: to}, func(p []lf.ObservationV1) error {
+		return inSlices(ctx, from, to, min(im.o.Concurrency, readBackSlices), func(ctx context.Context, from, to time.Time) error {
+			if im.gen == lf.V3 {
+				return im.c.ListObservationsV1(ctx, lf.ObservationsV1Query{FromStartTime: from, ToStartTime: to}, func(p []lf.ObservationV1) error {
+					mu.Lock()
+					defer mu.Unlock()
+					for _, x := range p {
+						set.seen(x.ID)
+					}
+					return nil
+				})
+			}
+			return im.c.ListObservationsV2(ctx, lf.ObservationsV2Query{Fields: []string{"core"}, FromStartTime: from, ToStartTime: to}, func(p []lf.ObservationV2) error {
+				mu.Lock()
+				defer mu.Unlock()
 				for _, x := range p {
 					set.seen(x.ID)
 				}
 				return nil
 			})
-		}
-		return im.c.ListObservationsV2(ctx, lf.ObservationsV2Query{Fields: []string{"core"}, FromStartTime: from, ToStartTime: to}, func(p []lf.ObservationV2) error {
-			for _, x := range p {
-				set.seen(x.ID)
-			}
-			return nil
 		})
 	})
 	if err != nil {
@@ -421,4 +431,36 @@ func (im *importer) readBackObservations(ctx context.Context) (*Shortfall, error
 			return columns(ctx, im, []string{"id"}, func(o *schema.Observation) error { fn(ids.spanID(o.ID), o.ID); return nil })
 		})
 	}), nil
+}
+
+// readBackSlices is how many parts of its time window the read-back of
+// the observations lists at once (at most the import's concurrency): one
+// cursor is a request at a time, the server's rendering and the client's
+// decoding taking turns (at a million observations 10 s on 2 cores, under
+// one of them busy, issue 11).
+const readBackSlices = 4
+
+// inSlices calls list for n consecutive parts of [from, to) at once and
+// returns the first error. The listing APIs take fromStartTime inclusive and
+// toStartTime exclusive (start_time >= and <:
+// packages/shared/src/server/queries/public-api-filter-builder.ts), so the
+// parts hold each row once.
+func inSlices(ctx context.Context, from, to time.Time, n int, list func(ctx context.Context, from, to time.Time) error) error {
+	span := to.Sub(from)
+	if n <= 1 || span < time.Duration(n)*time.Millisecond {
+		return list(ctx, from, to)
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	for i := range n {
+		a := from.Add(span * time.Duration(i) / time.Duration(n)).Truncate(time.Millisecond)
+		b := to
+		if i < n-1 {
+			b = from.Add(span * time.Duration(i+1) / time.Duration(n)).Truncate(time.Millisecond)
+		}
+		if i == 0 {
+			a = from
+		}
+		g.Go(func() error { return list(ctx, a, b) })
+	}
+	return g.Wait()
 }
