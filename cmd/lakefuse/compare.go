@@ -415,11 +415,16 @@ func appendJSONString(b []byte, q string) ([]byte, bool) {
 		// U+2029) is copied at once: payloads are mostly such runs.
 		j := i
 		for j < len(s) {
-			if c := s[j]; c < utf8.RuneSelf {
+			c := s[j]
+			if c < utf8.RuneSelf {
 				if !plainByte[c] {
 					break
 				}
 				j++
+				continue
+			}
+			if n := plainMultibyte(s, j); n > 0 {
+				j += n
 				continue
 			}
 			r, n := utf8.DecodeRuneInString(s[j:])
@@ -517,6 +522,33 @@ var plainByte = func() (t [utf8.RuneSelf]bool) {
 }()
 
 // hex4 reads the four hex digits at s[i:].
+// plainMultibyte is the length of the two- or three-byte UTF-8 sequence at
+// s[i] when it is valid and copied as it is (not U+2028 or U+2029), else 0
+// (utf8.DecodeRuneInString decides). Japanese and most other non-ASCII
+// text is such sequences; decoding each rune took a third of
+// appendJSONString (issue 11).
+func plainMultibyte(s string, i int) int {
+	c := s[i]
+	switch {
+	case c >= 0xC2 && c < 0xE0:
+		if i+1 < len(s) && s[i+1]&0xC0 == 0x80 {
+			return 2
+		}
+	case c >= 0xE0 && c < 0xF0:
+		if i+2 >= len(s) || s[i+1]&0xC0 != 0x80 || s[i+2]&0xC0 != 0x80 {
+			return 0
+		}
+		switch {
+		case c == 0xE0 && s[i+1] < 0xA0: // overlong
+		case c == 0xED && s[i+1] >= 0xA0: // a surrogate
+		case c == 0xE2 && s[i+1] == 0x80 && (s[i+2] == 0xA8 || s[i+2] == 0xA9): // U+2028, U+2029: escaped
+		default:
+			return 3
+		}
+	}
+	return 0
+}
+
 func hex4(s string, i int) (rune, bool) {
 	if i+4 > len(s) {
 		return 0, false

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/lakefuse/lakefuse/bucket"
@@ -426,5 +427,31 @@ func TestRowCountsPast255(t *testing.T) {
 	c.add(2)
 	if c.at(0) != 0 || c.at(1) != 1000 || c.at(2) != 1 {
 		t.Fatalf("counts %d %d %d, want 0 1000 1", c.at(0), c.at(1), c.at(2))
+	}
+}
+
+// TestPlainMultibyte: every sequence of a lead byte and two more bytes is
+// taken as it is exactly when it starts with a valid two- or three-byte
+// rune other than U+2028 and U+2029.
+func TestPlainMultibyte(t *testing.T) {
+	b := make([]byte, 3)
+	for lead := 0x80; lead < 0x100; lead++ {
+		for x := range 256 {
+			for y := range 256 {
+				b[0], b[1], b[2] = byte(lead), byte(x), byte(y)
+				s := string(b)
+				r, n := utf8.DecodeRuneInString(s)
+				want := 0
+				if !(r == utf8.RuneError && n == 1) && (n == 2 || n == 3) && r != '\u2028' && r != '\u2029' {
+					want = n
+				}
+				if got := plainMultibyte(s, 0); got != want {
+					t.Fatalf("plainMultibyte(% x) = %d, want %d", b, got, want)
+				}
+			}
+		}
+	}
+	if got := plainMultibyte("\xe3\x81", 0); got != 0 {
+		t.Errorf("a cut rune: %d", got)
 	}
 }
