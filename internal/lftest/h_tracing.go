@@ -330,6 +330,7 @@ func hObservationsV2(c *call) (any, error) {
 		b = append(b, `"cursor":`...)
 		b = appendString(b, encodeObsCursor(rows[len(rows)-1]))
 	}
+	releaseRows(rows) // encoded: their spill buffers serve the next page
 	return encodedJSON(append(b, `}}`...)), nil
 }
 

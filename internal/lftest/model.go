@@ -237,6 +237,9 @@ type Observation struct {
 	Placeholder bool
 
 	traceHash uint32 // xxHash32 of TraceID: the second sort key of v2 observations
+	// buf, for a row read from a spill file, is the pooled buffer its
+	// strings are views of (releaseRows).
+	buf *[]byte
 }
 
 // IsRoot reports whether the observation is a logical root.

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 	"unsafe"
 )
@@ -86,7 +87,11 @@ func (s *spill) flush() error {
 
 // read returns the n bytes at off in a new buffer.
 func (s *spill) read(off int64, n int) ([]byte, error) {
-	out := make([]byte, n)
+	return s.readInto(make([]byte, n), off)
+}
+
+// readInto reads len(out) bytes at off into out.
+func (s *spill) readInto(out []byte, off int64) ([]byte, error) {
 	s.mu.Lock()
 	size := s.size
 	if off >= size {
@@ -692,10 +697,17 @@ func (s *memSnap) row(r uint32) *Observation {
 		end = s.idx.at(r + 1).off()
 	}
 	off := s.idx.at(r).off()
-	b, err := s.m.read(off, int(end-off))
+	buf := rowBufs.Get().(*[]byte)
+	if n := int(end - off); cap(*buf) < n {
+		*buf = make([]byte, n)
+	} else {
+		*buf = (*buf)[:n]
+	}
+	b, err := s.m.readInto(*buf, off)
 	if err == nil {
 		var o *Observation
 		if o, err = decodeObservation(b); err == nil {
+			o.buf = buf
 			if s.v3view && o.ParentObservationID != "" && o.ParentObservationID == PlaceholderID(o.TraceID) {
 				o.ParentObservationID = ""
 			}
@@ -728,15 +740,45 @@ func (s *memSnap) groupByTrace() {
 	})
 }
 
-func (m *memTracing) read(off int64, n int) ([]byte, error) {
+func (m *memTracing) readInto(out []byte, off int64) ([]byte, error) {
 	m.mu.Lock()
 	rows := m.rows
 	m.mu.Unlock()
 	if rows == nil {
 		return nil, errors.New("project closed")
 	}
-	return rows.read(off, n)
+	return rows.readInto(out, off)
 }
+
+// rowBufs holds the buffers stored rows are read into (memSnap.row): a
+// page of the v2 observations API reads a thousand rows of kilobytes each,
+// and the read-backs of `lakefuse demo` read a million twice (5 GB of
+// garbage, issue 11). A row's strings are views of its buffer, which
+// releaseRows returns once nothing of the row is needed; rows never
+// released leave theirs to the garbage collector.
+var rowBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// releaseRows returns the buffers of rows read from a spill file to
+// rowBufs: the rows must not be used afterwards. In test binaries the
+// buffers are overwritten first, so that a row used after its release
+// shows up in every test.
+func releaseRows(rows []*Observation) {
+	for _, o := range rows {
+		if o.buf == nil {
+			continue
+		}
+		if poisonRows {
+			b := *o.buf
+			for i := range b {
+				b[i] = 0xA5
+			}
+		}
+		rowBufs.Put(o.buf)
+		o.buf = nil
+	}
+}
+
+var poisonRows = testing.Testing()
 
 // v3 returns the view of a Langfuse v3 server: the trace's own tables have
 // no placeholder roots, so they are left out and their children are roots

@@ -124,6 +124,9 @@ func TestStoreRoundTrip(t *testing.T) {
 			if gv.Type().Field(f).Type == reflect.TypeFor[Payload]() {
 				continue // compared by text below
 			}
+			if gv.Type().Field(f).Name == "buf" {
+				continue // the buffer the row was read into
+			}
 			if !gv.Type().Field(f).IsExported() {
 				if gv.Field(f).Uint() != wv.Field(f).Uint() {
 					t.Errorf("row %d: %s differs", i, gv.Type().Field(f).Name)
