@@ -400,24 +400,25 @@ func (im *importer) readBackObservations(ctx context.Context) (*Shortfall, error
 	if err != nil {
 		return nil, err
 	}
-	var mu sync.Mutex // set, seen from several slices
+	var mu sync.Mutex // set is marked from several slices at once
+	seen := func(id string) {
+		mu.Lock()
+		set.seen(id)
+		mu.Unlock()
+	}
 	err = im.poll(ctx, set, func() error {
 		return inSlices(ctx, from, to, min(im.o.Concurrency, readBackSlices), func(ctx context.Context, from, to time.Time) error {
 			if im.gen == lf.V3 {
 				return im.c.ListObservationsV1(ctx, lf.ObservationsV1Query{FromStartTime: from, ToStartTime: to}, func(p []lf.ObservationV1) error {
-					mu.Lock()
-					defer mu.Unlock()
 					for _, x := range p {
-						set.seen(x.ID)
+						seen(x.ID)
 					}
 					return nil
 				})
 			}
 			return im.c.ListObservationsV2(ctx, lf.ObservationsV2Query{Fields: []string{"core"}, FromStartTime: from, ToStartTime: to}, func(p []lf.ObservationV2) error {
-				mu.Lock()
-				defer mu.Unlock()
 				for _, x := range p {
-					set.seen(x.ID)
+					seen(x.ID)
 				}
 				return nil
 			})
@@ -450,16 +451,19 @@ func inSlices(ctx context.Context, from, to time.Time, n int, list func(ctx cont
 	if n <= 1 || span < time.Duration(n)*time.Millisecond {
 		return list(ctx, from, to)
 	}
+	// bound is where part i begins (part i-1 ends).
+	bound := func(i int) time.Time {
+		switch i {
+		case 0:
+			return from
+		case n:
+			return to
+		}
+		return from.Add(span * time.Duration(i) / time.Duration(n)).Truncate(time.Millisecond)
+	}
 	g, ctx := errgroup.WithContext(ctx)
 	for i := range n {
-		a := from.Add(span * time.Duration(i) / time.Duration(n)).Truncate(time.Millisecond)
-		b := to
-		if i < n-1 {
-			b = from.Add(span * time.Duration(i+1) / time.Duration(n)).Truncate(time.Millisecond)
-		}
-		if i == 0 {
-			a = from
-		}
+		a, b := bound(i), bound(i+1)
 		g.Go(func() error { return list(ctx, a, b) })
 	}
 	return g.Wait()
