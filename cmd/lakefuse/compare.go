@@ -1048,6 +1048,7 @@ func compareLakes(ctx context.Context, w io.Writer, lake *hive.Lake, live *live,
 	// Against a v4 destination the traces' expectation needs the lake's
 	// root observations: they are compared first and their hashing gathers
 	// it (collectRoots). The report keeps the lake's order.
+	inLake := order // the report's order
 	var roots map[string]uint64
 	oi, ti := slices.Index(order, "observations"), slices.Index(order, "traces")
 	if againstDestination && live.v4 && oi >= 0 && ti >= 0 {
@@ -1154,8 +1155,7 @@ func compareLakes(ctx context.Context, w io.Writer, lake *hive.Lake, live *live,
 		tr.LakeRows, tr.LiveRows = int64(na), int64(nb)
 		compared = append(compared, tr)
 	}
-	tablesIn := lake.Tables()
-	rank := func(t string) int { return slices.Index(tablesIn, t) }
+	rank := func(t string) int { return slices.Index(inLake, t) }
 	slices.SortStableFunc(out, func(a, b *pending) int { return cmp.Compare(rank(a.table), rank(b.table)) })
 	slices.SortStableFunc(compared, func(a, b tableResult) int { return cmp.Compare(rank(a.Table), rank(b.Table)) })
 	if len(liveNames) > 0 {
