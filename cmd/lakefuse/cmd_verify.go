@@ -135,43 +135,38 @@ func verifyLive(ctx context.Context, w io.Writer, l *hive.Lake, client *lf.Clien
 	skip := func(table string) map[string]bool { return skipFor(table, againstDestination) }
 	// The live project is exported into hashes, not into a lake: only the
 	// media bytes it copies land in a scratch directory.
-	read := func(tables []string, key func(string) func(uint64, string)) (*liveHashes, *lfexport.Result, error) {
+	read := func(ctx context.Context, tables []string, rs *liveHashes) error {
 		dir, err := os.MkdirTemp("", "lakefuse-verify-*")
 		if err != nil {
-			return nil, nil, err
+			return err
 		}
 		defer os.RemoveAll(dir)
 		sb, err := bucket.NewLocal(dir)
 		if err != nil {
-			return nil, nil, err
+			return err
 		}
 		defer sb.Close()
-		rs := newLiveHashes(skip, key)
-		rs.rows = l.Rows
-		res, err := lfexport.Export(ctx, sb, lfexport.Options{Client: client, Tables: tables, Rows: rs.add})
-		if err != nil {
-			return nil, nil, fmt.Errorf("read the live project: %w", err)
+		if _, err := lfexport.Export(ctx, sb, lfexport.Options{Client: client, Tables: tables, Rows: rs.add}); err != nil {
+			return fmt.Errorf("read the live project: %w", err)
 		}
-		return rs, res, nil
+		return nil
 	}
-	rs, res, err := read(tables, nil)
+	// What the live project holds decides what the lake's rows become
+	// (rootInputHash) before it is read: the lake is hashed while it is.
+	gen, err := client.Detect(ctx)
 	if err != nil {
 		return 0, nil, 0, err
 	}
-	hashes, err := rs.hashes()
-	if err != nil {
-		return 0, nil, 0, err
-	}
-	lv := &live{v4: res.Generation == "v4", hashes: hashes,
+	lv := &live{v4: gen == lf.V4,
+		rows: func(ctx context.Context, tables []string, sink func(string) func(uint64, uint64, string)) error {
+			rs := newLiveHashes(skip, nil)
+			rs.sink = sink
+			return read(ctx, tables, rs)
+		},
 		// The keys of rows only the live project has: it is read once more,
 		// the tables that have such rows only.
 		keys: func(ctx context.Context, fns map[string]func(uint64, string)) error {
-			rs, _, err := read(slices.Sorted(maps.Keys(fns)), func(t string) func(uint64, string) { return fns[t] })
-			if err != nil {
-				return err
-			}
-			_, err = rs.hashes()
-			return err
+			return read(ctx, slices.Sorted(maps.Keys(fns)), newLiveHashes(skip, func(t string) func(uint64, string) { return fns[t] }))
 		}}
 	var deliberate *importer.Deliberate
 	if againstDestination {

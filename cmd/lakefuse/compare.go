@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
+	"maps"
 	"math"
 	"reflect"
 	"slices"
@@ -24,6 +25,7 @@ import (
 	"github.com/lakefuse/lakefuse/internal/jsonx"
 	"github.com/lakefuse/lakefuse/internal/lftest"
 	"github.com/lakefuse/lakefuse/schema"
+	"golang.org/x/sync/errgroup"
 )
 
 // Comparing a lake with a live project: the live project is exported into a
@@ -733,8 +735,9 @@ type rowHasher struct {
 	expect                 func(row)
 	key                    func(uint64, string)
 	out                    []rowHash
-	// sink, when set, takes each row's key hash and hash instead of out.
-	sink func(key, hash uint64)
+	// sink, when set, takes each row's key hash, hash and key (which
+	// aliases the batch) instead of out.
+	sink func(key, hash uint64, k string)
 
 	// One row value, one rowText and one buffer serve every row.
 	row     reflect.Value
@@ -842,39 +845,10 @@ func (h *rowHasher) hashText() {
 		x = chainHash(x, v)
 	}
 	if h.sink != nil {
-		h.sink(kh, x)
+		h.sink(kh, x, k)
 		return
 	}
 	h.out = append(h.out, rowHash{key: kh, hash: x})
-}
-
-// matchTable hashes every row of table as hashTable does and folds each
-// into the entry of live with its key hash, live's hash list for the
-// table (which it changes): the entry's hash is XORed with the row's and
-// seen counts the rows. A table whose rows the live project holds as they
-// are ends with every entry's hash 0 and every seen equal to its count.
-// The rows whose key live lacks are returned as a hashList. Unlike a
-// second list sorted to merge with live's, this keeps 4 bytes a row of the
-// lake instead of 16 (at a million observations the compare held both
-// lists, 32 MB, beside the destination's index, issue 11).
-func matchTable(ctx context.Context, l *hive.Lake, table string, skip map[string]bool, asImported, rewriteIDs bool, expect func(row), live hashList) (seen rowCounts, only hashList, err error) {
-	h, err := newRowHasher(table, skip, asImported, rewriteIDs, expect, nil)
-	if err != nil {
-		return rowCounts{}, hashList{}, err
-	}
-	seen = rowCounts{n: make([]uint8, len(live.rows))}
-	h.sink = func(key, hash uint64) {
-		if i, ok := slices.BinarySearchFunc(live.rows, key, func(r rowHash, k uint64) int { return cmp.Compare(r.key, k) }); ok {
-			live.rows[i].hash ^= hash
-			seen.add(i)
-			return
-		}
-		h.out = append(h.out, rowHash{key: key, hash: hash})
-	}
-	if err := h.scan(ctx, l); err != nil {
-		return rowCounts{}, hashList{}, err
-	}
-	return seen, h.finish(), nil
 }
 
 // rowCounts counts rows by entry: a byte each (a million observations, one
@@ -902,6 +876,11 @@ func (c *rowCounts) at(i int) int { return int(c.n[i]) + c.many[i] }
 func (h *rowHasher) finish() hashList {
 	out := h.out
 	h.out = nil
+	return finishList(out)
+}
+
+// finishList is finish of the rows in out (which it reorders and reuses).
+func finishList(out []rowHash) hashList {
 	slices.SortFunc(out, func(a, b rowHash) int { return cmp.Compare(a.key, b.key) })
 	var many map[uint64]int
 	merged := out[:0]
@@ -929,11 +908,12 @@ func (h *rowHasher) finish() hashList {
 type liveHashes struct {
 	mu   sync.Mutex
 	skip func(table string) map[string]bool
-	// rows, when set, is how many rows a table is expected to have (the
-	// lake's): the hash list is sized once rather than grown by doubling.
-	rows   func(table string) int64
-	key    func(table string) func(uint64, string)
-	tables map[string]*rowHasher
+	key  func(table string) func(uint64, string)
+	// sink, when set, gives the function that takes the rows of a table
+	// (rowHasher.sink; nil: the table is not asked for).
+	sink    func(table string) func(key, hash uint64, k string)
+	tables  map[string]*rowHasher
+	ignored map[string]bool // the tables key or sink did not ask for
 }
 
 func newLiveHashes(skip func(string) map[string]bool, key func(string) func(uint64, string)) *liveHashes {
@@ -946,19 +926,29 @@ func (l *liveHashes) add(t *schema.Table, row any) error {
 	defer l.mu.Unlock()
 	h := l.tables[t.Name]
 	if h == nil {
+		if l.ignored[t.Name] {
+			return nil
+		}
 		var key func(uint64, string)
+		var sink func(uint64, uint64, string)
 		if l.key != nil {
-			if key = l.key(t.Name); key == nil {
-				return nil // not asked for
+			key = l.key(t.Name)
+		}
+		if l.sink != nil {
+			sink = l.sink(t.Name)
+		}
+		if l.key != nil && key == nil || l.sink != nil && sink == nil {
+			if l.ignored == nil {
+				l.ignored = map[string]bool{}
 			}
+			l.ignored[t.Name] = true // not asked for
+			return nil
 		}
 		var err error
 		if h, err = newRowHasher(t.Name, l.skip(t.Name), false, false, nil, key); err != nil {
 			return err
 		}
-		if key == nil && l.rows != nil {
-			h.out = make([]rowHash, 0, max(l.rows(t.Name), 0))
-		}
+		h.sink = sink
 		l.tables[t.Name] = h
 	}
 	return h.hashRow(row)
@@ -976,12 +966,16 @@ func (l *liveHashes) hashes() (map[string]hashList, error) {
 	return out, nil
 }
 
-// live is what compareLakes compares a lake with: the hashes of a live
-// project's rows per table, and a way to read the keys of its rows again
+// live is what compareLakes compares a lake with: a live project whose
+// rows it can read as hashes, and read again for the keys of its rows
 // (only when there are differences to print).
 type live struct {
-	v4     bool // the project was read through a Langfuse v4 API
-	hashes map[string]hashList
+	v4 bool // the project is read through a Langfuse v4 API
+	// rows reads the rows of the named tables (all when nil) once, calling
+	// the function sink gives for a table (nil: not asked for) with each
+	// row's key hash, hash (rowHasher's) and key (valid during the call).
+	// The calls come from one goroutine at a time.
+	rows func(ctx context.Context, tables []string, sink func(table string) func(key, hash uint64, k string)) error
 	// keys reads the keys of the rows of the tables named in fns once more,
 	// calling each table's function with every key hash and key.
 	keys func(ctx context.Context, fns map[string]func(uint64, string)) error
@@ -1002,6 +996,120 @@ func skipFor(table string, againstDestination bool) map[string]bool {
 		delete(skip, "id") // mapped, not assigned
 	}
 	return skip
+}
+
+// digest is one side's rows of a table in compareLakes' first pass: for
+// each bucket of key hashes, how many rows fall in it and the sum of a hash
+// of each row's key hash and hash (a sum, so that rows that repeat count).
+// Equal digests are the same rows, but for a collision of 64-bit hashes
+// under this process's seed; the buckets that differ are read again and
+// compared row by row. The rows exact selects are kept as they are. A
+// million rows make 12 bytes a bucket of 64 rows instead of 16 bytes a
+// row, beside a destination's index (issue 11).
+type digest struct {
+	mask  uint64
+	n     []uint32
+	sum   []uint64
+	exact []rowHash
+}
+
+const (
+	digestBucketRows = 64
+	maxDigestBuckets = 1 << 16
+)
+
+// newDigest is a digest for a table of about rows rows (both sides of a
+// compare are given the same number: their buckets must match).
+func newDigest(rows int64) *digest {
+	n := 1
+	for int64(n)*digestBucketRows < rows && n < maxDigestBuckets {
+		n <<= 1
+	}
+	return &digest{mask: uint64(n - 1), n: make([]uint32, n), sum: make([]uint64, n)}
+}
+
+func (d *digest) bucket(key uint64) int { return int(mix64(key) & d.mask) }
+
+// sink is a rowHasher sink into d: the rows exact selects are kept as they
+// are, the others summed in their bucket.
+func (d *digest) sink(exact func(key uint64, k string) bool) func(key, hash uint64, k string) {
+	return func(key, hash uint64, k string) {
+		if exact(key, k) {
+			d.exact = append(d.exact, rowHash{key: key, hash: hash})
+			return
+		}
+		b := d.bucket(key)
+		d.n[b]++
+		d.sum[b] += mix64(mix64(key) ^ hash)
+	}
+}
+
+// differs marks the buckets whose rows differ between d and o (nil: none).
+func (d *digest) differs(o *digest) []bool {
+	var bad []bool
+	for b := range d.n {
+		if d.n[b] != o.n[b] || d.sum[b] != o.sum[b] {
+			if bad == nil {
+				bad = make([]bool, len(d.n))
+			}
+			bad[b] = true
+		}
+	}
+	return bad
+}
+
+// again reports the rows the second pass compares one by one: those of the
+// buckets marked bad (the rows exact selects were kept by the first).
+func (d *digest) again(bad []bool, exact func(key uint64, k string) bool) func(key uint64, k string) bool {
+	return func(key uint64, k string) bool { return bad[d.bucket(key)] && !exact(key, k) }
+}
+
+// agreed is how many rows the buckets outside bad hold (as many on both
+// sides: their digests are equal).
+func (d *digest) agreed(bad []bool) int {
+	n := 0
+	for b, c := range d.n {
+		if bad == nil || !bad[b] {
+			n += int(c)
+		}
+	}
+	return n
+}
+
+// exactRows selects the rows compareLakes compares one by one whatever
+// the digests say: those of keys the import skipped or created on purpose,
+// and, against a destination, the placeholder roots t-<traceId> a v4
+// import makes (a live observation the lake lacks is not a difference).
+// The few there are would otherwise send their buckets to a second read.
+func exactRows(table string, againstDestination bool, skipped, created map[string]string) func(uint64, string) bool {
+	keys := keySet(skipped)
+	for k := range keySet(created) {
+		keys[k] = true
+	}
+	roots := againstDestination && table == "observations"
+	return func(key uint64, k string) bool {
+		return keys[key] || roots && strings.HasPrefix(k, "t-")
+	}
+}
+
+// keySet is the key hashes of the keys of m.
+func keySet(m map[string]string) map[uint64]bool {
+	out := make(map[uint64]bool, len(m))
+	for k := range m {
+		out[keyHash(k)] = true
+	}
+	return out
+}
+
+// scanLake hashes every row of table in the lake as hashTable does, giving
+// each to sink.
+func scanLake(ctx context.Context, l *hive.Lake, table string, asImported, rewriteIDs bool, expect func(row), sink func(key, hash uint64, k string)) error {
+	h, err := newRowHasher(table, skipFor(table, asImported), asImported, rewriteIDs, expect, nil)
+	if err != nil {
+		return err
+	}
+	h.sink = sink
+	return h.scan(ctx, l)
 }
 
 // compareLakes prints each difference between the lake and the live
@@ -1055,33 +1163,111 @@ func compareLakes(ctx context.Context, w io.Writer, lake *hive.Lake, live *live,
 		roots = map[string]uint64{}
 		order = append(append([]string{"observations"}, order[:oi]...), order[oi+1:]...)
 	}
+	// The first pass reads the live project and the lake at once, each
+	// into a digest per table; the rows of the buckets whose digests
+	// differ are then read again, and compared row by row.
+	expects := map[string]func(row){}
+	exactFor := map[string]func(uint64, string) bool{}
+	lakeD, liveD := map[string]*digest{}, map[string]*digest{}
 	for _, table := range order {
-		skip := skipFor(table, againstDestination)
-		var expect func(row)
 		switch {
 		case !againstDestination:
 		case roots != nil && table == "observations":
-			expect = collectRoots(roots)
+			expects[table] = collectRoots(roots)
 		case roots != nil && table == "traces":
-			expect = rootInputHash(roots)
+			expects[table] = rootInputHash(roots)
 		default:
-			if expect, err = expectation(ctx, lake, live.v4, table); err != nil {
+			if expects[table], err = expectation(ctx, lake, live.v4, table); err != nil {
 				return diffs, rows, compared, err
 			}
 		}
-		b := live.hashes[table]
-		seen, a, err := matchTable(ctx, lake, table, skip, againstDestination, rewriteIDs, expect, b)
+		exactFor[table] = exactRows(table, againstDestination, skipped[table], created[table])
+		lakeD[table], liveD[table] = newDigest(lake.Rows(table)), newDigest(lake.Rows(table))
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		return live.rows(gctx, tables, func(t string) func(uint64, uint64, string) {
+			if d := liveD[t]; d != nil {
+				return d.sink(exactFor[t])
+			}
+			return nil // a table the lake does not have
+		})
+	})
+	g.Go(func() error {
+		// In order: the traces' expectation comes of the observations'.
+		for _, table := range order {
+			if err := scanLake(gctx, lake, table, againstDestination, rewriteIDs, expects[table], lakeD[table].sink(exactFor[table])); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err := g.Wait(); err != nil {
+		return diffs, rows, compared, err
+	}
+	bad := map[string][]bool{}
+	for _, table := range order {
+		if b := lakeD[table].differs(liveD[table]); b != nil {
+			bad[table] = b
+		}
+	}
+	if len(bad) > 0 {
+		err := live.rows(ctx, slices.Sorted(maps.Keys(bad)), func(t string) func(uint64, uint64, string) {
+			if b := bad[t]; b != nil {
+				d, again := liveD[t], liveD[t].again(b, exactFor[t])
+				return func(key, hash uint64, k string) {
+					if again(key, k) {
+						d.exact = append(d.exact, rowHash{key: key, hash: hash})
+					}
+				}
+			}
+			return nil
+		})
 		if err != nil {
 			return diffs, rows, compared, err
 		}
+	}
+	for _, table := range order {
+		skip := skipFor(table, againstDestination)
+		expect := expects[table]
+		// The rows compared one by one: the live project's in a list by key
+		// hash, into which the lake's fold (XORed into the entry of their
+		// key, counted in seen; those whose key it lacks returned in a).
+		ld := liveD[table]
+		b := finishList(ld.exact)
+		ld.exact = nil
+		seen := rowCounts{n: make([]uint8, len(b.rows))}
+		var only []rowHash
+		fold := func(key, hash uint64) {
+			if i, ok := slices.BinarySearchFunc(b.rows, key, func(r rowHash, k uint64) int { return cmp.Compare(r.key, k) }); ok {
+				b.rows[i].hash ^= hash
+				seen.add(i)
+				return
+			}
+			only = append(only, rowHash{key: key, hash: hash})
+		}
+		for _, r := range lakeD[table].exact {
+			fold(r.key, r.hash)
+		}
+		lakeD[table].exact = nil
+		if bb := bad[table]; bb != nil {
+			again := lakeD[table].again(bb, exactFor[table])
+			err := scanLake(ctx, lake, table, againstDestination, rewriteIDs, expect, func(key, hash uint64, k string) {
+				if again(key, k) {
+					fold(key, hash)
+				}
+			})
+			if err != nil {
+				return diffs, rows, compared, err
+			}
+		}
+		a := finishList(only)
+		// The buckets whose digests are equal hold the same rows.
+		na := lakeD[table].agreed(bad[table])
+		nb := na
+		rows += int64(na)
 		tr := tableResult{Table: table}
-		skippedKeys, createdKeys := map[uint64]bool{}, map[uint64]bool{}
-		for k := range skipped[table] {
-			skippedKeys[keyHash(k)] = true
-		}
-		for k := range created[table] {
-			createdKeys[keyHash(k)] = true
-		}
+		skippedKeys, createdKeys := keySet(skipped[table]), keySet(created[table])
 		var found []diff
 		report := func(count *int64, key uint64, format string, args ...any) {
 			diffs++
@@ -1092,7 +1278,6 @@ func compareLakes(ctx context.Context, w io.Writer, lake *hive.Lake, live *live,
 		}
 		// a (the lake's rows that live lacks) and live's list are both
 		// sorted by key hash: walk them in that order.
-		var na, nb int
 		i, j := 0, 0
 		for i < len(a.rows) || j < len(b.rows) {
 			switch {

@@ -267,10 +267,11 @@ func TestRowTextMatchesFlatten(t *testing.T) {
 	check(t, "edge trace", reflect.ValueOf(&schema.Trace{Public: true, Bookmarked: &yes, Timestamp: ts, TotalCost: f(math.NaN())}))
 }
 
-// TestCompareReportsEachDifference: compareLakes folds the lake's rows into
-// the live project's hash list (matchTable, issue 11) and still tells a
-// missing row, an extra one, a changed one and a key held a different
-// number of times apart, with their keys, and nothing else.
+// TestCompareReportsEachDifference: compareLakes compares digests of
+// both sides' rows first and reads again only the buckets whose digests
+// differ (issue 11), and still tells a missing row, an extra one, a changed
+// one and a key held a different number of times apart, with their keys,
+// and nothing else.
 func TestCompareReportsEachDifference(t *testing.T) {
 	ctx := context.Background()
 	lake, _ := exportedLake(t, lftest.V4, 5)
@@ -297,10 +298,26 @@ func TestCompareReportsEachDifference(t *testing.T) {
 	l.many = map[uint64]int{twice: 2}
 	extra := rowHash{key: l.rows[len(l.rows)-1].key + 1, hash: 7}
 	l.rows = append(slices.Delete(l.rows, 1, 2), extra)
-	lv := &live{hashes: map[string]hashList{table: l}, keys: func(_ context.Context, fns map[string]func(uint64, string)) error {
-		fns[table](extra.key, "the-extra-one")
-		return nil
-	}}
+	byHash[extra.key] = "the-extra-one"
+	reads := 0
+	lv := &live{
+		// The rows of list, a key held twice as a second row of hash 0
+		// (the entry's hash is the XOR of its rows').
+		rows: func(_ context.Context, _ []string, sink func(string) func(uint64, uint64, string)) error {
+			reads++
+			f := sink(table)
+			for i, r := range l.rows {
+				f(r.key, r.hash, byHash[r.key])
+				for n := l.count(i); n > 1; n-- {
+					f(r.key, 0, byHash[r.key])
+				}
+			}
+			return nil
+		},
+		keys: func(_ context.Context, fns map[string]func(uint64, string)) error {
+			fns[table](extra.key, "the-extra-one")
+			return nil
+		}}
 	var out strings.Builder
 	diffs, rows, compared, err := compareLakes(ctx, &out, lake, lv, false, false, []string{table}, nil)
 	if err != nil {
@@ -312,6 +329,9 @@ func TestCompareReportsEachDifference(t *testing.T) {
 	if int(rows) != len(same.rows) || compared[0].LakeRows != int64(len(same.rows)) || compared[0].LiveRows != int64(len(same.rows)+1) {
 		t.Errorf("rows %d, lake %d, live %d; want %d, %d, %d", rows, compared[0].LakeRows, compared[0].LiveRows, len(same.rows), len(same.rows), len(same.rows)+1)
 	}
+	if reads != 2 {
+		t.Errorf("the live rows were read %d times, want 2 (the digests, then the buckets that differ)", reads)
+	}
 	for _, want := range []string{
 		"DIFF observations: row " + byHash[missing] + " is missing in the live project",
 		"DIFF observations: row " + byHash[changed] + " differs",
@@ -322,10 +342,95 @@ func TestCompareReportsEachDifference(t *testing.T) {
 			t.Errorf("no %q in\n%s", want, out.String())
 		}
 	}
-	// Compared with itself, nothing differs.
-	lv.hashes[table] = liveList()
-	if diffs, _, _, err := compareLakes(ctx, io.Discard, lake, lv, false, false, []string{table}, nil); err != nil || diffs != 0 {
-		t.Errorf("a lake against its own hashes: %d differences, %v", diffs, err)
+	// Compared with itself, nothing differs, and one read decides it.
+	l, reads = liveList(), 0
+	diffs, rows, compared, err = compareLakes(ctx, io.Discard, lake, lv, false, false, []string{table}, nil)
+	if err != nil || diffs != 0 || reads != 1 || int(rows) != len(same.rows) || compared[0].LiveRows != int64(len(same.rows)) {
+		t.Errorf("a lake against its own hashes: %d differences, %d reads, %d rows, %+v, %v", diffs, reads, rows, compared, err)
+	}
+}
+
+// TestDigestBuckets: a digest's buckets tell which rows differ (a changed
+// hash, a row held once more, a missing one), the rows exactRows selects
+// stay out of the buckets, and the second pass reads again exactly the
+// rows of the buckets that differ.
+func TestDigestBuckets(t *testing.T) {
+	const rows = 10_000
+	exact := exactRows("observations", true, map[string]string{"skipped-key": "why"}, map[string]string{"created-key": "why"})
+	for _, c := range []struct {
+		name   string
+		change func(key, hash uint64) []uint64 // the hashes the live side has for a row
+		bad    int                             // buckets that differ
+	}{
+		{"same", func(_, h uint64) []uint64 { return []uint64{h} }, 0},
+		{"changed", func(k, h uint64) []uint64 {
+			if k == 77 {
+				return []uint64{h ^ 1}
+			}
+			return []uint64{h}
+		}, 1},
+		{"twice", func(k, h uint64) []uint64 {
+			if k == 5 || k == 9000 {
+				return []uint64{h, h}
+			}
+			return []uint64{h}
+		}, 2},
+		{"missing", func(k, h uint64) []uint64 {
+			if k == 1234 {
+				return nil
+			}
+			return []uint64{h}
+		}, 1},
+	} {
+		lake, live := newDigest(rows), newDigest(rows)
+		if len(lake.n) != 256 { // the power of two past 10,000/64
+			t.Fatalf("%d buckets for %d rows", len(lake.n), rows)
+		}
+		ls, vs := lake.sink(exact), live.sink(exact)
+		for k := uint64(0); k < rows; k++ {
+			h := mix64(k + 1000)
+			ls(k, h, "id")
+			for _, x := range c.change(k, h) {
+				vs(k, x, "id")
+			}
+		}
+		// Placeholder roots, and keys skipped or created by the import, on
+		// either side only: kept exactly, not in the buckets.
+		vs(keyHash("t-abc"), 1, "t-abc")
+		ls(keyHash("skipped-key"), 2, "skipped-key")
+		vs(keyHash("created-key"), 3, "created-key")
+		if len(lake.exact) != 1 || len(live.exact) != 2 {
+			t.Errorf("%s: exact rows %d and %d, want 1 and 2", c.name, len(lake.exact), len(live.exact))
+		}
+		bad := lake.differs(live)
+		n := 0
+		for _, b := range bad {
+			if b {
+				n++
+			}
+		}
+		if n != c.bad {
+			t.Errorf("%s: %d buckets differ, want %d", c.name, n, c.bad)
+		}
+		if c.bad == 0 {
+			if bad != nil || lake.agreed(nil) != rows {
+				t.Errorf("%s: %v, %d rows agreed", c.name, bad != nil, lake.agreed(nil))
+			}
+			continue
+		}
+		again := lake.again(bad, exact)
+		for _, k := range []uint64{77, 5, 9000, 1234} {
+			want := bad[lake.bucket(k)]
+			if again(k, "id") != want {
+				t.Errorf("%s: key %d read again %v, its bucket differs %v", c.name, k, !want, want)
+			}
+		}
+		if again(keyHash("t-abc"), "t-abc") {
+			t.Errorf("%s: a placeholder root read again", c.name)
+		}
+		if got := lake.agreed(bad); got >= rows || got < rows-n*200 {
+			t.Errorf("%s: %d rows agreed outside %d buckets", c.name, got, n)
+		}
 	}
 }
 
