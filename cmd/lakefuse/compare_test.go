@@ -253,6 +253,11 @@ func TestRowTextMatchesFlatten(t *testing.T) {
 			StartTime: ts, EndTime: &ts, CompletionStartTime: &time.Time{}, UsageDetails: map[string]int64{"b": 2, "a": -1},
 			CostDetails: map[string]float64{"x": 1e-7}, Tags: []string{"a b", ""}, PromptVersion: n(-7), IsRootObservation: &yes},
 		{StartTime: ts, Tags: []string{}, UsageDetails: map[string]int64{}},
+		// The maps and lists rowText formats without fmt: more keys than
+		// its array on the stack, floats fmt writes its own way, nil.
+		{CostDetails: map[string]float64{"nan": math.NaN(), "inf": math.Inf(1), "-0": math.Copysign(0, -1), "big": 1e21, "small": 1e-5, "int": 3},
+			UsageDetails: manyUsage(40), Tags: []string{"タグ 🚀", "[x]", "a=b,c"}},
+		{CostDetails: nil, UsageDetails: nil, Tags: nil},
 	}
 	for i, o := range edge {
 		check(t, fmt.Sprintf("edge observation %d", i), reflect.ValueOf(o))
@@ -432,6 +437,14 @@ func TestDigestBuckets(t *testing.T) {
 			t.Errorf("%s: %d rows agreed outside %d buckets", c.name, got, n)
 		}
 	}
+}
+
+func manyUsage(n int) map[string]int64 {
+	m := map[string]int64{}
+	for i := range n {
+		m[fmt.Sprintf("k%02d", n-i)] = int64(i*i - 300)
+	}
+	return m
 }
 
 // exportedLake serves a generated project (seed, small) in mode and
