@@ -2,7 +2,9 @@ package lftest
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
+	"sync"
 )
 
 // How Langfuse's ingestion reshapes what a span sends before it stores it.
@@ -69,11 +71,10 @@ func ToolsIntoInput(input *string, metadata string) (newInput, newMetadata strin
 	}) || toolsRaw == "" {
 		return "", "", false
 	}
-	tools, ok := toolArray(toolsRaw, true, false)
-	if !ok || len(tools) == 0 {
+	tools, ok := metadataTools(toolsRaw)
+	if !ok {
 		return "", "", false
 	}
-	tools = dedupeTools(tools)
 	in, ok := mergeTools(input, tools)
 	if !ok {
 		return "", "", false
@@ -200,13 +201,85 @@ func toolsJSON(tools []json.RawMessage) string {
 	return string(append(b, ']'))
 }
 
+// toolSet is a list of tool definitions and its JSON text (toolsJSON).
+type toolSet struct {
+	list []json.RawMessage // clipped: an append copies it
+	text string
+}
+
+// metadataTools is what ToolsIntoInput moves of the metadata's tools value
+// raw: its tool-like items (all of them must be), deduplicated; false when
+// nothing moves. A project repeats the same tool lists on every generation,
+// and parsing them with encoding/json on every span took a quarter of the
+// reshaping, on the server at ingestion and in verify's expectation
+// (issue 11): results are kept by raw text (toolMemo).
+func metadataTools(raw string) (toolSet, bool) {
+	type result struct {
+		set toolSet
+		ok  bool
+	}
+	r := memoTools("metadata\x00"+raw, func() any {
+		tools, ok := toolArray(raw, true, false)
+		if !ok || len(tools) == 0 {
+			return result{}
+		}
+		tools = slices.Clip(dedupeTools(tools))
+		return result{toolSet{tools, toolsJSON(tools)}, true}
+	}).(result)
+	return r.set, r.ok
+}
+
+// mergedTools is the JSON text of an input's tools value existing (its
+// tool-like items) followed by tools, deduplicated; false when existing is
+// not a tool list. Kept like metadataTools.
+func mergedTools(existing string, tools toolSet) (string, bool) {
+	type result struct {
+		text string
+		ok   bool
+	}
+	r := memoTools("input\x00"+existing+"\x00"+tools.text, func() any {
+		old, ok := toolArray(existing, false, true)
+		if !ok {
+			return result{}
+		}
+		return result{toolsJSON(dedupeTools(append(slices.Clip(old), tools.list...))), true}
+	}).(result)
+	return r.text, r.ok
+}
+
+// toolMemo keeps the results of metadataTools and mergedTools by key, for
+// up to toolMemoSize keys (then it only computes): the values are never
+// changed.
+var toolMemo = struct {
+	sync.Mutex
+	m map[string]any
+}{m: map[string]any{}}
+
+const toolMemoSize = 1024
+
+func memoTools(key string, compute func() any) any {
+	toolMemo.Lock()
+	v, ok := toolMemo.m[key]
+	toolMemo.Unlock()
+	if ok {
+		return v
+	}
+	v = compute()
+	toolMemo.Lock()
+	if len(toolMemo.m) < toolMemoSize {
+		toolMemo.m[strings.Clone(key)] = v
+	}
+	toolMemo.Unlock()
+	return v
+}
+
 // mergeTools is appendToolsToInput.
-func mergeTools(input *string, tools []json.RawMessage) (string, bool) {
+func mergeTools(input *string, tools toolSet) (string, bool) {
 	obj := func(k, v string) string {
-		return `{` + string(appendString(nil, k)) + `:` + v + `,"tools":` + toolsJSON(tools) + `}`
+		return `{` + string(appendString(nil, k)) + `:` + v + `,"tools":` + tools.text + `}`
 	}
 	if input == nil {
-		return `{"tools":` + toolsJSON(tools) + `}`, true
+		return `{"tools":` + tools.text + `}`, true
 	}
 	text := strings.TrimSpace(*input)
 	if !json.Valid([]byte(text)) {
@@ -218,7 +291,7 @@ func mergeTools(input *string, tools []json.RawMessage) (string, bool) {
 	case '"':
 		return obj("prompt", text), true
 	case 'n':
-		return `{"tools":` + toolsJSON(tools) + `}`, true
+		return `{"tools":` + tools.text + `}`, true
 	case '{':
 		var keys, raws []string
 		var existing string
@@ -228,13 +301,12 @@ func mergeTools(input *string, tools []json.RawMessage) (string, bool) {
 				existing = raw
 			}
 		})
-		all := tools
+		all := tools.text
 		if existing != "" {
-			old, ok := toolArray(existing, false, true)
-			if !ok {
+			var ok bool
+			if all, ok = mergedTools(existing, tools); !ok {
 				return "", false
 			}
-			all = dedupeTools(append(old, tools...))
 		}
 		b := []byte{'{'}
 		done := false
@@ -245,7 +317,7 @@ func mergeTools(input *string, tools []json.RawMessage) (string, bool) {
 			b = appendString(b, k)
 			b = append(b, ':')
 			if k == "tools" {
-				b, done = append(b, toolsJSON(all)...), true
+				b, done = append(b, all...), true
 			} else {
 				b = append(b, compactJSON(raws[i])...)
 			}
@@ -254,7 +326,7 @@ func mergeTools(input *string, tools []json.RawMessage) (string, bool) {
 			if len(b) > 1 {
 				b = append(b, ',')
 			}
-			b = append(append(b, `"tools":`...), toolsJSON(all)...)
+			b = append(append(b, `"tools":`...), all...)
 		}
 		return string(append(b, '}')), true
 	}

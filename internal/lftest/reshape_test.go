@@ -2,7 +2,9 @@ package lftest
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 )
@@ -48,18 +50,44 @@ func TestToolsIntoInput(t *testing.T) {
 		{"tools not an array", s(`{"q":1}`), `{"tools":{"name":"a"}}`, "", ""},
 		{"no tools", s(`{"q":1}`), `{"k":"v"}`, "", ""},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			in, out, moved := ToolsIntoInput(c.input, c.metadata)
-			if moved != (c.out != "") {
-				t.Fatalf("moved %v, want %v (input %q metadata %q)", moved, c.out != "", in, out)
-			}
-			if moved {
-				sameJSON(t, "input", in, c.in)
-				sameJSON(t, "metadata", out, c.out)
+	// The tool lists parsed are kept by text (toolMemo): a second pass
+	// reads them from there, and so do goroutines at once.
+	clear(toolMemo.m)
+	type result struct {
+		in, out string
+		moved   bool
+	}
+	first := map[string]result{}
+	for pass := range 2 {
+		for _, c := range cases {
+			t.Run(fmt.Sprintf("%s/pass %d", c.name, pass), func(t *testing.T) {
+				in, out, moved := ToolsIntoInput(c.input, c.metadata)
+				if moved != (c.out != "") {
+					t.Fatalf("moved %v, want %v (input %q metadata %q)", moved, c.out != "", in, out)
+				}
+				if moved {
+					sameJSON(t, "input", in, c.in)
+					sameJSON(t, "metadata", out, c.out)
+				}
+				if r := (result{in, out, moved}); pass == 0 {
+					first[c.name] = r
+				} else if r != first[c.name] {
+					t.Errorf("from the memo %+v, first %+v", r, first[c.name])
+				}
+			})
+		}
+	}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for _, c := range cases {
+				if in, out, moved := ToolsIntoInput(c.input, c.metadata); (result{in, out, moved}) != first[c.name] {
+					t.Errorf("%s: at once %q %q %v, first %+v", c.name, in, out, moved, first[c.name])
+				}
 			}
 		})
 	}
+	wg.Wait()
 }
 
 // Cases from flattenJsonToPathArrays (packages/shared/src/server/otel/utils.ts).
