@@ -961,18 +961,6 @@ func (l *liveHashes) add(t *schema.Table, row any) error {
 	return h.hashRow(row)
 }
 
-// hashes returns the hashes of each table's rows (hashTable's lists), after
-// the export ended.
-func (l *liveHashes) hashes() (map[string]hashList, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	out := map[string]hashList{}
-	for name, h := range l.tables {
-		out[name] = h.finish()
-	}
-	return out, nil
-}
-
 // live is what compareLakes compares a lake with: a live project whose
 // rows it can read as hashes, and read again for the keys of its rows
 // (only when there are differences to print).

@@ -126,6 +126,19 @@ func FuzzJSONString(f *testing.F) {
 	})
 }
 
+// hashes returns the hashes of each table's rows (hashTable's lists), after
+// the export ended (liveHashes without a sink keeps them; verify gives it
+// one, compareLakes' digests).
+func (l *liveHashes) hashes() (map[string]hashList, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := map[string]hashList{}
+	for name, h := range l.tables {
+		out[name] = h.finish()
+	}
+	return out, nil
+}
+
 // TestLiveHashesEqualLake: verify hashes a live project's rows as the
 // export gives them (lfexport.Options.Rows into liveHashes) instead of
 // exporting them into a scratch lake and scanning it. Both must give the
