@@ -1076,14 +1076,12 @@ func (d *digest) agreed(bad []bool) int {
 // and, against a destination, the placeholder roots t-<traceId> a v4
 // import makes (a live observation the lake lacks is not a difference).
 // The few there are would otherwise send their buckets to a second read.
-func exactRows(table string, againstDestination bool, skipped, created map[string]string) func(uint64, string) bool {
-	keys := keySet(skipped)
-	for k := range keySet(created) {
-		keys[k] = true
-	}
+// skipped and created are the key hashes of those keys (keySet).
+func exactRows(table string, againstDestination bool, skipped, created map[uint64]bool) func(uint64, string) bool {
 	roots := againstDestination && table == "observations"
+	prefix := importer.PlaceholderID("")
 	return func(key uint64, k string) bool {
-		return keys[key] || roots && strings.HasPrefix(k, "t-")
+		return skipped[key] || created[key] || roots && strings.HasPrefix(k, prefix)
 	}
 }
 
@@ -1163,6 +1161,7 @@ func compareLakes(ctx context.Context, w io.Writer, lake *hive.Lake, live *live,
 	// differ are then read again, and compared row by row.
 	expects := map[string]func(row){}
 	exactFor := map[string]func(uint64, string) bool{}
+	skippedKeys, createdKeys := map[string]map[uint64]bool{}, map[string]map[uint64]bool{}
 	lakeD, liveD := map[string]*digest{}, map[string]*digest{}
 	for _, table := range order {
 		switch {
@@ -1176,7 +1175,8 @@ func compareLakes(ctx context.Context, w io.Writer, lake *hive.Lake, live *live,
 				return diffs, rows, compared, err
 			}
 		}
-		exactFor[table] = exactRows(table, againstDestination, skipped[table], created[table])
+		skippedKeys[table], createdKeys[table] = keySet(skipped[table]), keySet(created[table])
+		exactFor[table] = exactRows(table, againstDestination, skippedKeys[table], createdKeys[table])
 		lakeD[table], liveD[table] = newDigest(lake.Rows(table)), newDigest(lake.Rows(table))
 	}
 	g, gctx := errgroup.WithContext(ctx)
@@ -1262,7 +1262,6 @@ func compareLakes(ctx context.Context, w io.Writer, lake *hive.Lake, live *live,
 		nb := na
 		rows += int64(na)
 		tr := tableResult{Table: table}
-		skippedKeys, createdKeys := keySet(skipped[table]), keySet(created[table])
 		var found []diff
 		report := func(count *int64, key uint64, format string, args ...any) {
 			diffs++
@@ -1279,7 +1278,7 @@ func compareLakes(ctx context.Context, w io.Writer, lake *hive.Lake, live *live,
 			case j == len(b.rows) || i < len(a.rows) && a.rows[i].key < b.rows[j].key:
 				ra, n := a.rows[i], a.count(i)
 				i++
-				if skippedKeys[ra.key] {
+				if skippedKeys[table][ra.key] {
 					continue // not imported on purpose (the import's summary said why)
 				}
 				na += n
@@ -1288,7 +1287,7 @@ func compareLakes(ctx context.Context, w io.Writer, lake *hive.Lake, live *live,
 			case seen.at(j) == 0:
 				rb, n := b.rows[j], b.count(j)
 				j++
-				if createdKeys[rb.key] {
+				if createdKeys[table][rb.key] {
 					continue // created by the import (a placeholder prompt version)
 				}
 				nb += n

@@ -374,7 +374,7 @@ func TestCompareReportsEachDifference(t *testing.T) {
 // rows of the buckets that differ.
 func TestDigestBuckets(t *testing.T) {
 	const rows = 10_000
-	exact := exactRows("observations", true, map[string]string{"skipped-key": "why"}, map[string]string{"created-key": "why"})
+	exact := exactRows("observations", true, keySet(map[string]string{"skipped-key": "why"}), keySet(map[string]string{"created-key": "why"}))
 	for _, c := range []struct {
 		name   string
 		change func(key, hash uint64) []uint64 // the hashes the live side has for a row
